@@ -1,0 +1,5 @@
+//! The C ABI: the only module with `#[no_mangle]`. Each export checks its inputs, calls the safe
+//! core, maps the result to ESP-IDF's C types and returns. One file per ESP-IDF header; cbindgen
+//! reads each file on its own to write the header of the same name into `include/`.
+
+pub mod multi_heap;

@@ -1,0 +1,24 @@
+//! heapcaps: ESP-IDF's heap component (capabilities allocator, region allocator, TLSF) in Rust,
+//! with the same C ABI. See `ARCHITECTURE.md` for the layers.
+#![no_std]
+#![deny(unsafe_op_in_unsafe_fn)]
+#![allow(non_camel_case_types)]
+
+pub mod capi;
+pub mod multi_heap;
+pub mod port;
+pub mod text;
+pub mod tlsf;
+
+// On a host the C library and std are there anyway; linking std gives the host staticlib its
+// panic machinery and lets Rust test binaries link this crate without a second panic handler.
+#[cfg(not(target_os = "none"))]
+extern crate std;
+
+/// Bare-metal builds need a panic handler; the allocator path never panics by design, so reaching
+/// this is a bug: report and abort without `core::fmt`.
+#[cfg(target_os = "none")]
+#[panic_handler]
+fn panic(_: &core::panic::PanicInfo) -> ! {
+    port::fatal(b"heapcaps: internal error (panic)\n")
+}

@@ -1,0 +1,490 @@
+//! One heap over one contiguous region: a TLSF instance plus ESP-IDF's per-region bookkeeping
+//! (lock, free bytes, low-water mark), and the policy for bad pointers (abort, naming them).
+//!
+//! The region starts with a small [`Header`]; the TLSF control structure and the blocks follow.
+//! The handle of a heap is the region start, as in ESP-IDF. Knows nothing of capabilities or C.
+
+use core::ffi::c_void;
+use core::mem::size_of;
+use core::ptr::{self, NonNull};
+
+use crate::port;
+use crate::text::Line;
+use crate::tlsf::{self, BadPointer, BlockInfo, Corruption, Tlsf, HDR};
+
+/// Per-region bookkeeping at the start of the region.
+#[repr(C)]
+struct Header {
+    /// Opaque lock given by `multi_heap_set_lock`; NULL means no locking.
+    lock: *mut c_void,
+    /// Sum over free blocks of (payload + header): what is left for allocations.
+    free_bytes: usize,
+    /// Lowest `free_bytes` seen since registration or the last reset.
+    minimum_free_bytes: usize,
+}
+
+const HEADER: usize = size_of::<Header>();
+
+/// Bytes of a region that go to bookkeeping (header, TLSF control, sentinel) for a region of
+/// `size` bytes, when it is 4-byte aligned.
+pub fn overhead_for(size: usize) -> usize {
+    let len = (size.saturating_sub(HEADER)).min(u32::MAX as usize) as u32;
+    HEADER + tlsf::geometry(len & !3).control_size as usize + tlsf::HDR as usize * 2
+}
+
+/// Statistics of one heap, as `multi_heap_get_info` reports them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Info {
+    pub total_free_bytes: usize,
+    pub total_allocated_bytes: usize,
+    pub largest_free_block: usize,
+    pub minimum_free_bytes: usize,
+    pub allocated_blocks: usize,
+    pub free_blocks: usize,
+    pub total_blocks: usize,
+}
+
+/// A block as the walker and the block iterator see it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Block {
+    /// Address of the block header (the opaque block handle of the C API).
+    pub header: *mut u8,
+    /// Address of the payload (what malloc returned for a used block).
+    pub data: *mut u8,
+    /// Payload size in bytes.
+    pub size: usize,
+    /// Whether the block is allocated.
+    pub used: bool,
+}
+
+/// A registered heap. Copyable handle; the region itself holds all state.
+///
+/// Invariant: `start` is the start of a region that [`MultiHeap::register`] initialised and that
+/// stays valid and reserved for this heap for the rest of the program (ESP-IDF heaps are never
+/// unregistered). All mutation happens with the heap's lock held.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MultiHeap {
+    start: NonNull<u8>,
+}
+
+// SAFETY: all access to the region goes through the heap's lock (or, with no lock set, the
+// caller promises single-threaded use, as in ESP-IDF).
+unsafe impl Send for MultiHeap {}
+// SAFETY: as above.
+unsafe impl Sync for MultiHeap {}
+
+/// RAII guard for the heap lock.
+struct Guard(*mut c_void);
+
+impl Drop for Guard {
+    fn drop(&mut self) {
+        port::unlock(self.0);
+    }
+}
+
+impl MultiHeap {
+    /// Registers `[start, start + size)` as a heap. Returns `None` when `start` is NULL or not
+    /// 4-byte aligned, or the region cannot hold the bookkeeping plus one minimum block.
+    ///
+    /// # Safety
+    /// The region must be valid for reads and writes, and reserved for this heap from now on.
+    pub unsafe fn register(start: *mut u8, size: usize) -> Option<MultiHeap> {
+        let start = NonNull::new(start)?;
+        if (start.as_ptr() as usize) % 4 != 0 || size < HEADER {
+            return None;
+        }
+        // SAFETY: the caller hands us the whole region; the TLSF part starts after the header.
+        let t = unsafe { Tlsf::create(start.as_ptr().add(HEADER), size - HEADER)? };
+        let free = t.max_payload() as usize + HDR as usize;
+        // SAFETY: the header lies at the (aligned) start of the region, which we now own.
+        unsafe {
+            ptr::write(
+                start.as_ptr() as *mut Header,
+                Header { lock: ptr::null_mut(), free_bytes: free, minimum_free_bytes: free },
+            );
+        }
+        Some(MultiHeap { start })
+    }
+
+    /// Re-creates the handle of a registered heap from its start address.
+    ///
+    /// # Safety
+    /// `start` must be NULL or a value returned by [`MultiHeap::register`] (via `as_ptr`).
+    pub unsafe fn from_ptr(start: *mut c_void) -> Option<MultiHeap> {
+        NonNull::new(start as *mut u8).map(|start| MultiHeap { start })
+    }
+
+    /// The handle as a pointer (the region start).
+    pub fn as_ptr(self) -> *mut c_void {
+        self.start.as_ptr() as *mut c_void
+    }
+
+    #[inline(always)]
+    fn header(self) -> *mut Header {
+        self.start.as_ptr() as *mut Header
+    }
+
+    #[inline(always)]
+    fn tlsf(self) -> Tlsf {
+        // SAFETY: `register` created the TLSF instance right after the header (type invariant).
+        unsafe { Tlsf::from_raw(self.start.as_ptr().add(HEADER)) }
+    }
+
+    #[inline(always)]
+    fn lock(self) -> Guard {
+        // SAFETY: the header is initialised (type invariant); the lock field is only written
+        // by `set_lock`, which ESP-IDF callers use before the heap is shared.
+        let l = unsafe { (*self.header()).lock };
+        port::lock(l);
+        Guard(l)
+    }
+
+    #[inline(always)]
+    fn take(self, bytes: usize) {
+        // SAFETY: called with the lock held; the header is initialised.
+        unsafe {
+            let h = &mut *self.header();
+            h.free_bytes -= bytes;
+            if h.free_bytes < h.minimum_free_bytes {
+                h.minimum_free_bytes = h.free_bytes;
+            }
+        }
+    }
+
+    #[inline(always)]
+    fn give(self, bytes: usize) {
+        // SAFETY: called with the lock held; the header is initialised.
+        unsafe { (*self.header()).free_bytes += bytes }
+    }
+
+    /// Sets the lock used for every operation on this heap (NULL: none).
+    pub fn set_lock(self, lock: *mut c_void) {
+        // SAFETY: the header is initialised; ESP-IDF sets the lock before sharing the heap.
+        unsafe { (*self.header()).lock = lock }
+    }
+
+    /// Takes the heap lock without doing anything else (`multi_heap_internal_lock`).
+    pub fn internal_lock(self) {
+        // SAFETY: as in `lock`.
+        port::lock(unsafe { (*self.header()).lock })
+    }
+
+    /// Releases the heap lock taken by [`MultiHeap::internal_lock`].
+    pub fn internal_unlock(self) {
+        // SAFETY: as in `lock`.
+        port::unlock(unsafe { (*self.header()).lock })
+    }
+
+    /// Total size of the region's block area plus bookkeeping: what the region spans.
+    pub fn region_end(self) -> *mut u8 {
+        let t = self.tlsf();
+        t.as_ptr().wrapping_add((t.end() + HDR) as usize)
+    }
+
+    /// Bytes of bookkeeping in this region (header, TLSF control, sentinel).
+    pub fn overhead(self) -> usize {
+        HEADER + self.tlsf().control_size() as usize + 2 * HDR as usize
+    }
+
+    /// Whether `p` lies inside this heap's region (bookkeeping included).
+    pub fn contains(self, p: *const u8) -> bool {
+        let d = (p as usize).wrapping_sub(self.start.as_ptr() as usize);
+        d < self.region_end() as usize - self.start.as_ptr() as usize
+    }
+
+    #[inline(always)]
+    fn offset(self, p: *const u8) -> u32 {
+        // Pointers outside the block area map to an offset that `validate` rejects.
+        self.tlsf().offset_of(p).unwrap_or(u32::MAX)
+    }
+
+    /// Allocates `size` bytes; NULL when `size` is 0 or no block fits.
+    #[inline]
+    pub fn malloc(self, size: usize) -> *mut u8 {
+        if size == 0 {
+            return ptr::null_mut();
+        }
+        let _g = self.lock();
+        let t = self.tlsf();
+        match t.malloc(size) {
+            Some(p) => {
+                // SAFETY-free: `p` was just allocated, so its header is valid.
+                let bs = t.block_size(p).unwrap_or(0);
+                self.take(bs as usize + HDR as usize);
+                t.ptr_at(p)
+            }
+            None => ptr::null_mut(),
+        }
+    }
+
+    /// Allocates `size` bytes such that `result + offset` is a multiple of `align`.
+    pub fn aligned_alloc_offs(self, size: usize, align: usize, offset: usize) -> *mut u8 {
+        if size == 0 || align == 0 || !align.is_power_of_two() {
+            return ptr::null_mut();
+        }
+        let _g = self.lock();
+        let t = self.tlsf();
+        match t.malloc_aligned(size, align, offset) {
+            Some(p) => {
+                let bs = t.block_size(p).unwrap_or(0);
+                self.take(bs as usize + HDR as usize);
+                t.ptr_at(p)
+            }
+            None => ptr::null_mut(),
+        }
+    }
+
+    /// Frees `p` (NULL is ignored). A pointer that is not a live block of this heap aborts the
+    /// program with a message naming it, before anything is modified.
+    #[inline]
+    pub fn free(self, p: *mut u8) {
+        if p.is_null() {
+            return;
+        }
+        let _g = self.lock();
+        match self.tlsf().free(self.offset(p)) {
+            Ok(size) => self.give(size as usize + HDR as usize),
+            Err(e) => self.bad_pointer("free", p, e),
+        }
+    }
+
+    /// Resizes `p` to `size` bytes. NULL `p` allocates; size 0 frees and returns NULL (and, unlike
+    /// ESP-IDF, credits the freed bytes). On failure returns NULL and leaves `p` intact.
+    pub fn realloc(self, p: *mut u8, size: usize) -> *mut u8 {
+        if p.is_null() {
+            return self.malloc(size);
+        }
+        if size == 0 {
+            self.free(p);
+            return ptr::null_mut();
+        }
+        let _g = self.lock();
+        let t = self.tlsf();
+        match t.realloc(self.offset(p), size) {
+            Ok(Some((np, old, new))) => {
+                if new >= old {
+                    self.take((new - old) as usize);
+                } else {
+                    self.give((old - new) as usize);
+                }
+                t.ptr_at(np)
+            }
+            Ok(None) => ptr::null_mut(),
+            Err(e) => self.bad_pointer("realloc", p, e),
+        }
+    }
+
+    /// Usable size of the allocated block `p` (at least what was requested). NULL gives 0.
+    pub fn allocated_size(self, p: *mut u8) -> usize {
+        if p.is_null() {
+            return 0;
+        }
+        let _g = self.lock();
+        match self.tlsf().block_size(self.offset(p)) {
+            Ok(s) => s as usize,
+            Err(e) => self.bad_pointer("get_allocated_size", p, e),
+        }
+    }
+
+    /// Whether `p` is a live allocated block of this heap (no side effects).
+    pub fn is_allocated(self, p: *const u8) -> bool {
+        let _g = self.lock();
+        self.tlsf().validate(self.offset(p)).is_ok()
+    }
+
+    #[cold]
+    fn bad_pointer(self, op: &str, p: *mut u8, e: BadPointer) -> ! {
+        let why = match e {
+            BadPointer::Outside => "is not inside heap",
+            BadPointer::NotAllocated => "is not allocated (double free?) in heap",
+            BadPointer::BadHeader => "has no valid block header (interior pointer or corrupt heap) in heap",
+        };
+        Line::err()
+            .s("CORRUPT HEAP: ")
+            .s(op)
+            .s("(")
+            .ptr(p)
+            .s("): pointer ")
+            .ptr(p)
+            .s(" ")
+            .s(why)
+            .s(" ")
+            .ptr(self.start.as_ptr())
+            .s("\n");
+        port::abort()
+    }
+
+    /// Free bytes right now.
+    pub fn free_size(self) -> usize {
+        // SAFETY: a plain read of an initialised header word.
+        unsafe { (*self.header()).free_bytes }
+    }
+
+    /// Lowest free bytes seen.
+    pub fn minimum_free_size(self) -> usize {
+        // SAFETY: as in `free_size`.
+        unsafe { (*self.header()).minimum_free_bytes }
+    }
+
+    /// Sets the low-water mark to the current free bytes and returns the old mark.
+    pub fn reset_minimum_free_bytes(self) -> usize {
+        let _g = self.lock();
+        // SAFETY: lock held; header initialised.
+        unsafe {
+            let h = &mut *self.header();
+            let old = h.minimum_free_bytes;
+            h.minimum_free_bytes = h.free_bytes;
+            old
+        }
+    }
+
+    /// Lowers the low-water mark to `v` if `v` is lower.
+    pub fn restore_minimum_free_bytes(self, v: usize) {
+        let _g = self.lock();
+        // SAFETY: lock held; header initialised.
+        unsafe {
+            let h = &mut *self.header();
+            if v < h.minimum_free_bytes {
+                h.minimum_free_bytes = v;
+            }
+        }
+    }
+
+    /// Sets the low-water mark outright (runtime-registered heaps start at 0 in ESP-IDF).
+    pub fn force_minimum_free_bytes(self, v: usize) {
+        let _g = self.lock();
+        // SAFETY: lock held; header initialised.
+        unsafe { (*self.header()).minimum_free_bytes = v }
+    }
+
+    /// Statistics of the heap.
+    pub fn info(self) -> Info {
+        let _g = self.lock();
+        let s = self.tlsf().stats();
+        Info {
+            total_free_bytes: self.free_size(),
+            total_allocated_bytes: s.used_bytes,
+            largest_free_block: s.largest_fit,
+            minimum_free_bytes: self.minimum_free_size(),
+            allocated_blocks: s.used_blocks,
+            free_blocks: s.free_blocks,
+            total_blocks: s.used_blocks + s.free_blocks,
+        }
+    }
+
+    fn block(self, b: BlockInfo) -> Block {
+        let t = self.tlsf();
+        Block {
+            header: t.ptr_at(b.offset),
+            data: t.ptr_at(b.offset + HDR),
+            size: b.size as usize,
+            used: b.used,
+        }
+    }
+
+    /// Calls `f` for every block in address order, with the lock held, until it returns false.
+    pub fn walk(self, mut f: impl FnMut(Block) -> bool) {
+        let _g = self.lock();
+        self.tlsf().walk(|b| f(self.block(b)));
+    }
+
+    /// The first block of the heap.
+    pub fn first_block(self) -> Option<Block> {
+        let t = self.tlsf();
+        t.block_at(t.first()).map(|b| self.block(b))
+    }
+
+    /// The block after the one whose header is at `header`; `None` after the last block or
+    /// when `header` is not a block header of this heap.
+    pub fn next_block(self, header: *const u8) -> Option<Block> {
+        let t = self.tlsf();
+        let off = t.offset_of(header)?;
+        t.next_block(off).map(|b| self.block(b))
+    }
+
+    /// The block whose header is at `header`, if that is a block header of this heap.
+    pub fn block_at(self, header: *const u8) -> Option<Block> {
+        let t = self.tlsf();
+        t.block_at(t.offset_of(header)?).map(|b| self.block(b))
+    }
+
+    /// The allocated block whose payload contains `p`.
+    pub fn find_containing_block(self, p: *const u8) -> Option<Block> {
+        let _g = self.lock();
+        self.tlsf().find_containing(p).map(|b| self.block(b))
+    }
+
+    /// Full integrity check. With `print_errors`, each problem is described on the diagnostic
+    /// console. `extra` may check each block's contents (poisoning) and report its own errors.
+    pub fn check_with(self, print_errors: bool, mut extra: impl FnMut(Block) -> bool) -> bool {
+        let _g = self.lock();
+        let t = self.tlsf();
+        let mut sum_free = 0usize;
+        let r = t.check(|b| {
+            if !b.used {
+                sum_free += b.size as usize + HDR as usize;
+            }
+            extra(self.block(b))
+        });
+        let err = match r {
+            Err(c) => Some(c),
+            Ok(()) => None,
+        };
+        let free = self.free_size();
+        let min = self.minimum_free_size();
+        let counters_ok = err.is_some() || (sum_free == free && min <= free);
+        if print_errors {
+            if let Some(c) = err {
+                report_corruption(t, c);
+            } else if !counters_ok {
+                Line::err()
+                    .s("CORRUPT HEAP: heap ")
+                    .ptr(self.start.as_ptr())
+                    .s(" free counter ")
+                    .dec(free)
+                    .s(" but free blocks hold ")
+                    .dec(sum_free)
+                    .s("\n");
+            }
+        }
+        err.is_none() && counters_ok
+    }
+
+    /// Full integrity check without content checks.
+    pub fn check(self, print_errors: bool) -> bool {
+        self.check_with(print_errors, |_| true)
+    }
+
+    /// Prints every block of the heap in ESP-IDF's dump format.
+    pub fn dump(self) {
+        let _g = self.lock();
+        Line::err().s("Showing data for heap: ").ptr(self.start.as_ptr()).s(" \n");
+        self.tlsf().walk(|b| {
+            let b = self.block(b);
+            Line::err()
+                .s("Block ")
+                .ptr(b.data)
+                .s(" data, size: ")
+                .dec(b.size)
+                .s(" bytes, Free: ")
+                .s(if b.used { "No" } else { "Yes" })
+                .s(" \n");
+            true
+        });
+    }
+}
+
+#[cold]
+fn report_corruption(t: Tlsf, c: Corruption) {
+    let (what, at) = match c {
+        Corruption::BadSize { at } => ("bad block size", at),
+        Corruption::BadPrevFlag { at } => ("previous-free flag disagrees with neighbour", at),
+        Corruption::AdjacentFree { at } => ("two adjacent free blocks", at),
+        Corruption::BadTag { at } => ("free block boundary tag broken", at),
+        Corruption::BadLink { at } => ("bad free-list link", at),
+        Corruption::BadList { at } => ("free list or bitmap inconsistent", at),
+        Corruption::BadChain { at } => ("block chain broken", at),
+        Corruption::FreeCount { at } => ("free lists and block chain disagree", at),
+    };
+    Line::err().s("CORRUPT HEAP: ").s(what).s(" at ").ptr(t.ptr_at(at)).s("\n");
+}

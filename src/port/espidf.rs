@@ -1,0 +1,41 @@
+//! ESP-IDF implementation of the platform port: small C functions provided by the component's
+//! shim (`port/esp_idf/heapcaps_port.c`), which maps them to FreeRTOS and the ROM.
+
+use core::ffi::c_void;
+
+extern "C" {
+    fn heapcaps_port_lock(lock: *mut c_void);
+    fn heapcaps_port_unlock(lock: *mut c_void);
+    fn heapcaps_port_write(bytes: *const u8, len: usize);
+    fn heapcaps_port_abort() -> !;
+    fn heapcaps_port_task_handle() -> *mut c_void;
+}
+
+pub fn lock(lock: *mut c_void) {
+    // SAFETY: the shim enters portENTER_CRITICAL_SAFE on the portMUX_TYPE the heap was given.
+    unsafe { heapcaps_port_lock(lock) }
+}
+
+pub fn unlock(lock: *mut c_void) {
+    // SAFETY: pairs with `lock` on the same portMUX_TYPE.
+    unsafe { heapcaps_port_unlock(lock) }
+}
+
+pub fn write_err(bytes: &[u8]) {
+    // SAFETY: the slice is valid for its length.
+    unsafe { heapcaps_port_write(bytes.as_ptr(), bytes.len()) }
+}
+
+pub fn write_out(bytes: &[u8]) {
+    write_err(bytes)
+}
+
+pub fn abort() -> ! {
+    // SAFETY: no preconditions.
+    unsafe { heapcaps_port_abort() }
+}
+
+pub fn task_handle() -> *mut c_void {
+    // SAFETY: no preconditions; returns NULL before the scheduler starts.
+    unsafe { heapcaps_port_task_handle() }
+}

@@ -1,0 +1,81 @@
+//! Host (Linux and other hosted targets) implementation of the platform port, over the C library.
+
+use core::ffi::c_void;
+use core::sync::atomic::{AtomicU32, Ordering};
+
+extern "C" {
+    fn write(fd: i32, buf: *const c_void, n: usize) -> isize;
+    #[link_name = "abort"]
+    fn c_abort() -> !;
+    fn gettid() -> i32;
+}
+
+/// The host view of a `multi_heap_lock_t`: ESP-IDF's `portMUX_TYPE` layout, `{owner, count}`.
+#[repr(C)]
+struct Mux {
+    owner: AtomicU32,
+    count: AtomicU32,
+}
+
+fn me() -> u32 {
+    // SAFETY: gettid has no preconditions.
+    let t = unsafe { gettid() } as u32;
+    // 0 marks a free lock; thread ids are never 0, but keep the invariant explicit.
+    t | 0x8000_0000
+}
+
+pub fn lock(lock: *mut c_void) {
+    // SAFETY: a non-NULL lock given to multi_heap_set_lock points at an 8-byte, 4-aligned
+    // portMUX_TYPE that outlives the heap (ESP-IDF's contract); atomics make shared use sound.
+    let m = unsafe { &*(lock as *const Mux) };
+    let id = me();
+    if m.owner.load(Ordering::Relaxed) == id {
+        m.count.fetch_add(1, Ordering::Relaxed);
+        return;
+    }
+    while m
+        .owner
+        .compare_exchange_weak(0, id, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        <spin::relax::Spin as spin::RelaxStrategy>::relax();
+    }
+    m.count.store(1, Ordering::Relaxed);
+}
+
+pub fn unlock(lock: *mut c_void) {
+    // SAFETY: as in `lock`.
+    let m = unsafe { &*(lock as *const Mux) };
+    if m.count.fetch_sub(1, Ordering::Relaxed) == 1 {
+        m.owner.store(0, Ordering::Release);
+    }
+}
+
+fn write_all(fd: i32, mut bytes: &[u8]) {
+    while !bytes.is_empty() {
+        // SAFETY: `bytes` is a valid slice for the length passed.
+        let n = unsafe { write(fd, bytes.as_ptr() as *const c_void, bytes.len()) };
+        if n <= 0 {
+            return;
+        }
+        bytes = &bytes[n as usize..];
+    }
+}
+
+pub fn write_err(bytes: &[u8]) {
+    write_all(2, bytes)
+}
+
+pub fn write_out(bytes: &[u8]) {
+    write_all(1, bytes)
+}
+
+pub fn abort() -> ! {
+    // SAFETY: abort has no preconditions.
+    unsafe { c_abort() }
+}
+
+pub fn task_handle() -> *mut c_void {
+    // The calling thread stands in for the task.
+    me() as usize as *mut c_void
+}

@@ -1,0 +1,62 @@
+//! The one narrow door through which platform services enter: locks, output, abort, task handle.
+//!
+//! Everything above this module calls these functions and nothing else of the platform. The host
+//! implementation uses the C library of the build machine; the ESP-IDF implementation calls a
+//! handful of C functions that the component's shim provides (FreeRTOS critical sections, the
+//! ROM printf, ESP-IDF's abort).
+
+#[cfg(not(target_os = "none"))]
+mod host;
+#[cfg(not(target_os = "none"))]
+use host as imp;
+
+#[cfg(target_os = "none")]
+mod espidf;
+#[cfg(target_os = "none")]
+use espidf as imp;
+
+use core::ffi::c_void;
+
+/// Enters the critical section guarded by `lock` (a `multi_heap_lock_t`, i.e. a `portMUX_TYPE`).
+/// A NULL lock means "no locking". Must be recursive on the same core/thread.
+#[inline(always)]
+pub fn lock(lock: *mut c_void) {
+    if !lock.is_null() {
+        imp::lock(lock)
+    }
+}
+
+/// Leaves the critical section entered by [`lock`].
+#[inline(always)]
+pub fn unlock(lock: *mut c_void) {
+    if !lock.is_null() {
+        imp::unlock(lock)
+    }
+}
+
+/// Writes bytes to the console used for heap diagnostics (stderr on a host, ROM printf on a chip).
+pub fn write_err(bytes: &[u8]) {
+    imp::write_err(bytes)
+}
+
+/// Writes bytes to standard output (`printf` in ESP-IDF's info functions).
+pub fn write_out(bytes: &[u8]) {
+    imp::write_out(bytes)
+}
+
+/// Stops the program after a fatal heap error. The message has been printed already.
+pub fn abort() -> ! {
+    imp::abort()
+}
+
+/// The handle of the running task (FreeRTOS) or thread (host); NULL before a scheduler runs.
+pub fn task_handle() -> *mut c_void {
+    imp::task_handle()
+}
+
+/// Prints `msg` to the diagnostic console and aborts.
+#[cold]
+pub fn fatal(msg: &[u8]) -> ! {
+    write_err(msg);
+    abort()
+}

@@ -1,0 +1,56 @@
+//! Model-based tests of the region allocator: random operation scripts against a shadow model,
+//! with the full heap checker after every step, over a matrix of region sizes.
+
+mod common;
+use common::model::{Model, Op, Rng};
+
+fn run(region: usize, max_size: u32, steps: usize, seed: u64) -> (usize, usize) {
+    let mut mem = vec![0u32; region / 4];
+    // SAFETY: `mem` outlives the model and nothing else touches it.
+    let mut m = unsafe { Model::new(mem.as_mut_ptr() as *mut u8, region) }.expect("register");
+    let start_free = m.heap().free_size();
+    let mut rng = Rng(seed | 1);
+    for _ in 0..steps {
+        let op = Op::from_bytes(rng.bytes(), max_size);
+        m.apply(op);
+    }
+    m.drain();
+    assert_eq!(m.heap().free_size(), start_free, "free size did not return to its start value");
+    (m.steps, m.failures)
+}
+
+fn steps(n: usize) -> usize {
+    if cfg!(miri) { n / 50 } else { n }
+}
+
+#[test]
+fn model_small_regions() {
+    for region in [256usize, 512, 1024, 4096] {
+        for seed in 1..4 {
+            run(region, (region / 4) as u32, steps(3000), seed * 7919);
+        }
+    }
+}
+
+#[test]
+fn model_medium_regions() {
+    for (region, max) in [(16 * 1024usize, 2048u32), (64 * 1024, 4096), (256 * 1024, 8192)] {
+        for seed in 1..3 {
+            run(region, max, steps(6000), seed * 104_729);
+        }
+    }
+}
+
+#[test]
+fn model_large_regions() {
+    for (region, max) in [(1024 * 1024usize, 65536u32), (4 * 1024 * 1024, 300_000)] {
+        run(region, max, steps(4000), 42);
+    }
+}
+
+#[test]
+fn model_exhaustion() {
+    // Sizes near the region size: most operations fail, the heap must stay intact.
+    let (_, failures) = run(8192, 9000, steps(3000), 99);
+    assert!(failures > 0);
+}
