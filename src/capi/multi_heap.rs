@@ -43,7 +43,7 @@ pub type multi_heap_walker_cb_t = Option<
     unsafe extern "C" fn(
         block_ptr: *mut c_void,
         block_size: usize,
-        block_used: i32,
+        block_used: core::ffi::c_int,
         user_data: *mut c_void,
     ) -> bool,
 >;
@@ -274,7 +274,7 @@ pub unsafe extern "C" fn multi_heap_walk(
     let (Some(h), Some(cb)) = (heap_of(heap), walker_func) else { return };
     h.walk(|b| {
         // SAFETY: the callback is a C function supplied for exactly this call.
-        unsafe { cb(b.data as *mut c_void, b.size, b.used as i32, user_data) }
+        unsafe { cb(b.data as *mut c_void, b.size, b.used as core::ffi::c_int, user_data) }
     });
 }
 
