@@ -1,0 +1,235 @@
+//! Behaviour of the TLSF core and the multi_heap layer on specific scenarios: placement, in-place
+//! realloc, alignment with offset, bad pointers (reported, not followed) and corruption detection.
+
+use heapcaps::multi_heap::MultiHeap;
+use heapcaps::tlsf::{BadPointer, Tlsf};
+
+struct Region(Vec<u32>);
+
+impl Region {
+    fn new(bytes: usize) -> Region {
+        Region(vec![0; bytes / 4])
+    }
+    fn ptr(&mut self) -> *mut u8 {
+        self.0.as_mut_ptr() as *mut u8
+    }
+    fn len(&self) -> usize {
+        self.0.len() * 4
+    }
+    fn heap(&mut self) -> MultiHeap {
+        let len = self.len();
+        // SAFETY: the region outlives every heap built on it in these tests.
+        unsafe { MultiHeap::register(self.ptr(), len) }.expect("register")
+    }
+    fn tlsf(&mut self) -> Tlsf {
+        let len = self.len();
+        // SAFETY: as above.
+        unsafe { Tlsf::create(self.ptr(), len) }.expect("create")
+    }
+}
+
+#[test]
+fn freed_block_is_reused_by_smaller_request() {
+    let mut r = Region::new(4096);
+    let h = r.heap();
+    let a = h.malloc(128);
+    let b = h.malloc(32);
+    h.free(a);
+    let c = h.malloc(64);
+    assert_eq!(c, a, "the freed 128-byte block is the best fit for 64");
+    h.free(c);
+    let d = h.malloc(32);
+    assert_eq!(d, a);
+    let info = h.info();
+    assert_eq!((info.allocated_blocks, info.free_blocks), (2, 2));
+    h.free(b);
+    h.free(d);
+    assert_eq!(h.info().free_blocks, 1);
+    assert!(h.check(true));
+}
+
+#[test]
+fn successive_allocations_ascend() {
+    let mut r = Region::new(8192);
+    let h = r.heap();
+    let ps: Vec<_> = (0..10).map(|_| h.malloc(40) as usize).collect();
+    assert!(ps.windows(2).all(|w| w[1] == w[0] + 44));
+}
+
+#[test]
+fn realloc_grows_and_shrinks_in_place() {
+    let mut r = Region::new(8192);
+    let h = r.heap();
+    let a = h.malloc(64);
+    // SAFETY: a is a live 64-byte block.
+    unsafe { a.write_bytes(0xA5, 64) };
+    let b = h.realloc(a, 48);
+    assert_eq!(a, b, "shrink in place");
+    let c = h.realloc(b, 400);
+    assert_eq!(a, c, "grow in place into the free successor");
+    // SAFETY: c holds at least 48 bytes written above.
+    assert!(unsafe { core::slice::from_raw_parts(c, 48) }.iter().all(|&x| x == 0xA5));
+    let before = h.free_size();
+    assert!(h.realloc(c, 0).is_null());
+    assert_eq!(h.free_size(), before + 400 + 4, "realloc(p, 0) credits the freed bytes");
+    assert!(h.check(true));
+}
+
+#[test]
+fn realloc_moves_backwards_into_free_predecessor() {
+    let mut r = Region::new(8192);
+    let h = r.heap();
+    let a = h.malloc(200);
+    let b = h.malloc(32);
+    let c = h.malloc(32); // keeps b's successor in use
+    for i in 0..32 {
+        // SAFETY: b is a live 32-byte block.
+        unsafe { b.add(i).write(i as u8) };
+    }
+    h.free(a);
+    let nb = h.realloc(b, 180);
+    assert_eq!(nb, a, "grew backwards over the free predecessor");
+    for i in 0..32 {
+        // SAFETY: nb is a live block of at least 180 bytes.
+        assert_eq!(unsafe { nb.add(i).read() }, i as u8);
+    }
+    assert!(h.check(true));
+    h.free(nb);
+    h.free(c);
+    assert_eq!(h.info().free_blocks, 1);
+}
+
+#[test]
+fn failed_realloc_leaves_block_intact() {
+    let mut r = Region::new(4096);
+    let h = r.heap();
+    let a = h.malloc(100);
+    let free = h.free_size();
+    assert!(h.realloc(a, 1 << 20).is_null());
+    assert!(h.realloc(a, usize::MAX).is_null());
+    assert_eq!(h.free_size(), free);
+    assert_eq!(h.allocated_size(a), 100);
+    assert!(h.check(true));
+}
+
+#[test]
+fn aligned_allocations_with_offset() {
+    let mut r = Region::new(64 * 1024);
+    let h = r.heap();
+    let start = h.free_size();
+    let mut live = Vec::new();
+    for log2 in 0..=12 {
+        let align = 1usize << log2;
+        for offset in [0usize, 4, 8, 12] {
+            let p = h.aligned_alloc_offs(137, align, offset);
+            assert!(!p.is_null(), "align {align} offset {offset}");
+            if align > 4 {
+                assert_eq!((p as usize + offset) % align, 0);
+            }
+            live.push(p);
+            assert!(h.check(true));
+        }
+    }
+    for p in live {
+        h.free(p);
+    }
+    assert_eq!(h.free_size(), start);
+    assert_eq!(h.info().free_blocks, 1);
+    assert!(h.aligned_alloc_offs(16, 0, 0).is_null());
+    assert!(h.aligned_alloc_offs(16, 24, 0).is_null());
+    assert!(h.aligned_alloc_offs(0, 8, 0).is_null());
+}
+
+#[test]
+fn aligned_allocation_uses_the_whole_region_when_aligned() {
+    // A request as large as the only free block succeeds when the block happens to be aligned.
+    let mut r = Region::new(4096);
+    let h = r.heap();
+    let largest = h.info().largest_free_block;
+    let p = h.malloc(largest);
+    let align = 1 << (p as usize).trailing_zeros().min(12);
+    h.free(p);
+    assert!(!h.aligned_alloc_offs(largest, align, 0).is_null());
+}
+
+#[test]
+fn bad_pointers_are_reported_not_followed() {
+    let mut r = Region::new(4096);
+    let t = r.tlsf();
+    let a = t.malloc(64).unwrap();
+    let b = t.malloc(64).unwrap();
+    assert_eq!(t.free(a + 4), Err(BadPointer::BadHeader), "interior pointer");
+    assert_eq!(t.free(2), Err(BadPointer::Outside), "inside the control structure");
+    assert_eq!(t.free(a + 2), Err(BadPointer::Outside), "misaligned");
+    assert_eq!(t.free(1 << 20), Err(BadPointer::Outside), "beyond the region");
+    assert_eq!(t.free(a), Ok(64));
+    assert_eq!(t.free(a), Err(BadPointer::NotAllocated), "double free");
+    assert_eq!(t.free(b), Ok(64));
+    assert_eq!(t.free(b), Err(BadPointer::NotAllocated), "double free after merging");
+    assert!(t.check(|_| true).is_ok());
+}
+
+#[test]
+fn checker_finds_smashed_headers_and_links() {
+    for damage in 0..4 {
+        let mut r = Region::new(4096);
+        let t = r.tlsf();
+        let a = t.malloc(64).unwrap();
+        let _b = t.malloc(64).unwrap();
+        let c = t.malloc(64).unwrap();
+        let _d = t.malloc(64).unwrap();
+        t.free(a).unwrap();
+        t.free(c).unwrap();
+        assert!(t.check(|_| true).is_ok());
+        let words = r.0.as_mut_slice();
+        match damage {
+            0 => words[(a as usize - 4) / 4] = 0xFF00_0000, // size of a free block
+            1 => words[(a as usize) / 4] = 0x0000_0FFC,     // next link of a free block
+            2 => words[(c as usize - 4) / 4] &= !1,         // free flag cleared
+            _ => words[(a as usize + 60) / 4] = 8,          // boundary tag
+        }
+        assert!(t.check(|_| true).is_err(), "damage {damage} not detected");
+    }
+}
+
+#[test]
+fn walk_and_block_iteration_agree() {
+    let mut r = Region::new(4096);
+    let h = r.heap();
+    let a = h.malloc(10);
+    let b = h.malloc(100);
+    h.free(a);
+    let mut walked = Vec::new();
+    h.walk(|bl| {
+        walked.push((bl.data, bl.size, bl.used));
+        true
+    });
+    let mut iter = Vec::new();
+    let mut bl = h.first_block();
+    while let Some(x) = bl {
+        iter.push((x.data, x.size, x.used));
+        bl = h.next_block(x.header);
+    }
+    assert_eq!(walked, iter);
+    assert_eq!(walked.len(), 3);
+    assert_eq!(walked[1], (b, 100, true));
+    assert_eq!(h.find_containing_block(b.wrapping_add(57)).map(|x| x.data), Some(b));
+    assert!(h.find_containing_block(a).is_none(), "free block is not an allocation");
+}
+
+#[test]
+fn minimum_free_tracking() {
+    let mut r = Region::new(4096);
+    let h = r.heap();
+    let start = h.free_size();
+    let p = h.malloc(1000);
+    h.free(p);
+    assert_eq!(h.free_size(), start);
+    assert_eq!(h.minimum_free_size(), start - 1004);
+    assert_eq!(h.reset_minimum_free_bytes(), start - 1004);
+    assert_eq!(h.minimum_free_size(), start);
+    h.restore_minimum_free_bytes(5);
+    assert_eq!(h.minimum_free_size(), 5);
+    h.restore_minimum_free_bytes(50);
+    assert_eq!(h.minimum_free_size(), 5);
+}
