@@ -12,8 +12,10 @@ use crate::port;
 use crate::text::Line;
 use crate::tlsf::{self, BadPointer, BlockInfo, Corruption, Tlsf, HDR};
 
-/// Per-region bookkeeping at the start of the region.
-#[repr(C)]
+/// Per-region bookkeeping at the start of the region. Regions are only 4-byte aligned (as in
+/// ESP-IDF), so on 64-bit hosts the header is packed to 4; fields are read and written by value,
+/// never by reference.
+#[repr(C, packed(4))]
 struct Header {
     /// Opaque lock given by `multi_heap_set_lock`; NULL means no locking.
     lock: *mut c_void,
@@ -100,7 +102,11 @@ impl MultiHeap {
         unsafe {
             ptr::write(
                 start.as_ptr() as *mut Header,
-                Header { lock: ptr::null_mut(), free_bytes: free, minimum_free_bytes: free },
+                Header {
+                    lock: ptr::null_mut(),
+                    free_bytes: free,
+                    minimum_free_bytes: free,
+                },
             );
         }
         Some(MultiHeap { start })
@@ -206,10 +212,8 @@ impl MultiHeap {
         }
         let _g = self.lock();
         let t = self.tlsf();
-        match t.malloc(size) {
-            Some(p) => {
-                // SAFETY-free: `p` was just allocated, so its header is valid.
-                let bs = t.block_size(p).unwrap_or(0);
+        match t.malloc_sized(size) {
+            Some((p, bs)) => {
                 self.take(bs as usize + HDR as usize);
                 t.ptr_at(p)
             }
@@ -297,7 +301,9 @@ impl MultiHeap {
         let why = match e {
             BadPointer::Outside => "is not inside heap",
             BadPointer::NotAllocated => "is not allocated (double free?) in heap",
-            BadPointer::BadHeader => "has no valid block header (interior pointer or corrupt heap) in heap",
+            BadPointer::BadHeader => {
+                "has no valid block header (interior pointer or corrupt heap) in heap"
+            }
         };
         Line::err()
             .s("CORRUPT HEAP: ")
@@ -458,7 +464,10 @@ impl MultiHeap {
     /// Prints every block of the heap in ESP-IDF's dump format.
     pub fn dump(self) {
         let _g = self.lock();
-        Line::err().s("Showing data for heap: ").ptr(self.start.as_ptr()).s(" \n");
+        Line::err()
+            .s("Showing data for heap: ")
+            .ptr(self.start.as_ptr())
+            .s(" \n");
         self.tlsf().walk(|b| {
             let b = self.block(b);
             Line::err()
@@ -486,5 +495,10 @@ fn report_corruption(t: Tlsf, c: Corruption) {
         Corruption::BadChain { at } => ("block chain broken", at),
         Corruption::FreeCount { at } => ("free lists and block chain disagree", at),
     };
-    Line::err().s("CORRUPT HEAP: ").s(what).s(" at ").ptr(t.ptr_at(at)).s("\n");
+    Line::err()
+        .s("CORRUPT HEAP: ")
+        .s(what)
+        .s(" at ")
+        .ptr(t.ptr_at(at))
+        .s("\n");
 }

@@ -68,10 +68,16 @@ fn realloc_grows_and_shrinks_in_place() {
     let c = h.realloc(b, 400);
     assert_eq!(a, c, "grow in place into the free successor");
     // SAFETY: c holds at least 48 bytes written above.
-    assert!(unsafe { core::slice::from_raw_parts(c, 48) }.iter().all(|&x| x == 0xA5));
+    assert!(unsafe { core::slice::from_raw_parts(c, 48) }
+        .iter()
+        .all(|&x| x == 0xA5));
     let before = h.free_size();
     assert!(h.realloc(c, 0).is_null());
-    assert_eq!(h.free_size(), before + 400 + 4, "realloc(p, 0) credits the freed bytes");
+    assert_eq!(
+        h.free_size(),
+        before + 400 + 4,
+        "realloc(p, 0) credits the freed bytes"
+    );
     assert!(h.check(true));
 }
 
@@ -158,14 +164,30 @@ fn bad_pointers_are_reported_not_followed() {
     let t = r.tlsf();
     let a = t.malloc(64).unwrap();
     let b = t.malloc(64).unwrap();
-    assert_eq!(t.free(a + 4), Err(BadPointer::BadHeader), "interior pointer");
-    assert_eq!(t.free(2), Err(BadPointer::Outside), "inside the control structure");
+    assert_eq!(
+        t.free(a + 4),
+        Err(BadPointer::BadHeader),
+        "interior pointer"
+    );
+    assert_eq!(
+        t.free(2),
+        Err(BadPointer::Outside),
+        "inside the control structure"
+    );
     assert_eq!(t.free(a + 2), Err(BadPointer::Outside), "misaligned");
-    assert_eq!(t.free(1 << 20), Err(BadPointer::Outside), "beyond the region");
+    assert_eq!(
+        t.free(1 << 20),
+        Err(BadPointer::Outside),
+        "beyond the region"
+    );
     assert_eq!(t.free(a), Ok(64));
     assert_eq!(t.free(a), Err(BadPointer::NotAllocated), "double free");
     assert_eq!(t.free(b), Ok(64));
-    assert_eq!(t.free(b), Err(BadPointer::NotAllocated), "double free after merging");
+    assert_eq!(
+        t.free(b),
+        Err(BadPointer::NotAllocated),
+        "double free after merging"
+    );
     assert!(t.check(|_| true).is_ok());
 }
 
@@ -213,8 +235,14 @@ fn walk_and_block_iteration_agree() {
     assert_eq!(walked, iter);
     assert_eq!(walked.len(), 3);
     assert_eq!(walked[1], (b, 100, true));
-    assert_eq!(h.find_containing_block(b.wrapping_add(57)).map(|x| x.data), Some(b));
-    assert!(h.find_containing_block(a).is_none(), "free block is not an allocation");
+    assert_eq!(
+        h.find_containing_block(b.wrapping_add(57)).map(|x| x.data),
+        Some(b)
+    );
+    assert!(
+        h.find_containing_block(a).is_none(),
+        "free block is not an allocation"
+    );
 }
 
 #[test]

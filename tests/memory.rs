@@ -13,7 +13,9 @@ fn with_heap<R>(size: usize, f: impl FnOnce(MultiHeap) -> R) -> R {
 
 #[test]
 fn overhead_is_four_bytes_at_every_size() {
-    for req in [1usize, 8, 12, 16, 32, 64, 100, 256, 1000, 1025, 4000, 10_000] {
+    for req in [
+        1usize, 8, 12, 16, 32, 64, 100, 256, 1000, 1025, 4000, 10_000,
+    ] {
         with_heap(256 * 1024, |h| {
             let before = h.free_size();
             let p = h.malloc(req);
@@ -31,7 +33,11 @@ fn smallest_footprint_is_sixteen_bytes() {
     with_heap(64 * 1024, |h| {
         let a = h.malloc(1) as usize;
         let b = h.malloc(1) as usize;
-        assert_eq!(b - a, 16, "consecutive 1-byte allocations are one footprint apart");
+        assert_eq!(
+            b - a,
+            16,
+            "consecutive 1-byte allocations are one footprint apart"
+        );
     });
 }
 
@@ -40,14 +46,22 @@ fn smallest_footprint_is_sixteen_bytes() {
 fn esp_idf_control(region: usize) -> usize {
     let bytes = region - 20;
     let fl_max = usize::BITS as usize - bytes.leading_zeros() as usize;
-    let sl_log2 = if bytes <= 16 * 1024 { 3 } else if bytes <= 256 * 1024 { 4 } else { 5 };
+    let sl_log2 = if bytes <= 16 * 1024 {
+        3
+    } else if bytes <= 256 * 1024 {
+        4
+    } else {
+        5
+    };
     let fl_count = fl_max - (sl_log2 + 2) + 1;
     20 + 36 + 4 * fl_count + 4 * fl_count * (1 << sl_log2)
 }
 
 #[test]
 fn control_data_is_at_most_esp_idf_at_every_size() {
-    for kib in [1usize, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192] {
+    for kib in [
+        1usize, 4, 8, 16, 32, 64, 128, 256, 512, 1024, 2048, 4096, 8192,
+    ] {
         let region = kib * 1024;
         with_heap(region, |h| {
             let ours = h.overhead();
@@ -67,10 +81,19 @@ fn largest_allocation_after_register() {
             let largest = h.info().largest_free_block;
             assert_eq!(largest, region - h.overhead(), "{kib} KiB");
             let p = h.malloc(largest);
-            assert!(!p.is_null(), "{kib} KiB: largest_free_block {largest} not allocatable");
-            assert!(h.malloc(4).is_null(), "nothing left after the largest block");
+            assert!(
+                !p.is_null(),
+                "{kib} KiB: largest_free_block {largest} not allocatable"
+            );
+            assert!(
+                h.malloc(4).is_null(),
+                "nothing left after the largest block"
+            );
             if kib >= 64 {
-                assert!(largest * 100 >= region * 99, "{kib} KiB: {largest} is under 99%");
+                assert!(
+                    largest * 100 >= region * 99,
+                    "{kib} KiB: {largest} is under 99%"
+                );
             }
         });
     }
@@ -83,7 +106,9 @@ fn smallest_region_and_alignment() {
     let mut mem = vec![0u32; 128];
     let base = mem.as_mut_ptr() as *mut u8;
     // SAFETY: `mem` outlives every registration attempt; each attempt may reuse it.
-    let min = (1..512).find(|&s| unsafe { MultiHeap::register(base, s) }.is_some()).unwrap();
+    let min = (1..512)
+        .find(|&s| unsafe { MultiHeap::register(base, s) }.is_some())
+        .unwrap();
     assert!(min <= 220, "smallest usable region {min}");
     // SAFETY: as above.
     let h = unsafe { MultiHeap::register(base, min) }.unwrap();

@@ -1,0 +1,48 @@
+#!/usr/bin/env bash
+# Runs every test of heapcaps, stage by stage, and ends with one "N passed, M failed" line.
+# Stages: Rust tests on x86_64 and i686, header freshness (part of the Rust tests), C tests under
+# ASan/UBSan on both widths, the ESP-IDF ABI contract, bare-metal RISC-V builds, clippy, Miri.
+# HEAPCAPS_QUICK=1 skips Miri (the slowest stage).
+set -u
+cd "$(dirname "$0")/.."
+passed=0 failed=0 failures=()
+stage() {
+  local name=$1; shift
+  echo "=== $name"
+  local t0=$SECONDS
+  if "$@"; then
+    passed=$((passed + 1)); echo "=== $name: ok ($((SECONDS - t0)) s)"
+  else
+    failed=$((failed + 1)); failures+=("$name"); echo "=== $name: FAILED ($((SECONDS - t0)) s)"
+  fi
+}
+host=$(rustc -vV | sed -n 's/^host: //p')
+contract=../shared/tools/abi-contract/check
+
+stage "cargo fmt --check" cargo fmt --check
+stage "rust tests x86_64" cargo test --target "$host"
+stage "rust tests i686" cargo test --target i686-unknown-linux-gnu
+stage "clippy" cargo clippy --all-targets -- -D warnings
+if [ -x tests/c/run.sh ]; then
+  stage "C tests (ASan/UBSan, x86_64 + i686)" tests/c/run.sh
+fi
+stage "staticlib with C malloc family" cargo build --release --features c-malloc
+stage "staticlib i686 with C malloc family" cargo build --release --features c-malloc --target i686-unknown-linux-gnu
+if [ -x "$contract" ]; then
+  stage "ABI contract x86_64" "$contract" --lib target/release/libheapcaps.a --include include
+  stage "ABI contract i686" "$contract" --m32 --lib target/i686-unknown-linux-gnu/release/libheapcaps.a --include include
+else
+  echo "=== ABI contract: $contract not found (it ships in the project's shared/ folder)"
+  failed=$((failed + 1)); failures+=("ABI contract missing")
+fi
+stage "build riscv32imc" cargo build --release --target riscv32imc-unknown-none-elf
+stage "build riscv32imac" cargo build --release --target riscv32imac-unknown-none-elf
+if [ -z "${HEAPCAPS_QUICK:-}" ]; then
+  stage "miri x86_64 (core tests)" cargo +nightly miri test --test core --test memory --test model
+  stage "miri i686 (core tests)" cargo +nightly miri test --target i686-unknown-linux-gnu --test core --test memory
+fi
+
+echo
+[ ${#failures[@]} -gt 0 ] && printf 'failed stage: %s\n' "${failures[@]}"
+echo "stages: $passed passed, $failed failed"
+[ "$failed" -eq 0 ]
