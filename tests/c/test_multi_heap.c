@@ -311,6 +311,9 @@ static void random_allocations(size_t heap_size)
             } else if (np != NULL) {
                 size_t keep = s[n] < new_size ? s[n] : new_size;
                 TEST_ASSERT_TRUE(filled(np, keep, seed));
+                /* In place or moved, the free size changes by exactly the size difference. */
+                TEST_ASSERT_EQUAL_size_t(before + old_full - multi_heap_get_allocated_size(h, np),
+                                         multi_heap_free_size(h));
                 p[n] = np;
                 s[n] = new_size;
                 fill(np, new_size, seed);
