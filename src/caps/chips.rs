@@ -45,7 +45,8 @@ pub struct Region {
 /// A simulated chip.
 #[derive(Debug)]
 pub struct Chip {
-    pub name: &'static str,
+    /// Name as given to `heapcaps_sim_select_chip` / `HEAPCAPS_CHIP`.
+    pub name: &'static core::ffi::CStr,
     pub types: &'static [MemType],
     pub regions: &'static [Region],
     /// Reserved `[start, end)` ranges (sorted, non-overlapping).
@@ -303,7 +304,7 @@ const PSRAM_S3: [u32; 3] = [S | D, 0, B8 | B32 | SIMD];
 /// `CONFIG_SPIRAM_USE_MALLOC` (malloc_extmem_enable(16384)).
 pub static CHIPS: &[Chip] = &[
     Chip {
-        name: "esp32",
+        name: c"esp32",
         types: ESP32_TYPES,
         regions: ESP32_REGIONS,
         reserved: ESP32_RESERVED,
@@ -312,7 +313,7 @@ pub static CHIPS: &[Chip] = &[
         psram: None,
     },
     Chip {
-        name: "esp32s3",
+        name: c"esp32s3",
         types: S3_TYPES,
         regions: S3_REGIONS,
         reserved: S3_RESERVED,
@@ -329,7 +330,7 @@ pub static CHIPS: &[Chip] = &[
         psram: None,
     },
     Chip {
-        name: "esp32c3",
+        name: c"esp32c3",
         types: C3_TYPES,
         regions: C3_REGIONS,
         reserved: C3_RESERVED,
@@ -346,7 +347,7 @@ pub static CHIPS: &[Chip] = &[
         psram: None,
     },
     Chip {
-        name: "esp32c6",
+        name: c"esp32c6",
         types: C6_TYPES,
         regions: C6_REGIONS,
         reserved: C6_RESERVED,
@@ -360,7 +361,7 @@ pub static CHIPS: &[Chip] = &[
         psram: None,
     },
     Chip {
-        name: "esp32-psram",
+        name: c"esp32-psram",
         types: ESP32_TYPES,
         regions: ESP32_REGIONS,
         reserved: ESP32_RESERVED,
@@ -369,7 +370,7 @@ pub static CHIPS: &[Chip] = &[
         psram: Some((0x3F80_0000, 0x40_0000, true, PSRAM_ESP32)),
     },
     Chip {
-        name: "esp32s3-psram",
+        name: c"esp32s3-psram",
         types: S3_TYPES,
         regions: S3_REGIONS,
         reserved: S3_RESERVED,
@@ -389,7 +390,7 @@ pub static CHIPS: &[Chip] = &[
 
 /// Finds a chip by name.
 pub fn chip(name: &str) -> Option<&'static Chip> {
-    CHIPS.iter().find(|c| c.name == name)
+    CHIPS.iter().find(|c| c.name.to_bytes() == name.as_bytes())
 }
 
 /// Cuts `reserved` out of `regions` (ESP-IDF's `soc_get_available_memory_regions`): pieces of 16
@@ -466,7 +467,7 @@ mod host {
     pub fn select_chip(name: &str) -> Result<(), super::super::Error> {
         let i = CHIPS
             .iter()
-            .position(|c| c.name == name)
+            .position(|c| c.name.to_bytes() == name.as_bytes())
             .ok_or(super::super::Error::NotFound)?;
         if BOOT.is_completed() || super::super::global_raw().is_initialised() {
             return Err(super::super::Error::InvalidState);

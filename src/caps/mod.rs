@@ -1106,6 +1106,12 @@ impl Registry {
         })
     }
 
+    /// `heap_caps_match` for the heap containing `p`: registered and has all of `caps`.
+    pub fn heap_matches(&self, p: usize, caps: u32) -> bool {
+        self.find_heap(p)
+            .is_some_and(|(s, _)| s.all_caps() & caps == caps)
+    }
+
     /// Name of the memory type of the heap containing `p` (empty if none).
     pub fn heap_name(&self, p: usize) -> &'static str {
         self.find_heap(p).map_or("", |(s, _)| s.name())
