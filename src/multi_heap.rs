@@ -12,8 +12,9 @@ use crate::port;
 use crate::text::Line;
 use crate::tlsf::{self, BadPointer, BlockInfo, Corruption, Tlsf, HDR};
 
-/// Per-region bookkeeping at the start of the region.
-#[repr(C)]
+/// Per-region bookkeeping at the start of the region. `packed(4)`: regions only need 4-byte
+/// alignment (as in ESP-IDF), while the pointer field wants 8 on 64-bit hosts.
+#[repr(C, packed(4))]
 struct Header {
     /// Opaque lock given by `multi_heap_set_lock`; NULL means no locking.
     lock: *mut c_void,
