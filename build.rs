@@ -23,11 +23,14 @@ fn main() {
         .warnings(true)
         .extra_warnings(true);
     let cc_var = format!("CC_{}", target.replace('-', "_"));
-    if bare && env::var_os(&cc_var).is_none() && env::var_os("TARGET_CC").is_none() {
-        if target.starts_with("riscv32") && have("riscv64-unknown-elf-gcc") {
-            // cc adds -march/-mabi for the target itself.
-            b.compiler("riscv64-unknown-elf-gcc");
-        }
+    if bare
+        && env::var_os(&cc_var).is_none()
+        && env::var_os("TARGET_CC").is_none()
+        && target.starts_with("riscv32")
+        && have("riscv64-unknown-elf-gcc")
+    {
+        // cc adds -march/-mabi for the target itself.
+        b.compiler("riscv64-unknown-elf-gcc");
     }
     if bare {
         // No C library headers there: the compiler's own stdint/stddef/stdarg suffice.

@@ -206,7 +206,7 @@ fn add_region_rules_and_codes() {
     }
     let (r, [dram, ..]) = esp32_like();
     let caps = [1 << 29, 0, 0];
-    // SAFETY (all calls below): the ranges are leaked memory or rejected before use.
+    // SAFETY: the ranges are leaked memory or rejected before use.
     unsafe {
         assert_eq!(
             r.add_region_with_caps(caps, 0, 100, ""),
@@ -471,7 +471,7 @@ fn hw_alignment_for_dma_and_spiram() {
     // SPIRAM removes DMA (PSRAM heaps have no DMA cap) and aligns to the external line.
     let s = r.malloc(10, DMA | S);
     assert!(within(s, b, 0x8000) && s as usize % 32 == 0);
-    assert!(r.malloc(1 << 22 + 1, B8).is_null());
+    assert!(r.malloc((1 << 22) + 1, B8).is_null());
 }
 
 /// Available regions of a chip after reserved ranges: (chip address, length, type name),

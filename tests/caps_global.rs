@@ -32,10 +32,8 @@ fn setup() -> std::sync::MutexGuard<'static, ()> {
         heap_caps_init();
         heap_caps_enable_nonos_stack_heaps();
         // SAFETY: as above.
-        assert_eq!(
-            unsafe { heapcaps_sim_select_chip(c"esp32".as_ptr()) },
-            0x103
-        );
+        let late = unsafe { heapcaps_sim_select_chip(c"esp32".as_ptr()) };
+        assert_eq!(late, 0x103);
     });
     g
 }

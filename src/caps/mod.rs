@@ -850,10 +850,12 @@ impl Registry {
     /// `heap_caps_malloc_extmem_enable`: allocations above `limit` prefer PSRAM. As in ESP-IDF the
     /// limit is kept as a signed int, so values >= 2^31 disable external allocation again.
     pub fn malloc_extmem_enable(&self, limit: usize) {
-        let v = if limit as u32 >= 0x8000_0000 {
+        // Truncate to 32 bits as the C int conversion does.
+        let v = limit as u32;
+        let v = if v >= 0x8000_0000 {
             EXTMEM_DISABLED
         } else {
-            limit & 0xffff_ffff
+            v as usize
         };
         self.extmem_limit.store(v, Ordering::Relaxed);
     }
