@@ -13,13 +13,21 @@ fn failed_allocation_aborts_with_message() {
         unreachable!("allocation failure must abort");
     }
     let out = std::process::Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "failed_allocation_aborts_with_message", "--nocapture"])
+        .args([
+            "--exact",
+            "failed_allocation_aborts_with_message",
+            "--nocapture",
+        ])
         .env("HEAPCAPS_ABORT_CHILD", "1")
         .output()
         .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
-    let cb = err.find("callback from heap_caps_malloc").expect("callback ran");
-    let msg = err.find("Mem alloc fail. size 0x00000010 caps 0x00001800").expect("abort message");
+    let cb = err
+        .find("callback from heap_caps_malloc")
+        .expect("callback ran");
+    let msg = err
+        .find("Mem alloc fail. size 0x00000010 caps 0x00001800")
+        .expect("abort message");
     assert!(cb < msg, "callback runs before the abort");
 }
