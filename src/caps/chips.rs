@@ -611,23 +611,16 @@ mod host {
                     reg.malloc_extmem_enable(16384);
                 }
             }
+            if full {
+                reg.enable_nonos_stack_heaps();
+            }
         });
-        if full {
-            reg.enable_nonos_stack_heaps();
-        }
     }
 
-    /// Boots the global registry on first use (full boot).
+    /// Boots the global registry on first use (full boot); concurrent first users wait for it.
     #[cold]
     pub fn boot_default(reg: &'static Registry) {
-        if !BOOT.is_completed() {
-            boot(reg, true);
-        } else {
-            // Another thread finished (or is finishing) the boot.
-            while !reg.is_initialised() {
-                core::hint::spin_loop();
-            }
-        }
+        boot(reg, true)
     }
 }
 

@@ -191,7 +191,7 @@ impl Slot {
             heap: AtomicUsize::new(0),
             next: AtomicUsize::new(0),
             saved_min: AtomicUsize::new(usize::MAX),
-            lock: UnsafeCell::new([0; 2]),
+            lock: UnsafeCell::new(port::LOCK_INIT),
             name: AtomicPtr::new(ptr::null_mut()),
             name_len: AtomicUsize::new(0),
         }
@@ -310,7 +310,7 @@ impl Registry {
             slots: [const { Slot::new() }; MAX_HEAPS],
             used: AtomicUsize::new(0),
             head: AtomicUsize::new(0),
-            writer: UnsafeCell::new([0; 2]),
+            writer: UnsafeCell::new(port::LOCK_INIT),
             initialised: AtomicBool::new(false),
             in_startup: AtomicBool::new(true),
             extmem_limit: AtomicUsize::new(EXTMEM_DISABLED),
@@ -464,6 +464,8 @@ impl Registry {
     /// Registers the startup-stack heaps (every slot still without a heap) and ends the startup
     /// phase: heaps added later get a minimum-free value of 0.
     pub fn enable_nonos_stack_heaps(&self) {
+        // The writer lock keeps two callers from registering the same region twice.
+        let _w = self.writer_lock();
         for s in self.iter() {
             if s.heap().is_none() {
                 // SAFETY: the region was given to `init` with the promise that startup-stack

@@ -20,6 +20,10 @@ pub fn diram_alias() -> Option<(usize, usize, usize, bool)> {
     differ.then_some((w[0], w[1], w[2], w[3] != 0))
 }
 
+/// Initial value of a `portMUX_TYPE` (`portMUX_INITIALIZER_UNLOCKED`): owner `SPINLOCK_FREE`,
+/// count 0.
+pub const LOCK_INIT: [u32; 2] = [0xB33F_FFFF, 0];
+
 pub fn lock(lock: *mut c_void) {
     // SAFETY: the shim enters portENTER_CRITICAL_SAFE on the portMUX_TYPE the heap was given.
     unsafe { heapcaps_port_lock(lock) }

@@ -17,6 +17,9 @@ use espidf as imp;
 
 use core::ffi::c_void;
 
+/// Initial contents of an 8-byte lock object (`portMUX_TYPE` layout) before its first use.
+pub const LOCK_INIT: [u32; 2] = imp::LOCK_INIT;
+
 /// Enters the critical section guarded by `lock` (a `multi_heap_lock_t`, i.e. a `portMUX_TYPE`).
 /// A NULL lock means "no locking". Must be recursive on the same core/thread.
 #[inline(always)]
