@@ -563,6 +563,12 @@ impl Registry {
         if *caps & CAPS_NEEDING_ALIGNMENT == 0 {
             return;
         }
+        #[cfg(target_os = "none")]
+        if core::ptr::eq(self, &GLOBAL) {
+            // On the chip, ESP-IDF's own function knows the cache configuration.
+            port::adjust_alignment_to_hw(align, size, caps);
+            return;
+        }
         let spiram = *caps & Caps::SPIRAM.bits() != 0;
         let mut a = *align;
         let line = if spiram {
@@ -1191,7 +1197,9 @@ impl Registry {
             }
         }
         self.monitoring.store(false, Ordering::Relaxed);
-        let buf = self.monitor_buf.swap(ptr::null_mut(), Ordering::Relaxed);
+        // Load + store (no read-modify-write atomics on rv32imc); the writer lock is held.
+        let buf = self.monitor_buf.load(Ordering::Relaxed);
+        self.monitor_buf.store(ptr::null_mut(), Ordering::Relaxed);
         // SAFETY: NULL or the block `monitor_start` allocated from this registry.
         unsafe { self.free(buf) };
         Ok(())

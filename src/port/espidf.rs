@@ -10,6 +10,13 @@ extern "C" {
     fn heapcaps_port_abort() -> !;
     fn heapcaps_port_task_handle() -> *mut c_void;
     fn heapcaps_port_diram(out: *mut usize) -> bool;
+    fn esp_heap_adjust_alignment_to_hw(alignment: *mut usize, size: *mut usize, caps: *mut u32);
+}
+
+/// ESP-IDF's own hardware alignment adjustment (esp_hw_support), which knows the chip's cache.
+pub fn adjust_alignment_to_hw(alignment: &mut usize, size: &mut usize, caps: &mut u32) {
+    // SAFETY: three valid, exclusive pointers to initialised values.
+    unsafe { esp_heap_adjust_alignment_to_hw(alignment, size, caps) }
 }
 
 pub fn diram_alias() -> Option<(usize, usize, usize, bool)> {

@@ -77,3 +77,9 @@ pub fn map_memory(len: usize, alias_off: usize, alias_len: usize) -> Option<(*mu
 pub fn diram_alias() -> Option<(usize, usize, usize, bool)> {
     imp::diram_alias()
 }
+
+/// ESP-IDF only: `esp_heap_adjust_alignment_to_hw` of the running chip.
+#[cfg(target_os = "none")]
+pub fn adjust_alignment_to_hw(alignment: &mut usize, size: &mut usize, caps: &mut u32) {
+    imp::adjust_alignment_to_hw(alignment, size, caps)
+}
