@@ -481,8 +481,11 @@ mod host {
         if let Some(c) = i.checked_sub(1).and_then(|i| CHIPS.get(i)) {
             return c;
         }
-        let env = std::env::var("HEAPCAPS_CHIP").ok();
-        let c = env.as_deref().and_then(chip).unwrap_or(&CHIPS[0]);
+        // No allocation here: this runs while booting, possibly from inside malloc.
+        let env = crate::port::env(c"HEAPCAPS_CHIP");
+        let c = env
+            .and_then(|v| CHIPS.iter().find(|c| c.name.to_bytes() == v))
+            .unwrap_or(&CHIPS[0]);
         SELECTED.store(
             CHIPS.iter().position(|x| core::ptr::eq(x, c)).unwrap_or(0) + 1,
             Ordering::Relaxed,

@@ -97,6 +97,21 @@ extern "C" {
     fn close(fd: i32) -> i32;
 }
 
+extern "C" {
+    fn getenv(name: *const core::ffi::c_char) -> *const core::ffi::c_char;
+}
+
+/// The value of environment variable `name`, read without allocating (the heap may be booting
+/// from inside `malloc`).
+pub fn env(name: &core::ffi::CStr) -> Option<&'static [u8]> {
+    // SAFETY: `name` is NUL-terminated; getenv returns NULL or a NUL-terminated string that
+    // stays valid while the environment is not modified (the program's start-up environment).
+    unsafe {
+        let v = getenv(name.as_ptr());
+        (!v.is_null()).then(|| core::ffi::CStr::from_ptr(v).to_bytes())
+    }
+}
+
 const PROT_RW: i32 = 3;
 const MAP_SHARED: i32 = 1;
 const MAP_FAILED: usize = usize::MAX;

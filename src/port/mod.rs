@@ -83,3 +83,9 @@ pub fn diram_alias() -> Option<(usize, usize, usize, bool)> {
 pub fn adjust_alignment_to_hw(alignment: &mut usize, size: &mut usize, caps: &mut u32) {
     imp::adjust_alignment_to_hw(alignment, size, caps)
 }
+
+/// Host only: an environment variable, read without allocating.
+#[cfg(not(target_os = "none"))]
+pub fn env(name: &core::ffi::CStr) -> Option<&'static [u8]> {
+    imp::env(name)
+}
