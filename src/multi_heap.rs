@@ -432,10 +432,7 @@ impl MultiHeap {
             }
             extra(self.block(b))
         });
-        let err = match r {
-            Err(c) => Some(c),
-            Ok(()) => None,
-        };
+        let err = r.err();
         let free = self.free_size();
         let min = self.minimum_free_size();
         let counters_ok = err.is_some() || (sum_free == free && min <= free);

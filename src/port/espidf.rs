@@ -9,7 +9,27 @@ extern "C" {
     fn heapcaps_port_write(bytes: *const u8, len: usize);
     fn heapcaps_port_abort() -> !;
     fn heapcaps_port_task_handle() -> *mut c_void;
+    fn heapcaps_port_diram(out: *mut usize) -> bool;
+    fn esp_heap_adjust_alignment_to_hw(alignment: *mut usize, size: *mut usize, caps: *mut u32);
 }
+
+/// ESP-IDF's own hardware alignment adjustment (esp_hw_support), which knows the chip's cache.
+pub fn adjust_alignment_to_hw(alignment: &mut usize, size: &mut usize, caps: &mut u32) {
+    // SAFETY: three valid, exclusive pointers to initialised values.
+    unsafe { esp_heap_adjust_alignment_to_hw(alignment, size, caps) }
+}
+
+pub fn diram_alias() -> Option<(usize, usize, usize, bool)> {
+    let mut w = [0usize; 4];
+    // SAFETY: the shim writes 4 words {SOC_DIRAM_DRAM_LOW, SOC_DIRAM_DRAM_HIGH,
+    // SOC_DIRAM_IRAM_LOW, SOC_DIRAM_INVERTED} and returns whether DRAM and IRAM addresses differ.
+    let differ = unsafe { heapcaps_port_diram(w.as_mut_ptr()) };
+    differ.then_some((w[0], w[1], w[2], w[3] != 0))
+}
+
+/// Initial value of a `portMUX_TYPE` (`portMUX_INITIALIZER_UNLOCKED`): owner `SPINLOCK_FREE`,
+/// count 0.
+pub const LOCK_INIT: [u32; 2] = [0xB33F_FFFF, 0];
 
 pub fn lock(lock: *mut c_void) {
     // SAFETY: the shim enters portENTER_CRITICAL_SAFE on the portMUX_TYPE the heap was given.

@@ -10,6 +10,9 @@ extern "C" {
     fn gettid() -> i32;
 }
 
+/// Initial value of a lock's storage ({owner, count}): 0 marks a free host lock.
+pub const LOCK_INIT: [u32; 2] = [0, 0];
+
 /// The host view of a `multi_heap_lock_t`: ESP-IDF's `portMUX_TYPE` layout, `{owner, count}`.
 #[repr(C)]
 struct Mux {
@@ -78,4 +81,76 @@ pub fn abort() -> ! {
 pub fn task_handle() -> *mut c_void {
     // The calling thread stands in for the task.
     me() as usize as *mut c_void
+}
+
+extern "C" {
+    fn memfd_create(name: *const u8, flags: u32) -> i32;
+    fn ftruncate(fd: i32, len: isize) -> i32;
+    fn mmap(
+        addr: *mut c_void,
+        len: usize,
+        prot: i32,
+        flags: i32,
+        fd: i32,
+        off: isize,
+    ) -> *mut c_void;
+    fn close(fd: i32) -> i32;
+}
+
+extern "C" {
+    fn getenv(name: *const core::ffi::c_char) -> *const core::ffi::c_char;
+}
+
+/// The value of environment variable `name`, read without allocating (the heap may be booting
+/// from inside `malloc`).
+pub fn env(name: &core::ffi::CStr) -> Option<&'static [u8]> {
+    // SAFETY: `name` is NUL-terminated; getenv returns NULL or a NUL-terminated string that
+    // stays valid while the environment is not modified (the program's start-up environment).
+    unsafe {
+        let v = getenv(name.as_ptr());
+        (!v.is_null()).then(|| core::ffi::CStr::from_ptr(v).to_bytes())
+    }
+}
+
+const PROT_RW: i32 = 3;
+const MAP_SHARED: i32 = 1;
+const MAP_FAILED: usize = usize::MAX;
+
+/// Maps `len` bytes of zeroed shared memory and, when `alias_len > 0`, a second view of
+/// `[alias_off, alias_off + alias_len)` of the same pages (page-aligned offset). Returns the two
+/// addresses (the second is NULL without an alias). The memory is never unmapped.
+pub fn map_memory(len: usize, alias_off: usize, alias_len: usize) -> Option<(*mut u8, *mut u8)> {
+    // SAFETY: plain system calls; the name is NUL-terminated; results are checked.
+    unsafe {
+        let fd = memfd_create(c"heapcaps-sim".as_ptr() as *const u8, 0);
+        if fd < 0 {
+            return None;
+        }
+        if ftruncate(fd, len as isize) != 0 {
+            close(fd);
+            return None;
+        }
+        let a = mmap(core::ptr::null_mut(), len, PROT_RW, MAP_SHARED, fd, 0);
+        if a as usize == MAP_FAILED {
+            close(fd);
+            return None;
+        }
+        let mut b = core::ptr::null_mut();
+        if alias_len > 0 {
+            b = mmap(
+                core::ptr::null_mut(),
+                alias_len,
+                PROT_RW,
+                MAP_SHARED,
+                fd,
+                alias_off as isize,
+            );
+            if b as usize == MAP_FAILED {
+                close(fd);
+                return None;
+            }
+        }
+        close(fd);
+        Some((a as *mut u8, b as *mut u8))
+    }
 }

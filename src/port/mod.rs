@@ -17,6 +17,9 @@ use espidf as imp;
 
 use core::ffi::c_void;
 
+/// Initial contents of an 8-byte lock object (`portMUX_TYPE` layout) before its first use.
+pub const LOCK_INIT: [u32; 2] = imp::LOCK_INIT;
+
 /// Enters the critical section guarded by `lock` (a `multi_heap_lock_t`, i.e. a `portMUX_TYPE`).
 /// A NULL lock means "no locking". Must be recursive on the same core/thread.
 #[inline(always)]
@@ -59,4 +62,30 @@ pub fn task_handle() -> *mut c_void {
 pub fn fatal(msg: &[u8]) -> ! {
     write_err(msg);
     abort()
+}
+
+/// Host only: maps `len` bytes of zeroed memory for a simulated chip, plus optionally a second
+/// view of part of it (the simulated D/IRAM instruction-bus alias). See `host::map_memory`.
+#[cfg(not(target_os = "none"))]
+pub fn map_memory(len: usize, alias_off: usize, alias_len: usize) -> Option<(*mut u8, *mut u8)> {
+    imp::map_memory(len, alias_off, alias_len)
+}
+
+/// ESP-IDF only: the D/IRAM window as (dram_lo, dram_hi, iram_lo, inverted), if the chip's
+/// D/IRAM has separate instruction addresses.
+#[cfg(target_os = "none")]
+pub fn diram_alias() -> Option<(usize, usize, usize, bool)> {
+    imp::diram_alias()
+}
+
+/// ESP-IDF only: `esp_heap_adjust_alignment_to_hw` of the running chip.
+#[cfg(target_os = "none")]
+pub fn adjust_alignment_to_hw(alignment: &mut usize, size: &mut usize, caps: &mut u32) {
+    imp::adjust_alignment_to_hw(alignment, size, caps)
+}
+
+/// Host only: an environment variable, read without allocating.
+#[cfg(not(target_os = "none"))]
+pub fn env(name: &core::ffi::CStr) -> Option<&'static [u8]> {
+    imp::env(name)
 }
