@@ -71,11 +71,9 @@ fn replay<C: Contender>(c: &mut C, ops: &[Op], slots: &mut [Slot]) -> u32 {
                     fails += p.is_null() as u32;
                     *s = Slot { p, size, align };
                 }
-                FREE => {
-                    if !s.p.is_null() {
-                        c.free(s.p, s.size, s.align);
-                        s.p = std::ptr::null_mut();
-                    }
+                FREE if !s.p.is_null() => {
+                    c.free(s.p, s.size, s.align);
+                    s.p = std::ptr::null_mut();
                 }
                 REALLOC => {
                     if s.p.is_null() {
