@@ -15,7 +15,7 @@ mkdir -p "$RAW"
 ARCHS=("$@")
 [ ${#ARCHS[@]} -eq 0 ] && ARCHS=(x86_64 i686)
 WORKLOADS=(a b c d e f)
-# Operations per trace: timing replays the trace repeatedly (~200k ops per batch); callgrind
+# Operations per trace: timing replays the trace repeatedly (~50k ops per batch); callgrind
 # replays it once. W-f is ESP-IDF's loop of 5000 iterations either way.
 time_ops() { [ "$1" = f ] && echo 5000 || echo 100000; }
 cg_ops() { [ "$1" = f ] && echo 5000 || echo 20000; }
@@ -50,7 +50,7 @@ for arch in "${ARCHS[@]}"; do
         "$bin" trace "$w" "$(time_ops "$w")" "$RAW/$w-$arch.trace" >/dev/null
         "$bin" trace "$w" "$(cg_ops "$w")" "$RAW/$w-$arch-cg.trace" >/dev/null
         ops=$(time_ops "$w")
-        reps=$((200000 / ops))
+        reps=$(( (50000 + ops - 1) / ops ))
         for prof in release bench; do
             set -- $("$RAW/mh_bench-$arch-$prof" "$RAW/$w-$arch.trace" "$reps")
             printf '%s\tns\t%s\theapcaps-c-%s\t%s\t%s\n' "$arch" "$w" "$prof" "$6" "$4" >>"$TSV"

@@ -27,7 +27,7 @@ out = []
 p = out.append
 for arch in archs:
     p(f"## {arch}\n")
-    p("### Time, ns/op (mean over a batch of ~200k operations; best of 15 batches)\n")
+    p("### Time, ns/op (mean over a batch of ~50k operations (at least one whole trace); best of 40 batches, contenders interleaved batch by batch in the Rust harness)\n")
     p("Raw figures include the harness; `harness` is the same replay with no allocator calls. "
       "The last column compares allocator-only time (raw minus harness): heapcaps (Rust API) "
       "divided by the faster of rlsf and talc (< 1 means heapcaps is faster).\n")

@@ -2,7 +2,7 @@
  * the multi_heap C API (include/multi_heap.h, linked with libheapcaps.a) on a 256 KiB region.
  *
  * Usage: mh_bench TRACE [REPS] [baseline]
- *   Replays the trace once (warm-up, failure count), then 15 timed batches of REPS replays,
+ *   Replays the trace once (warm-up, failure count), then 40 timed batches of REPS replays,
  *   and prints "ops N fails F ns_per_op X" (X = best batch mean; the machine may be shared, and
  *   the best batch is the one least disturbed by other load). REPS 0 replays once only:
  *   the callgrind mode (collect the function `replay`). "baseline" runs the same harness with
@@ -18,7 +18,7 @@
 
 enum { OP_MALLOC = 0, OP_FREE = 1, OP_REALLOC = 2, OP_ALIGNED = 3 };
 #define REGION (256 * 1024)
-#define BATCHES 15
+#define BATCHES 40
 
 typedef struct {
     uint32_t kind, slot, size, align;

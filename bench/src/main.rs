@@ -127,7 +127,7 @@ fn runner<C: Contender + 'static>(t: &Rc<Trace>) -> (Runner, u32) {
 
 /// Batches per contender; contenders take turns batch by batch, so interference from other
 /// load on the machine spreads over all of them, and the best batch is reported.
-const BATCHES: usize = 15;
+const BATCHES: usize = 40;
 
 fn timing(ws: &[String]) {
     for w in ws {
@@ -138,7 +138,7 @@ fn timing(ws: &[String]) {
             ("rlsf", runner::<Rlsf>(&t)),
             ("talc", runner::<Talc>(&t)),
         ];
-        let reps = (200_000 / t.ops.len()).max(1);
+        let reps = (50_000 / t.ops.len()).max(1);
         let mut best = [f64::MAX; 4];
         for _ in 0..BATCHES {
             for (i, (_, (run, _))) in rs.iter_mut().enumerate() {
