@@ -32,6 +32,10 @@ pub trait Contender: Sized {
     fn free_size(&self) -> Option<usize> {
         None
     }
+    /// Heap consistency, when the allocator can check it.
+    fn check(&self) -> bool {
+        true
+    }
 }
 
 pub struct Heapcaps(MultiHeap);
@@ -59,6 +63,9 @@ impl Contender for Heapcaps {
     }
     fn free_size(&self) -> Option<usize> {
         Some(self.0.free_size())
+    }
+    fn check(&self) -> bool {
+        self.0.check(true)
     }
 }
 

@@ -107,9 +107,9 @@ fn runner<C: Contender + 'static>(t: &Rc<Trace>) -> (Runner, u32) {
     let before = c.free_size();
     let mut slots = vec![EMPTY; t.slots];
     let fails = replay(&mut c, &t.ops, &mut slots); // warm-up (and failure count)
-    if c.free_size() != before {
+    if c.free_size() != before || !c.check() {
         eprintln!(
-            "warning: {} free size {:?} -> {:?} after a full trace",
+            "warning: {} free size {:?} -> {:?} after a full trace (or heap check failed)",
             C::NAME,
             before,
             c.free_size()
