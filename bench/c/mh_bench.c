@@ -156,6 +156,9 @@ int main(int argc, char **argv)
     }
     size_t free_before = multi_heap_free_size(heap);
     unsigned fails = replay(ops, nops, slots);
+    if (!baseline && !multi_heap_check(heap, true)) {
+        fprintf(stderr, "warning: multi_heap_check failed after a full trace\n");
+    }
     if (!baseline && multi_heap_free_size(heap) != free_before) {
         fprintf(stderr, "warning: free size %zu -> %zu after a full trace\n", free_before,
                 multi_heap_free_size(heap));
