@@ -100,7 +100,11 @@ impl MultiHeap {
         unsafe {
             ptr::write(
                 start.as_ptr() as *mut Header,
-                Header { lock: ptr::null_mut(), free_bytes: free, minimum_free_bytes: free },
+                Header {
+                    lock: ptr::null_mut(),
+                    free_bytes: free,
+                    minimum_free_bytes: free,
+                },
             );
         }
         Some(MultiHeap { start })
@@ -297,7 +301,9 @@ impl MultiHeap {
         let why = match e {
             BadPointer::Outside => "is not inside heap",
             BadPointer::NotAllocated => "is not allocated (double free?) in heap",
-            BadPointer::BadHeader => "has no valid block header (interior pointer or corrupt heap) in heap",
+            BadPointer::BadHeader => {
+                "has no valid block header (interior pointer or corrupt heap) in heap"
+            }
         };
         Line::err()
             .s("CORRUPT HEAP: ")
@@ -458,7 +464,10 @@ impl MultiHeap {
     /// Prints every block of the heap in ESP-IDF's dump format.
     pub fn dump(self) {
         let _g = self.lock();
-        Line::err().s("Showing data for heap: ").ptr(self.start.as_ptr()).s(" \n");
+        Line::err()
+            .s("Showing data for heap: ")
+            .ptr(self.start.as_ptr())
+            .s(" \n");
         self.tlsf().walk(|b| {
             let b = self.block(b);
             Line::err()
@@ -486,5 +495,10 @@ fn report_corruption(t: Tlsf, c: Corruption) {
         Corruption::BadChain { at } => ("block chain broken", at),
         Corruption::FreeCount { at } => ("free lists and block chain disagree", at),
     };
-    Line::err().s("CORRUPT HEAP: ").s(what).s(" at ").ptr(t.ptr_at(at)).s("\n");
+    Line::err()
+        .s("CORRUPT HEAP: ")
+        .s(what)
+        .s(" at ")
+        .ptr(t.ptr_at(at))
+        .s("\n");
 }

@@ -14,12 +14,20 @@ pub struct Line {
 impl Line {
     /// A line for the diagnostic console (stderr / ROM printf).
     pub fn err() -> Line {
-        Line { buf: [0; 160], len: 0, to_err: true }
+        Line {
+            buf: [0; 160],
+            len: 0,
+            to_err: true,
+        }
     }
 
     /// A line for standard output.
     pub fn out() -> Line {
-        Line { buf: [0; 160], len: 0, to_err: false }
+        Line {
+            buf: [0; 160],
+            len: 0,
+            to_err: false,
+        }
     }
 
     /// Appends raw text.
@@ -67,14 +75,22 @@ impl Line {
 
     /// Appends `v` in hex with at least `width` digits, lower or upper case.
     pub fn hex(&mut self, v: usize, width: usize, upper: bool) -> &mut Line {
-        let digits: &[u8; 16] = if upper { b"0123456789ABCDEF" } else { b"0123456789abcdef" };
+        let digits: &[u8; 16] = if upper {
+            b"0123456789ABCDEF"
+        } else {
+            b"0123456789abcdef"
+        };
         let mut n = 1;
         while n < core::mem::size_of::<usize>() * 2 && (v >> (4 * n)) != 0 {
             n += 1;
         }
         let n = n.max(width);
         for k in (0..n).rev() {
-            let d = if 4 * k < usize::BITS as usize { (v >> (4 * k)) & 0xf } else { 0 };
+            let d = if 4 * k < usize::BITS as usize {
+                (v >> (4 * k)) & 0xf
+            } else {
+                0
+            };
             self.byte(digits[d]);
         }
         self

@@ -152,7 +152,11 @@ pub const fn geometry(len: u32) -> Geometry {
         log2(len) - small_log2 + 2
     };
     let control_size = CTRL + 4 * fl_count + 4 * (fl_count << sl_log2);
-    Geometry { sl_log2, fl_count, control_size }
+    Geometry {
+        sl_log2,
+        fl_count,
+        control_size,
+    }
 }
 
 /// Payload size for a request: at least the minimum, rounded up to 4. `None` if it overflows.
@@ -657,7 +661,11 @@ impl Tlsf {
         let b = self.validate(p)?;
         let w = self.word(b);
         let freed = w & !FLAGS;
-        let prev = if w & PREV_FREE != 0 { Some(self.free_prev(b)?) } else { None };
+        let prev = if w & PREV_FREE != 0 {
+            Some(self.free_prev(b)?)
+        } else {
+            None
+        };
         let mut start = b;
         let mut size = freed;
         let n = b + HDR + size;
@@ -715,7 +723,11 @@ impl Tlsf {
         }
         let n = b + HDR + cur;
         let nw = self.word(n);
-        let next_room = if nw & FREE != 0 { HDR + (nw & !FLAGS) } else { 0 };
+        let next_room = if nw & FREE != 0 {
+            HDR + (nw & !FLAGS)
+        } else {
+            0
+        };
         if cur + next_room >= size {
             let ns = nw & !FLAGS;
             self.remove(n, ns);
@@ -822,7 +834,11 @@ impl Tlsf {
         if size > self.end() - b - HDR || size % ALIGN != 0 {
             return None;
         }
-        Some(BlockInfo { offset: b, size, used: w & FREE == 0 })
+        Some(BlockInfo {
+            offset: b,
+            size,
+            used: w & FREE == 0,
+        })
     }
 
     /// The block after `b` in address order, or `None` at the sentinel (or a broken chain).
@@ -895,7 +911,11 @@ impl Tlsf {
                 }
                 chain_free += 1;
             }
-            ok_blocks &= on_block(BlockInfo { offset: b, size, used: !free });
+            ok_blocks &= on_block(BlockInfo {
+                offset: b,
+                size,
+                used: !free,
+            });
             prev_free = free;
             b += HDR + size;
         }
@@ -913,10 +933,14 @@ impl Tlsf {
         for fl in 0..fl_count {
             let sl_map = self.word(self.sl_bitmap_off(fl));
             if (self.fl_bitmap() >> fl) & 1 != (sl_map != 0) as u32 {
-                return Err(Corruption::BadList { at: self.sl_bitmap_off(fl) });
+                return Err(Corruption::BadList {
+                    at: self.sl_bitmap_off(fl),
+                });
             }
             if sl_count < 32 && sl_map >> sl_count != 0 {
-                return Err(Corruption::BadList { at: self.sl_bitmap_off(fl) });
+                return Err(Corruption::BadList {
+                    at: self.sl_bitmap_off(fl),
+                });
             }
             for sl in 0..sl_count {
                 let h = self.head_off(fl, sl);
@@ -927,7 +951,9 @@ impl Tlsf {
                 let mut prev = 0;
                 while blk != 0 {
                     if blk < first || blk >= end || blk % ALIGN != 0 || list_free > chain_free {
-                        return Err(Corruption::BadLink { at: if prev == 0 { h } else { prev } });
+                        return Err(Corruption::BadLink {
+                            at: if prev == 0 { h } else { prev },
+                        });
                     }
                     let w = self.word(blk);
                     let size = w & !FLAGS;

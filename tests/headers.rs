@@ -22,8 +22,12 @@ const HEADERS: &[Header] = &[Header {
 
 fn generate(h: &Header) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let mut config = cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
-    config.include_guard = Some(format!("HEAPCAPS_{}", h.name.to_uppercase().replace('.', "_")));
+    let mut config =
+        cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
+    config.include_guard = Some(format!(
+        "HEAPCAPS_{}",
+        h.name.to_uppercase().replace('.', "_")
+    ));
     config.includes = h.includes.iter().map(|s| s.to_string()).collect();
     config.after_includes = Some(h.prologue.to_string());
     let mut out = Vec::new();

@@ -15,12 +15,20 @@ fn run(region: usize, max_size: u32, steps: usize, seed: u64) -> (usize, usize) 
         m.apply(op);
     }
     m.drain();
-    assert_eq!(m.heap().free_size(), start_free, "free size did not return to its start value");
+    assert_eq!(
+        m.heap().free_size(),
+        start_free,
+        "free size did not return to its start value"
+    );
     (m.steps, m.failures)
 }
 
 fn steps(n: usize) -> usize {
-    if cfg!(miri) { n / 50 } else { n }
+    if cfg!(miri) {
+        n / 50
+    } else {
+        n
+    }
 }
 
 #[test]
@@ -34,7 +42,11 @@ fn model_small_regions() {
 
 #[test]
 fn model_medium_regions() {
-    for (region, max) in [(16 * 1024usize, 2048u32), (64 * 1024, 4096), (256 * 1024, 8192)] {
+    for (region, max) in [
+        (16 * 1024usize, 2048u32),
+        (64 * 1024, 4096),
+        (256 * 1024, 8192),
+    ] {
         for seed in 1..3 {
             run(region, max, steps(6000), seed * 104_729);
         }

@@ -3,3 +3,7 @@
 //! reads each file on its own to write the header of the same name into `include/`.
 
 pub mod multi_heap;
+
+/// `malloc`, `free`, ... over the capabilities allocator (replaces the C library's allocator).
+#[cfg(feature = "c-malloc")]
+pub mod libc;

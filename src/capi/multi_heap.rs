@@ -150,7 +150,10 @@ pub unsafe extern "C" fn multi_heap_get_allocated_size(
 /// # Safety
 /// The region must be valid memory reserved for the heap from now on.
 #[no_mangle]
-pub unsafe extern "C" fn multi_heap_register(start: *mut c_void, size: usize) -> multi_heap_handle_t {
+pub unsafe extern "C" fn multi_heap_register(
+    start: *mut c_void,
+    size: usize,
+) -> multi_heap_handle_t {
     // SAFETY: forwarded caller contract.
     match unsafe { MultiHeap::register(start as *mut u8, size) } {
         Some(h) => h.as_ptr() as multi_heap_handle_t,
@@ -212,7 +215,10 @@ pub unsafe extern "C" fn multi_heap_minimum_free_size(heap: multi_heap_handle_t)
 /// # Safety
 /// `heap` must be NULL or a registered handle; `info` NULL or valid for writes.
 #[no_mangle]
-pub unsafe extern "C" fn multi_heap_get_info(heap: multi_heap_handle_t, info: *mut multi_heap_info_t) {
+pub unsafe extern "C" fn multi_heap_get_info(
+    heap: multi_heap_handle_t,
+    info: *mut multi_heap_info_t,
+) {
     if info.is_null() {
         return;
     }
@@ -271,10 +277,19 @@ pub unsafe extern "C" fn multi_heap_walk(
     walker_func: multi_heap_walker_cb_t,
     user_data: *mut c_void,
 ) {
-    let (Some(h), Some(cb)) = (heap_of(heap), walker_func) else { return };
+    let (Some(h), Some(cb)) = (heap_of(heap), walker_func) else {
+        return;
+    };
     h.walk(|b| {
         // SAFETY: the callback is a C function supplied for exactly this call.
-        unsafe { cb(b.data as *mut c_void, b.size, b.used as core::ffi::c_int, user_data) }
+        unsafe {
+            cb(
+                b.data as *mut c_void,
+                b.size,
+                b.used as core::ffi::c_int,
+                user_data,
+            )
+        }
     });
 }
 
@@ -283,7 +298,10 @@ pub unsafe extern "C" fn multi_heap_walk(
 /// # Safety
 /// `heap` must be NULL or a handle returned by `multi_heap_register`.
 #[no_mangle]
-pub unsafe extern "C" fn multi_heap_get_full_block_size(heap: multi_heap_handle_t, p: *mut c_void) -> usize {
+pub unsafe extern "C" fn multi_heap_get_full_block_size(
+    heap: multi_heap_handle_t,
+    p: *mut c_void,
+) -> usize {
     heap_of(heap).map_or(0, |h| h.allocated_size(p as *mut u8))
 }
 
@@ -307,7 +325,9 @@ pub unsafe extern "C" fn multi_heap_find_containing_block(
 /// # Safety
 /// `heap` must be NULL or a handle returned by `multi_heap_register`.
 #[no_mangle]
-pub unsafe extern "C" fn multi_heap_get_first_block(heap: multi_heap_handle_t) -> multi_heap_block_handle_t {
+pub unsafe extern "C" fn multi_heap_get_first_block(
+    heap: multi_heap_handle_t,
+) -> multi_heap_block_handle_t {
     heap_of(heap)
         .and_then(|h| h.first_block())
         .map_or(ptr::null(), |b| b.header as *const c_void)
@@ -345,7 +365,9 @@ pub unsafe extern "C" fn multi_heap_is_free(block: multi_heap_block_handle_t) ->
 /// # Safety
 /// `block` must be a handle from the block iterator functions.
 #[no_mangle]
-pub unsafe extern "C" fn multi_heap_get_block_address(block: multi_heap_block_handle_t) -> *mut c_void {
+pub unsafe extern "C" fn multi_heap_get_block_address(
+    block: multi_heap_block_handle_t,
+) -> *mut c_void {
     if block.is_null() {
         return ptr::null_mut();
     }

@@ -7,10 +7,21 @@ use heapcaps::multi_heap::MultiHeap;
 /// One step of a random script. Indices pick a live allocation modulo the live count.
 #[derive(Clone, Copy, Debug)]
 pub enum Op {
-    Malloc { size: u32 },
-    Free { idx: u32 },
-    Realloc { idx: u32, size: u32 },
-    Aligned { size: u32, align_log2: u8, offset: u8 },
+    Malloc {
+        size: u32,
+    },
+    Free {
+        idx: u32,
+    },
+    Realloc {
+        idx: u32,
+        size: u32,
+    },
+    Aligned {
+        size: u32,
+        align_log2: u8,
+        offset: u8,
+    },
 }
 
 impl Op {
@@ -21,8 +32,15 @@ impl Op {
         match b[0] % 8 {
             0..=2 => Op::Malloc { size },
             3..=4 => Op::Free { idx: v },
-            5..=6 => Op::Realloc { idx: u32::from_le_bytes([b[5], b[6], b[7], 0]), size },
-            _ => Op::Aligned { size, align_log2: b[5] % 12, offset: (b[6] % 4) * 4 },
+            5..=6 => Op::Realloc {
+                idx: u32::from_le_bytes([b[5], b[6], b[7], 0]),
+                size,
+            },
+            _ => Op::Aligned {
+                size,
+                align_log2: b[5] % 12,
+                offset: (b[6] % 4) * 4,
+            },
         }
     }
 }
@@ -125,9 +143,15 @@ impl Model {
                     self.accept(p, size as usize, 4, 0);
                 }
             }
-            Op::Aligned { size, align_log2, offset } => {
+            Op::Aligned {
+                size,
+                align_log2,
+                offset,
+            } => {
                 let align = 1usize << align_log2;
-                let p = self.heap.aligned_alloc_offs(size as usize, align, offset as usize);
+                let p = self
+                    .heap
+                    .aligned_alloc_offs(size as usize, align, offset as usize);
                 if size == 0 {
                     assert!(p.is_null());
                 } else if p.is_null() {
@@ -157,7 +181,10 @@ impl Model {
                     self.live.swap_remove(i);
                 } else if p.is_null() {
                     self.failures += 1;
-                    assert!(verify(old, osize, oseed), "failed realloc damaged the block");
+                    assert!(
+                        verify(old, osize, oseed),
+                        "failed realloc damaged the block"
+                    );
                 } else {
                     let keep = osize.min(size as usize);
                     assert!(verify(p, keep, oseed), "realloc lost contents");
@@ -171,10 +198,18 @@ impl Model {
 
     /// Everything the heap says must agree with the model.
     pub fn check(&self) {
-        assert!(self.heap.check(true), "heap check failed after step {}", self.steps);
+        assert!(
+            self.heap.check(true),
+            "heap check failed after step {}",
+            self.steps
+        );
         let info = self.heap.info();
         assert_eq!(info.allocated_blocks, self.live.len());
-        let used: usize = self.live.iter().map(|l| self.heap.allocated_size(l.ptr)).sum();
+        let used: usize = self
+            .live
+            .iter()
+            .map(|l| self.heap.allocated_size(l.ptr))
+            .sum();
         assert_eq!(info.total_allocated_bytes, used);
         assert_eq!(info.total_free_bytes, self.heap.free_size());
         assert!(info.minimum_free_bytes <= info.total_free_bytes);
@@ -182,7 +217,12 @@ impl Model {
         let mut spans: Vec<(usize, usize)> = self
             .live
             .iter()
-            .map(|l| (l.ptr as usize, l.ptr as usize + self.heap.allocated_size(l.ptr)))
+            .map(|l| {
+                (
+                    l.ptr as usize,
+                    l.ptr as usize + self.heap.allocated_size(l.ptr),
+                )
+            })
             .collect();
         spans.sort();
         for w in spans.windows(2) {
@@ -191,7 +231,11 @@ impl Model {
         // The largest free block reported can be allocated.
         if info.largest_free_block > 0 && self.steps % 17 == 0 {
             let p = self.heap.malloc(info.largest_free_block);
-            assert!(!p.is_null(), "largest_free_block {} not allocatable", info.largest_free_block);
+            assert!(
+                !p.is_null(),
+                "largest_free_block {} not allocatable",
+                info.largest_free_block
+            );
             self.heap.free(p);
         }
     }
@@ -203,6 +247,10 @@ impl Model {
             self.heap.free(l.ptr);
         }
         self.check();
-        assert_eq!(self.heap.info().free_blocks, 1, "free space did not coalesce");
+        assert_eq!(
+            self.heap.info().free_blocks,
+            1,
+            "free space did not coalesce"
+        );
     }
 }

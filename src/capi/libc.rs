@@ -1,0 +1,256 @@
+//! The C library's allocation entry points (`malloc`, `free`, ...) over the capabilities
+//! allocator, as ESP-IDF's libc layer provides them. Compiled only with the `c-malloc` feature.
+//!
+//! Allocation policy follows ESP-IDF: every request goes through `heap_caps_*_default` (internal
+//! RAM unless `heap_caps_malloc_extmem_enable` opted in to PSRAM), returned pointers are 4-byte
+//! aligned, and `malloc(0)` / `calloc(0, n)` / `realloc(p, 0)` return NULL.
+//!
+//! Deliberate differences from ESP-IDF, which follow C and POSIX here:
+//! - a failed allocation of a non-zero size sets `errno = ENOMEM` (ESP-IDF leaves errno alone);
+//! - `posix_memalign` returns `EINVAL` for an alignment that is not a power-of-two multiple of
+//!   `sizeof(void *)` (ESP-IDF returns `ENOMEM` for every failure, bad alignment included);
+//! - `aligned_alloc` / `memalign` with an alignment that is zero or not a power of two set
+//!   `errno = EINVAL` (ESP-IDF returns NULL without touching errno);
+//! - `malloc_usable_size` returns the real usable size of the block (ESP-IDF always returns 0).
+
+use core::ffi::{c_int, c_void};
+use core::ptr;
+
+use super::esp_heap_caps::{
+    heap_caps_aligned_alloc_default, heap_caps_free, heap_caps_get_allocated_size,
+    heap_caps_malloc_default, heap_caps_realloc_default,
+};
+use crate::port;
+
+/// Sets ENOMEM when an allocation of a non-zero size came back NULL; passes `p` through.
+#[inline(always)]
+fn nomem_if_null(p: *mut c_void, size: usize) -> *mut c_void {
+    if p.is_null() && size != 0 {
+        port::set_errno(port::ENOMEM);
+    }
+    p
+}
+
+/// Allocates `size` bytes from internal RAM (ESP-IDF's default `malloc` policy).
+/// Returns NULL for `size == 0` (errno unchanged) and NULL with `errno = ENOMEM` on failure.
+///
+/// # Safety
+/// Always safe to call; the result must be released with `free`.
+#[no_mangle]
+pub unsafe extern "C" fn malloc(size: usize) -> *mut c_void {
+    // SAFETY: heap_caps_malloc_default accepts any size.
+    let p = unsafe { heap_caps_malloc_default(size) };
+    nomem_if_null(p, size)
+}
+
+/// Releases a block from `malloc` and friends; NULL is ignored. A pointer that no heap owns
+/// aborts with a message naming it.
+///
+/// # Safety
+/// `ptr` must be NULL or a live block of this allocator.
+#[no_mangle]
+pub unsafe extern "C" fn free(ptr: *mut c_void) {
+    // SAFETY: forwarded contract.
+    unsafe { heap_caps_free(ptr) }
+}
+
+/// Allocates a zeroed array of `n` elements of `size` bytes. An overflowing product returns NULL
+/// with `errno = ENOMEM`; a zero product returns NULL with errno unchanged (as ESP-IDF).
+///
+/// # Safety
+/// Always safe to call; the result must be released with `free`.
+#[no_mangle]
+pub unsafe extern "C" fn calloc(n: usize, size: usize) -> *mut c_void {
+    let Some(total) = n.checked_mul(size) else {
+        port::set_errno(port::ENOMEM);
+        return ptr::null_mut();
+    };
+    // SAFETY: heap_caps_malloc_default accepts any size.
+    let p = unsafe { heap_caps_malloc_default(total) };
+    if !p.is_null() {
+        // SAFETY: `p` is a fresh block of at least `total` bytes.
+        unsafe { ptr::write_bytes(p as *mut u8, 0, total) };
+    }
+    nomem_if_null(p, total)
+}
+
+/// Resizes a block (possibly moving it). `realloc(NULL, n)` is `malloc(n)`; `realloc(p, 0)` frees
+/// `p` and returns NULL (ESP-IDF). On failure returns NULL with `errno = ENOMEM`, `p` untouched.
+///
+/// # Safety
+/// `ptr` must be NULL or a live block of this allocator.
+#[no_mangle]
+pub unsafe extern "C" fn realloc(ptr: *mut c_void, size: usize) -> *mut c_void {
+    // SAFETY: forwarded contract.
+    let p = unsafe { heap_caps_realloc_default(ptr, size) };
+    nomem_if_null(p, size)
+}
+
+/// Shared body of the aligned entry points: NULL + EINVAL for a zero or non-power-of-two
+/// alignment, NULL for size 0, NULL + ENOMEM on failure.
+fn aligned(alignment: usize, size: usize) -> *mut c_void {
+    if !alignment.is_power_of_two() {
+        port::set_errno(port::EINVAL);
+        return ptr::null_mut();
+    }
+    // SAFETY: the alignment is a power of two; any size is accepted.
+    let p = unsafe { heap_caps_aligned_alloc_default(alignment, size) };
+    nomem_if_null(p, size)
+}
+
+/// Allocates `size` bytes aligned to `alignment` (any power of two). C17: `size` need not be a
+/// multiple of `alignment`.
+///
+/// # Safety
+/// Always safe to call; the result must be released with `free`.
+#[no_mangle]
+pub unsafe extern "C" fn aligned_alloc(alignment: usize, size: usize) -> *mut c_void {
+    aligned(alignment, size)
+}
+
+/// Obsolete spelling of [`aligned_alloc`].
+///
+/// # Safety
+/// Always safe to call; the result must be released with `free`.
+#[no_mangle]
+pub unsafe extern "C" fn memalign(alignment: usize, size: usize) -> *mut c_void {
+    aligned(alignment, size)
+}
+
+/// POSIX aligned allocation: 0 and `*out` set on success; `EINVAL` (nothing stored) when
+/// `alignment` is not a power-of-two multiple of `sizeof(void *)`; `ENOMEM` (nothing stored) when
+/// memory runs out. `size == 0` stores NULL and returns 0, as ESP-IDF. A NULL `out` gives EINVAL.
+///
+/// # Safety
+/// `out` must be NULL or valid for writing one pointer.
+#[no_mangle]
+pub unsafe extern "C" fn posix_memalign(
+    out: *mut *mut c_void,
+    alignment: usize,
+    size: usize,
+) -> c_int {
+    if out.is_null()
+        || !alignment.is_power_of_two()
+        || alignment % core::mem::size_of::<*mut c_void>() != 0
+    {
+        return port::EINVAL;
+    }
+    if size == 0 {
+        // SAFETY: `out` is non-NULL and writable (contract).
+        unsafe { *out = ptr::null_mut() };
+        return 0;
+    }
+    // SAFETY: the alignment is a power of two; any size is accepted.
+    let p = unsafe { heap_caps_aligned_alloc_default(alignment, size) };
+    if p.is_null() {
+        return port::ENOMEM;
+    }
+    // SAFETY: as above.
+    unsafe { *out = p };
+    0
+}
+
+/// Like `malloc` (ESP-IDF: no page alignment, as there is no MMU paging for the heap).
+///
+/// # Safety
+/// Always safe to call; the result must be released with `free`.
+#[no_mangle]
+pub unsafe extern "C" fn valloc(size: usize) -> *mut c_void {
+    // SAFETY: forwarded.
+    unsafe { malloc(size) }
+}
+
+/// Like `malloc` (ESP-IDF: no page alignment or rounding).
+///
+/// # Safety
+/// Always safe to call; the result must be released with `free`.
+#[no_mangle]
+pub unsafe extern "C" fn pvalloc(size: usize) -> *mut c_void {
+    // SAFETY: forwarded.
+    unsafe { malloc(size) }
+}
+
+/// Old alias of `free`.
+///
+/// # Safety
+/// As [`free`].
+#[no_mangle]
+pub unsafe extern "C" fn cfree(ptr: *mut c_void) {
+    // SAFETY: forwarded contract.
+    unsafe { free(ptr) }
+}
+
+/// The usable size of a live block (at least what was asked for); 0 for NULL.
+/// ESP-IDF always returns 0 here; the real size is what C programs expect.
+///
+/// # Safety
+/// `ptr` must be NULL or a live block of this allocator (another pointer aborts).
+#[no_mangle]
+pub unsafe extern "C" fn malloc_usable_size(ptr: *mut c_void) -> usize {
+    if ptr.is_null() {
+        return 0;
+    }
+    // SAFETY: forwarded contract; the pointer is non-NULL.
+    unsafe { heap_caps_get_allocated_size(ptr) }
+}
+
+/// Nothing to give back to a system: returns 0 ("no memory released").
+#[no_mangle]
+pub extern "C" fn malloc_trim(_pad: usize) -> c_int {
+    0
+}
+
+/// No tunables: returns 0 ("not changed"), as ESP-IDF.
+#[no_mangle]
+pub extern "C" fn mallopt(_param: c_int, _value: c_int) -> c_int {
+    0
+}
+
+/// No-op, as ESP-IDF (use `heap_caps_print_heap_info` instead).
+#[no_mangle]
+pub extern "C" fn malloc_stats() {}
+
+/// newlib's reentrant `malloc`; the reentrancy structure is not needed (errno of the running
+/// task is set on failure).
+///
+/// # Safety
+/// As [`malloc`].
+#[no_mangle]
+pub unsafe extern "C" fn _malloc_r(_reent: *mut c_void, size: usize) -> *mut c_void {
+    // SAFETY: forwarded.
+    unsafe { malloc(size) }
+}
+
+/// newlib's reentrant `calloc`.
+///
+/// # Safety
+/// As [`calloc`].
+#[no_mangle]
+pub unsafe extern "C" fn _calloc_r(_reent: *mut c_void, n: usize, size: usize) -> *mut c_void {
+    // SAFETY: forwarded.
+    unsafe { calloc(n, size) }
+}
+
+/// newlib's reentrant `realloc`.
+///
+/// # Safety
+/// As [`realloc`].
+#[no_mangle]
+pub unsafe extern "C" fn _realloc_r(
+    _reent: *mut c_void,
+    ptr: *mut c_void,
+    size: usize,
+) -> *mut c_void {
+    // SAFETY: forwarded contract.
+    unsafe { realloc(ptr, size) }
+}
+
+/// newlib's reentrant `free`.
+///
+/// # Safety
+/// As [`free`].
+#[no_mangle]
+pub unsafe extern "C" fn _free_r(_reent: *mut c_void, ptr: *mut c_void) {
+    // SAFETY: forwarded contract.
+    unsafe { free(ptr) }
+}
