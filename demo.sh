@@ -1,0 +1,16 @@
+#!/bin/sh
+# Builds heapcaps (with the C malloc entry points), compiles the ESP-IDF-style demo program in
+# examples/demo/ against include/ and libheapcaps.a, and runs it.
+# Usage: ./demo.sh [esp32|esp32s3|esp32c3|esp32c6]   (default esp32)
+set -eu
+cd "$(dirname "$0")"
+chip="${1:-esp32}"
+case "$chip" in
+    esp32|esp32s3|esp32c3|esp32c6) ;;
+    *) echo "usage: $0 [esp32|esp32s3|esp32c3|esp32c6]" >&2; exit 2 ;;
+esac
+cargo build --quiet --release --features c-malloc
+mkdir -p target/demo
+${CC:-gcc} -std=c11 -O1 -Wall -Wextra -D_GNU_SOURCE -Iinclude examples/demo/demo.c \
+    target/release/libheapcaps.a -lpthread -ldl -lm -o target/demo/demo
+exec target/demo/demo "$chip"
