@@ -1,0 +1,107 @@
+#!/usr/bin/env bash
+# Builds libheapcaps.a and runs every tests/c/test_*.c against it, on x86_64 and i686.
+#
+#   tests/c/run.sh [FILTER...]     FILTER is passed to every test binary (test name or "[tag]")
+#
+# Per test file and architecture: gcc (C11, -Wall -Wextra -Werror, ASan + UBSan) with the Unity-style
+# harness in tests/unity, linked against the matching staticlib. A file containing the line
+#   // heapcaps-test: c-malloc
+# is linked against a library built with `--features c-malloc` (heapcaps provides malloc/free) and
+# runs without ASan, whose interceptors would own malloc otherwise (UBSan stays on).
+# Every file is also compiled once as C++ (syntax only) to keep the headers C++-safe.
+# Exit status is non-zero when anything fails to build or any test fails.
+set -u -o pipefail
+
+ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
+cd "$ROOT"
+OUT="$ROOT/target/ctests"
+mkdir -p "$OUT"
+
+CFLAGS=(-std=c11 -Wall -Wextra -Werror -g -Iinclude -Itests/unity)
+SAN=(-fsanitize=address,undefined -fno-sanitize-recover=undefined)
+UBSAN=(-fsanitize=undefined -fno-sanitize-recover=undefined)
+LIBS=(-lpthread -ldl -lm)
+HARNESS=(tests/unity/unity.c tests/unity/unity_runner.c)
+
+mapfile -t TESTS < <(ls tests/c/test_*.c 2>/dev/null | sort)
+if [ "${#TESTS[@]}" -eq 0 ]; then
+    echo "no tests/c/test_*.c found" >&2
+    exit 1
+fi
+
+needs_c_malloc() { grep -Eq '^[[:space:]]*//[[:space:]]*heapcaps-test:.*\bc-malloc\b' "$1"; }
+
+any_c_malloc=0
+for t in "${TESTS[@]}"; do
+    if needs_c_malloc "$t"; then any_c_malloc=1; fi
+done
+
+fail=0
+summary=()
+
+echo "== building libheapcaps.a"
+cargo build --release --quiet || exit 1
+cargo build --release --quiet --target i686-unknown-linux-gnu || exit 1
+if [ "$any_c_malloc" = 1 ]; then
+    # A separate target dir keeps the plain and the c-malloc libraries apart.
+    cargo build --release --quiet --features c-malloc --target-dir target/c-malloc || exit 1
+    cargo build --release --quiet --features c-malloc --target-dir target/c-malloc \
+        --target i686-unknown-linux-gnu || exit 1
+fi
+
+lib_for() { # arch c_malloc
+    local dir=target
+    [ "$2" = 1 ] && dir=target/c-malloc
+    if [ "$1" = x86_64 ]; then echo "$dir/release/libheapcaps.a"; else echo "$dir/i686-unknown-linux-gnu/release/libheapcaps.a"; fi
+}
+
+echo "== C++ syntax check (g++ -x c++)"
+for f in "${HARNESS[@]}" "${TESTS[@]}"; do
+    if ! g++ -x c++ -std=c++17 -fsyntax-only -Wall -Wextra -Werror -Iinclude -Itests/unity "$f"; then
+        echo "C++ syntax check failed: $f"
+        fail=1
+    fi
+done
+
+for arch in x86_64 i686; do
+    archflags=()
+    [ "$arch" = i686 ] && archflags=(-m32)
+    for t in "${TESTS[@]}"; do
+        name="$(basename "$t" .c)"
+        cm=0
+        san=("${SAN[@]}")
+        if needs_c_malloc "$t"; then cm=1; san=("${UBSAN[@]}"); fi
+        lib="$(lib_for "$arch" "$cm")"
+        exe="$OUT/$arch/$name"
+        mkdir -p "$OUT/$arch"
+        echo "== $arch: $name ($( [ $cm = 1 ] && echo 'c-malloc lib, UBSan only' || echo 'ASan+UBSan'))"
+        if ! gcc "${CFLAGS[@]}" "${archflags[@]}" "${san[@]}" -o "$exe" "${HARNESS[@]}" "$t" "$lib" "${LIBS[@]}"; then
+            echo "BUILD FAILED: $arch $name"
+            summary+=("$arch $name: BUILD FAILED")
+            fail=1
+            continue
+        fi
+        log="$OUT/$arch/$name.log"
+        # detect_leaks=0: the tests' heaps are static buffers; LSan has nothing to find there and
+        # it does not work under ptrace-restricted sandboxes.
+        ASAN_OPTIONS="detect_leaks=0:abort_on_error=0" UBSAN_OPTIONS="print_stacktrace=1" \
+            "$exe" "$@" 2>&1 | tee "$log"
+        rc=$?
+        line="$(grep -E '^[0-9]+ Tests [0-9]+ Failures [0-9]+ Ignored' "$log" | tail -n 1)"
+        if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
+            fail=1
+            summary+=("$arch $name: FAIL (exit $rc) ${line}")
+        else
+            summary+=("$arch $name: ${line}")
+        fi
+    done
+done
+
+echo
+echo "== summary"
+for s in "${summary[@]}"; do echo "$s"; done
+if [ "$fail" -ne 0 ]; then
+    echo "FAIL"
+    exit 1
+fi
+echo "OK"
