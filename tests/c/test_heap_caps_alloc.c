@@ -36,7 +36,7 @@ static void reset_cb(void)
 
 static void fill(void *p, size_t n, uint8_t seed)
 {
-    uint8_t *b = p;
+    uint8_t *b = (uint8_t *)p;
     for (size_t i = 0; i < n; i++) {
         b[i] = (uint8_t)(seed + i * 7);
     }
@@ -44,7 +44,7 @@ static void fill(void *p, size_t n, uint8_t seed)
 
 static bool filled(const void *p, size_t n, uint8_t seed)
 {
-    const uint8_t *b = p;
+    const uint8_t *b = (const uint8_t *)p;
     for (size_t i = 0; i < n; i++) {
         if (b[i] != (uint8_t)(seed + i * 7)) {
             return false;
@@ -71,7 +71,7 @@ TEST_CASE("register_failed_alloc_callback rejects NULL", "[heap]")
 TEST_CASE("basic alloc APIs keep contents and free everything", "[heap]")
 {
     size_t before = heap_caps_get_free_size(MALLOC_CAP_DEFAULT);
-    uint8_t *p = heap_caps_malloc(1000, MALLOC_CAP_DEFAULT);
+    uint8_t *p = (uint8_t *)heap_caps_malloc(1000, MALLOC_CAP_DEFAULT);
     TEST_ASSERT_NOT_NULL(p);
     TEST_ASSERT_TRUE(heapcaps_test_aligned(p, 4));
     TEST_ASSERT_GREATER_OR_EQUAL(1000, heap_caps_get_allocated_size(p));
@@ -83,7 +83,7 @@ TEST_CASE("basic alloc APIs keep contents and free everything", "[heap]")
     TEST_ASSERT_NULL(heap_caps_realloc(p, 0, MALLOC_CAP_DEFAULT)); /* frees */
     TEST_ASSERT_EQUAL(before, heap_caps_get_free_size(MALLOC_CAP_DEFAULT));
 
-    uint32_t *z = heap_caps_calloc(250, sizeof(uint32_t), MALLOC_CAP_DEFAULT);
+    uint32_t *z = (uint32_t *)heap_caps_calloc(250, sizeof(uint32_t), MALLOC_CAP_DEFAULT);
     TEST_ASSERT_NOT_NULL(z);
     for (int i = 0; i < 250; i++) {
         TEST_ASSERT_EQUAL_UINT32(0, z[i]);
@@ -95,11 +95,11 @@ TEST_CASE("basic alloc APIs keep contents and free everything", "[heap]")
 
 TEST_CASE("calloc zeroes memory that held data before", "[heap]")
 {
-    uint8_t *p = heap_caps_malloc(512, MALLOC_CAP_8BIT);
+    uint8_t *p = (uint8_t *)heap_caps_malloc(512, MALLOC_CAP_8BIT);
     TEST_ASSERT_NOT_NULL(p);
     memset(p, 0xA5, 512);
     heap_caps_free(p);
-    uint8_t *z = heap_caps_calloc(1, 512, MALLOC_CAP_8BIT);
+    uint8_t *z = (uint8_t *)heap_caps_calloc(1, 512, MALLOC_CAP_8BIT);
     TEST_ASSERT_NOT_NULL(z);
     for (int i = 0; i < 512; i++) {
         TEST_ASSERT_EQUAL_HEX8(0, z[i]);
@@ -143,7 +143,7 @@ TEST_CASE("alloc overflows should all fail", "[heap]")
     TEST_ASSERT_NULL(heap_caps_malloc(SIZE_MAX, MALLOC_CAP_DMA));
 
     /* A failed realloc leaves the block alone. */
-    uint8_t *p = heap_caps_malloc(40, MALLOC_CAP_DEFAULT);
+    uint8_t *p = (uint8_t *)heap_caps_malloc(40, MALLOC_CAP_DEFAULT);
     TEST_ASSERT_NOT_NULL(p);
     fill(p, 40, 9);
     TEST_ASSERT_NULL(heap_caps_realloc(p, SIZE_MAX, MALLOC_CAP_DEFAULT));
@@ -241,7 +241,7 @@ TEST_CASE("bad alignment gives NULL without the callback", "[heap]")
 TEST_CASE("Capabilities aligned allocator test", "[heap]")
 {
     for (size_t a = 0; a <= 1024; a++) {
-        uint8_t *p = heap_caps_aligned_alloc(a, a + 137, MALLOC_CAP_DEFAULT);
+        uint8_t *p = (uint8_t *)heap_caps_aligned_alloc(a, a + 137, MALLOC_CAP_DEFAULT);
         bool pow2 = a != 0 && (a & (a - 1)) == 0;
         if (!pow2) {
             TEST_ASSERT_NULL(p);
@@ -266,7 +266,7 @@ TEST_CASE("Capabilities aligned allocator test", "[heap]")
     }
     if (heap_caps_get_total_size(MALLOC_CAP_SPIRAM) >= 2 * 1024 * 1024) {
         for (size_t a = 1; a <= 512 * 1024; a *= 2) {
-            uint8_t *p = heap_caps_aligned_alloc(a, 10 * 1024, MALLOC_CAP_SPIRAM);
+            uint8_t *p = (uint8_t *)heap_caps_aligned_alloc(a, 10 * 1024, MALLOC_CAP_SPIRAM);
             TEST_ASSERT_NOT_NULL(p);
             TEST_ASSERT_TRUE(heapcaps_test_aligned(p, a));
             memset(p, 0x5A, 10 * 1024);
@@ -278,7 +278,7 @@ TEST_CASE("Capabilities aligned allocator test", "[heap]")
 TEST_CASE("Capabilities aligned calloc test", "[heap]")
 {
     for (size_t a = 0; a <= 1024; a++) {
-        uint8_t *p = heap_caps_aligned_calloc(a, 1, a + 137, MALLOC_CAP_DEFAULT);
+        uint8_t *p = (uint8_t *)heap_caps_aligned_calloc(a, 1, a + 137, MALLOC_CAP_DEFAULT);
         bool pow2 = a != 0 && (a & (a - 1)) == 0;
         if (!pow2) {
             TEST_ASSERT_NULL(p);
@@ -292,7 +292,7 @@ TEST_CASE("Capabilities aligned calloc test", "[heap]")
         memset(p, 0xFF, a + 137);
         heap_caps_free(p);
     }
-    uint8_t *p = heap_caps_aligned_calloc(1024, 1, 1024, MALLOC_CAP_DEFAULT);
+    uint8_t *p = (uint8_t *)heap_caps_aligned_calloc(1024, 1, 1024, MALLOC_CAP_DEFAULT);
     TEST_ASSERT_NOT_NULL(p);
     TEST_ASSERT_TRUE(heapcaps_test_aligned(p, 1024));
     for (int i = 0; i < 1024; i++) {
@@ -331,7 +331,7 @@ TEST_CASE("test get allocated size", "[heap]")
     static const size_t sizes[] = {1, 3, 12, 13, 1035, 1064, 1541};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         size_t n = sizes[i];
-        uint8_t *p = heap_caps_malloc(n, MALLOC_CAP_INTERNAL);
+        uint8_t *p = (uint8_t *)heap_caps_malloc(n, MALLOC_CAP_INTERNAL);
         TEST_ASSERT_NOT_NULL(p);
         size_t rounded = (n + 3) & ~(size_t)3;
         size_t got = heap_caps_get_allocated_size(p);
@@ -354,12 +354,12 @@ TEST_CASE("realloc shrink buffer in place", "[heap]")
 
 TEST_CASE("realloc move data to a new heap type", "[heap]")
 {
-    uint8_t *p = heap_caps_malloc(64, MALLOC_CAP_8BIT | MALLOC_CAP_INTERNAL);
+    uint8_t *p = (uint8_t *)heap_caps_malloc(64, MALLOC_CAP_8BIT | MALLOC_CAP_INTERNAL);
     TEST_ASSERT_NOT_NULL(p);
     fill(p, 64, 42);
 #ifdef MALLOC_CAP_EXEC
     if (heap_caps_get_total_size(MALLOC_CAP_EXEC) > 0) {
-        uint8_t *x = heap_caps_realloc(p, 64, MALLOC_CAP_EXEC);
+        uint8_t *x = (uint8_t *)heap_caps_realloc(p, 64, MALLOC_CAP_EXEC);
         TEST_ASSERT_NOT_NULL(x);
         TEST_ASSERT_TRUE(filled(x, 64, 42));
         TEST_ASSERT_TRUE(heap_caps_check_integrity(MALLOC_CAP_INVALID, true));
@@ -369,12 +369,12 @@ TEST_CASE("realloc move data to a new heap type", "[heap]")
     }
 #endif
     /* Into DMA memory, then PSRAM when the chip has it, then back. */
-    uint8_t *d = heap_caps_realloc(p, 100, MALLOC_CAP_DMA);
+    uint8_t *d = (uint8_t *)heap_caps_realloc(p, 100, MALLOC_CAP_DMA);
     TEST_ASSERT_NOT_NULL(d);
     TEST_ASSERT_TRUE(filled(d, 48, 42));
     if (heap_caps_get_total_size(MALLOC_CAP_SPIRAM) > 0) {
         size_t spiram_before = heap_caps_get_free_size(MALLOC_CAP_SPIRAM);
-        uint8_t *s = heap_caps_realloc(d, 200, MALLOC_CAP_SPIRAM);
+        uint8_t *s = (uint8_t *)heap_caps_realloc(d, 200, MALLOC_CAP_SPIRAM);
         TEST_ASSERT_NOT_NULL(s);
         TEST_ASSERT_TRUE(filled(s, 48, 42));
         TEST_ASSERT_LESS_THAN(spiram_before, heap_caps_get_free_size(MALLOC_CAP_SPIRAM));
@@ -390,7 +390,7 @@ TEST_CASE("realloc move data to a new heap type", "[heap]")
 TEST_CASE("realloc to impossible caps leaves the block intact", "[heap]")
 {
     reset_cb();
-    uint8_t *p = heap_caps_malloc(32, MALLOC_CAP_DEFAULT);
+    uint8_t *p = (uint8_t *)heap_caps_malloc(32, MALLOC_CAP_DEFAULT);
     TEST_ASSERT_NOT_NULL(p);
     fill(p, 32, 1);
     TEST_ASSERT_NULL(heap_caps_realloc(p, 64, CAP_NOBODY_HAS));
@@ -424,7 +424,7 @@ TEST_CASE("prefer variants fall back through the caps list", "[heap]")
     void *p = heap_caps_malloc_prefer(40, 1, MALLOC_CAP_DMA);
     TEST_ASSERT_NOT_NULL(p);
     heap_caps_free(p);
-    uint8_t *c = heap_caps_calloc_prefer(40, 1, 1, MALLOC_CAP_DMA);
+    uint8_t *c = (uint8_t *)heap_caps_calloc_prefer(40, 1, 1, MALLOC_CAP_DMA);
     TEST_ASSERT_NOT_NULL(c);
     for (int i = 0; i < 40; i++) {
         TEST_ASSERT_EQUAL_HEX8(0, c[i]);
@@ -435,7 +435,7 @@ TEST_CASE("prefer variants fall back through the caps list", "[heap]")
     p = heap_caps_malloc_prefer(100, 2, CAP_NOBODY_HAS, MALLOC_CAP_DEFAULT);
     TEST_ASSERT_NOT_NULL(p);
     fill(p, 100, 5);
-    uint8_t *r = heap_caps_realloc_prefer(p, 300, 2, CAP_NOBODY_HAS, MALLOC_CAP_8BIT);
+    uint8_t *r = (uint8_t *)heap_caps_realloc_prefer(p, 300, 2, CAP_NOBODY_HAS, MALLOC_CAP_8BIT);
     TEST_ASSERT_NOT_NULL(r);
     TEST_ASSERT_TRUE(filled(r, 100, 5));
     c = heap_caps_calloc_prefer(10, 10, 3, MALLOC_CAP_INVALID, CAP_NOBODY_HAS, MALLOC_CAP_32BIT);
@@ -566,7 +566,7 @@ TEST_CASE("free of a pointer outside every heap aborts naming it", "[heap][death
 TEST_CASE("free of a pointer into the middle of a block aborts", "[heap][death]")
 {
     /* Zeroed, so the word in front of p + 64 cannot pass for a block header. */
-    uint8_t *p = heap_caps_calloc(1, 256, MALLOC_CAP_DEFAULT);
+    uint8_t *p = (uint8_t *)heap_caps_calloc(1, 256, MALLOC_CAP_DEFAULT);
     TEST_ASSERT_NOT_NULL(p);
     HEAPCAPS_TEST_ASSERT_ABORTS(free_foreign, p + 64, (void *)(p + 64));
     HEAPCAPS_TEST_ASSERT_ABORTS(double_free, p, (void *)p);

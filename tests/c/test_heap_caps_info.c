@@ -141,7 +141,7 @@ TEST_CASE("integrity checks select heaps by caps and address", "[heap]")
 
 static void corrupt_then_check(void *arg)
 {
-    uint8_t *p = arg;
+    uint8_t *p = (uint8_t *)arg;
     /* Clobber the block header in front of the payload. */
     memset(p - 4, 0xFF, 4);
     CHILD_CHECK(!heap_caps_check_integrity_all(true));
@@ -151,7 +151,7 @@ static void corrupt_then_check(void *arg)
 
 TEST_CASE("integrity check detects a corrupted block header", "[heap][death]")
 {
-    uint8_t *p = heap_caps_malloc(64, MALLOC_CAP_8BIT);
+    uint8_t *p = (uint8_t *)heap_caps_malloc(64, MALLOC_CAP_8BIT);
     TEST_ASSERT_NOT_NULL(p);
     HEAPCAPS_TEST_IN_CHILD_OK(corrupt_then_check, p);
     heap_caps_free(p);
@@ -189,7 +189,7 @@ typedef struct {
 
 static bool walker(walker_heap_into_t heap, walker_block_info_t block, void *user)
 {
-    walk_state_t *s = user;
+    walk_state_t *s = (walk_state_t *)user;
     if (s->magic != 0x57414C4Bu) {
         s->bad_block++;
         return false;
@@ -199,11 +199,11 @@ static bool walker(walker_heap_into_t heap, walker_block_info_t block, void *use
         s->last_heap_start = heap.start;
     }
     s->blocks++;
-    uint8_t *b = block.ptr;
+    uint8_t *b = (uint8_t *)block.ptr;
     if ((intptr_t)b < heap.start || (intptr_t)(b + block.size) > heap.end) {
         s->bad_block++;
     }
-    uint8_t *t = s->target;
+    uint8_t *t = (uint8_t *)s->target;
     if (block.used && t >= b && t < b + block.size) {
         if (block.size >= 16 && *(uint32_t *)(void *)t == PASS_CODE) {
             s->found++;
@@ -215,7 +215,7 @@ static bool walker(walker_heap_into_t heap, walker_block_info_t block, void *use
 static bool stop_at_first(walker_heap_into_t heap, walker_block_info_t block, void *user)
 {
     (void)block;
-    walk_state_t *s = user;
+    walk_state_t *s = (walk_state_t *)user;
     if (heap.start != s->last_heap_start) {
         s->heaps_seen++;
         s->last_heap_start = heap.start;
@@ -227,7 +227,7 @@ static bool stop_at_first(walker_heap_into_t heap, walker_block_info_t block, vo
 static bool count_heaps(walker_heap_into_t heap, walker_block_info_t block, void *user)
 {
     (void)block;
-    walk_state_t *s = user;
+    walk_state_t *s = (walk_state_t *)user;
     if (heap.start != s->last_heap_start) {
         s->heaps_seen++;
         s->last_heap_start = heap.start;
@@ -237,7 +237,7 @@ static bool count_heaps(walker_heap_into_t heap, walker_block_info_t block, void
 
 TEST_CASE("heap walker", "[heap]")
 {
-    uint32_t *p = heap_caps_malloc(16, MALLOC_CAP_DEFAULT);
+    uint32_t *p = (uint32_t *)heap_caps_malloc(16, MALLOC_CAP_DEFAULT);
     TEST_ASSERT_NOT_NULL(p);
     p[0] = PASS_CODE;
     walk_state_t s = {.target = p, .magic = 0x57414C4Bu};
@@ -266,7 +266,7 @@ TEST_CASE("heap walker", "[heap]")
 
 static void walk_corrupted(void *arg)
 {
-    uint32_t *p = arg;
+    uint32_t *p = (uint32_t *)arg;
     p[-1] = 0xFF000000u; /* the size word in front of the block */
     walk_state_t s = {.target = p, .magic = 0x57414C4Bu};
     heap_caps_walk_all(walker, &s);
@@ -276,7 +276,7 @@ static void walk_corrupted(void *arg)
 TEST_CASE("heap walker corrupted heap detection", "[heap][death]")
 {
     /* The walk over a corrupted heap may stop or abort with a message, but must not crash. */
-    uint32_t *p = heap_caps_malloc(16, MALLOC_CAP_DEFAULT);
+    uint32_t *p = (uint32_t *)heap_caps_malloc(16, MALLOC_CAP_DEFAULT);
     TEST_ASSERT_NOT_NULL(p);
     heapcaps_child_t r = heapcaps_test_in_child(walk_corrupted, p);
     TEST_ASSERT_TRUE_MESSAGE((r.exited && r.exit_code == 0) || r.signal == SIGABRT,
