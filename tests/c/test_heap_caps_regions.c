@@ -76,7 +76,8 @@ static void add_malloced_region(void *arg)
     enum { MAX = 4096 };
     static void *blocks[MAX];
     int n = 0, inside = 0;
-    while (n < MAX && (blocks[n] = heap_caps_malloc(256, MALLOC_CAP_DEFAULT)) != NULL) {
+    while (n < MAX &&
+           (blocks[n] = heap_caps_malloc(256, MALLOC_CAP_DEFAULT | MALLOC_CAP_INTERNAL)) != NULL) {
         inside += (uint8_t *)blocks[n] > buf && (uint8_t *)blocks[n] < buf + REGION_SIZE;
         n++;
     }
