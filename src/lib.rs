@@ -5,10 +5,13 @@
 #![allow(non_camel_case_types)]
 
 pub mod capi;
+pub mod caps;
 pub mod multi_heap;
 pub mod port;
 pub mod text;
 pub mod tlsf;
+
+pub use caps::{Caps, HeapCapsAlloc};
 
 // On a host the C library and std are there anyway; linking std gives the host staticlib its
 // panic machinery and lets Rust test binaries link this crate without a second panic handler.

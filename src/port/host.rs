@@ -95,3 +95,60 @@ pub fn set_errno(code: i32) {
     // SAFETY: the C library returns a valid pointer to the calling thread's errno.
     unsafe { *errno_cell() = code }
 }
+
+extern "C" {
+    fn memfd_create(name: *const u8, flags: u32) -> i32;
+    fn ftruncate(fd: i32, len: isize) -> i32;
+    fn mmap(
+        addr: *mut c_void,
+        len: usize,
+        prot: i32,
+        flags: i32,
+        fd: i32,
+        off: isize,
+    ) -> *mut c_void;
+    fn close(fd: i32) -> i32;
+}
+
+const PROT_RW: i32 = 3;
+const MAP_SHARED: i32 = 1;
+const MAP_FAILED: usize = usize::MAX;
+
+/// Maps `len` bytes of zeroed shared memory and, when `alias_len > 0`, a second view of
+/// `[alias_off, alias_off + alias_len)` of the same pages (page-aligned offset). Returns the two
+/// addresses (the second is NULL without an alias). The memory is never unmapped.
+pub fn map_memory(len: usize, alias_off: usize, alias_len: usize) -> Option<(*mut u8, *mut u8)> {
+    // SAFETY: plain system calls; the name is NUL-terminated; results are checked.
+    unsafe {
+        let fd = memfd_create(c"heapcaps-sim".as_ptr() as *const u8, 0);
+        if fd < 0 {
+            return None;
+        }
+        if ftruncate(fd, len as isize) != 0 {
+            close(fd);
+            return None;
+        }
+        let a = mmap(core::ptr::null_mut(), len, PROT_RW, MAP_SHARED, fd, 0);
+        if a as usize == MAP_FAILED {
+            close(fd);
+            return None;
+        }
+        let mut b = core::ptr::null_mut();
+        if alias_len > 0 {
+            b = mmap(
+                core::ptr::null_mut(),
+                alias_len,
+                PROT_RW,
+                MAP_SHARED,
+                fd,
+                alias_off as isize,
+            );
+            if b as usize == MAP_FAILED {
+                close(fd);
+                return None;
+            }
+        }
+        close(fd);
+        Some((a as *mut u8, b as *mut u8))
+    }
+}

@@ -70,3 +70,17 @@ pub fn fatal(msg: &[u8]) -> ! {
     write_err(msg);
     abort()
 }
+
+/// Host only: maps `len` bytes of zeroed memory for a simulated chip, plus optionally a second
+/// view of part of it (the simulated D/IRAM instruction-bus alias). See `host::map_memory`.
+#[cfg(not(target_os = "none"))]
+pub fn map_memory(len: usize, alias_off: usize, alias_len: usize) -> Option<(*mut u8, *mut u8)> {
+    imp::map_memory(len, alias_off, alias_len)
+}
+
+/// ESP-IDF only: the D/IRAM window as (dram_lo, dram_hi, iram_lo, inverted), if the chip's
+/// D/IRAM has separate instruction addresses.
+#[cfg(target_os = "none")]
+pub fn diram_alias() -> Option<(usize, usize, usize, bool)> {
+    imp::diram_alias()
+}

@@ -1,0 +1,789 @@
+//! Memory layouts: where the boot heaps come from.
+//!
+//! On a device (`target_os = "none"`) the regions are ESP-IDF's own tables (`soc_memory_types`,
+//! `soc_memory_regions`, the `.reserved_memory_address` ranges) read through FFI.
+//!
+//! On a host the heaps live in a SIMULATED CHIP: the region, type and reserved tables of an
+//! ESP32, ESP32-S3, ESP32-C3 or ESP32-C6 (default build options), backed by memory mapped from
+//! the OS. Each contiguous window of chip addresses ("bank") is one mapping; a chip address `a` in
+//! a bank lives at host address `host_base + (a - bank.lo)`, so offsets (and alignment below the
+//! page size) are preserved. Heaps work at host addresses; the boot log prints chip addresses.
+//! D/IRAM banks are mapped twice (memfd), so the IRAM alias of an EXEC allocation is real memory
+//! shared with its DRAM view. ESP32's word-reversed alias is simulated as a linear one.
+//! Reserved ranges model ROM data, the app's .data/.bss and IRAM code of a typical small app.
+
+use super::{BootRegion, Caps, DiramAlias, HwParams, Registry};
+
+const D: u32 = Caps::DEFAULT.bits();
+const I: u32 = Caps::INTERNAL.bits();
+const B8: u32 = Caps::BIT8.bits();
+const B32: u32 = Caps::BIT32.bits();
+const X: u32 = Caps::EXEC.bits();
+const DMA: u32 = Caps::DMA.bits();
+const R: u32 = Caps::RETENTION.bits();
+const RTC: u32 = Caps::RTCRAM.bits();
+const S: u32 = Caps::SPIRAM.bits();
+const SIMD: u32 = Caps::SIMD.bits();
+
+/// A memory type: name and three priority masks.
+#[derive(Clone, Copy, Debug)]
+pub struct MemType {
+    pub name: &'static str,
+    pub caps: [u32; 3],
+}
+
+/// A region of the chip's table, in chip addresses.
+#[derive(Clone, Copy, Debug)]
+pub struct Region {
+    pub start: u32,
+    pub size: u32,
+    pub ty: usize,
+    pub iram: u32,
+    pub startup_stack: bool,
+}
+
+/// A simulated chip.
+#[derive(Debug)]
+pub struct Chip {
+    pub name: &'static str,
+    pub types: &'static [MemType],
+    pub regions: &'static [Region],
+    /// Reserved `[start, end)` ranges (sorted, non-overlapping).
+    pub reserved: &'static [(u32, u32)],
+    /// Chip-address windows backed by one host mapping each: (lo, hi, iram alias of lo or 0).
+    pub banks: &'static [(u32, u32, u32)],
+    pub hw: HwParams,
+    /// PSRAM added at boot as esp_psram does: (chip address, size, SPIRAM_USE_MALLOC).
+    pub psram: Option<(u32, u32, bool, [u32; 3])>,
+}
+
+const fn r(start: u32, size: u32, ty: usize, iram: u32, ss: bool) -> Region {
+    Region {
+        start,
+        size,
+        ty,
+        iram,
+        startup_stack: ss,
+    }
+}
+
+const ESP32_TYPES: &[MemType] = &[
+    MemType {
+        name: "DRAM",
+        caps: [B8 | D, I | DMA | B32, 0],
+    },
+    MemType {
+        name: "D/IRAM",
+        caps: [0, DMA | B8 | I | D, B32 | X],
+    },
+    MemType {
+        name: "IRAM",
+        caps: [I | X | B32, 0, 0],
+    },
+    MemType {
+        name: "SPIRAM",
+        caps: [S | D, 0, B8 | B32],
+    },
+    MemType {
+        name: "RTCRAM",
+        caps: [RTC, B8 | D, I | B32 | X],
+    },
+];
+
+const ESP32_REGIONS: &[Region] = &[
+    r(0x3FFA_E000, 0x2000, 0, 0, false),
+    r(0x3FFB_0000, 0x8000, 0, 0, false),
+    r(0x3FFB_8000, 0x8000, 0, 0, false),
+    r(0x3FFC_0000, 0x2000, 0, 0, false),
+    r(0x3FFC_2000, 0x2000, 0, 0, false),
+    r(0x3FFC_4000, 0x2000, 0, 0, false),
+    r(0x3FFC_6000, 0x2000, 0, 0, false),
+    r(0x3FFC_8000, 0x2000, 0, 0, false),
+    r(0x3FFC_A000, 0x2000, 0, 0, false),
+    r(0x3FFC_C000, 0x2000, 0, 0, false),
+    r(0x3FFC_E000, 0x2000, 0, 0, false),
+    r(0x3FFD_0000, 0x2000, 0, 0, false),
+    r(0x3FFD_2000, 0x2000, 0, 0, false),
+    r(0x3FFD_4000, 0x2000, 0, 0, false),
+    r(0x3FFD_6000, 0x2000, 0, 0, false),
+    r(0x3FFD_8000, 0x2000, 0, 0, false),
+    r(0x3FFD_A000, 0x2000, 0, 0, false),
+    r(0x3FFD_C000, 0x2000, 0, 0, false),
+    r(0x3FFD_E000, 0x2000, 0, 0, false),
+    r(0x3FFE_0000, 0x4000, 1, 0x400B_C000, true),
+    r(0x3FFE_4000, 0x4000, 1, 0x400B_8000, true),
+    r(0x3FFE_8000, 0x8000, 1, 0x400B_0000, true),
+    r(0x3FFF_0000, 0x8000, 1, 0x400A_8000, true),
+    r(0x3FFF_8000, 0x4000, 1, 0x400A_4000, true),
+    r(0x3FFF_C000, 0x4000, 1, 0x400A_0000, true),
+    r(0x4007_0000, 0x8000, 2, 0, false),
+    r(0x4007_8000, 0x8000, 2, 0, false),
+    r(0x4008_0000, 0x2000, 2, 0, false),
+    r(0x4008_2000, 0x2000, 2, 0, false),
+    r(0x4008_4000, 0x2000, 2, 0, false),
+    r(0x4008_6000, 0x2000, 2, 0, false),
+    r(0x4008_8000, 0x2000, 2, 0, false),
+    r(0x4008_A000, 0x2000, 2, 0, false),
+    r(0x4008_C000, 0x2000, 2, 0, false),
+    r(0x4008_E000, 0x2000, 2, 0, false),
+    r(0x4009_0000, 0x2000, 2, 0, false),
+    r(0x4009_2000, 0x2000, 2, 0, false),
+    r(0x4009_4000, 0x2000, 2, 0, false),
+    r(0x4009_6000, 0x2000, 2, 0, false),
+    r(0x4009_8000, 0x2000, 2, 0, false),
+    r(0x4009_A000, 0x2000, 2, 0, false),
+    r(0x4009_C000, 0x2000, 2, 0, false),
+    r(0x4009_E000, 0x2000, 2, 0, false),
+];
+
+/// ESP32 reserved ranges: ROM data, .data/.bss of a small app (ends at 0x3FFB2A48), ROM PRO/APP
+/// data in D/IRAM, both CPUs' cache pages, IRAM code up to 0x4008B3D0.
+const ESP32_RESERVED: &[(u32, u32)] = &[
+    (0x3FFA_E000, 0x3FFA_E6E0),
+    (0x3FFB_0000, 0x3FFB_2A48),
+    (0x3FFE_0000, 0x3FFE_0440),
+    (0x3FFE_3F20, 0x3FFE_4350),
+    (0x4007_0000, 0x4007_8000),
+    (0x4007_8000, 0x4008_0000),
+    (0x4008_0000, 0x4008_B3D0),
+];
+
+const S3_TYPES: &[MemType] = &[
+    MemType {
+        name: "RAM",
+        caps: [D | B32 | B8 | I | DMA | R | X | SIMD, 0, 0],
+    },
+    MemType {
+        name: "DRAM",
+        caps: [0, D | B32 | B8 | I | DMA | SIMD, 0],
+    },
+    MemType {
+        name: "IRAM",
+        caps: [X, B32 | I, 0],
+    },
+    MemType {
+        name: "SPIRAM",
+        caps: [S, 0, D | B32 | B8 | SIMD],
+    },
+    MemType {
+        name: "RTCRAM",
+        caps: [RTC, 0, D | B32 | B8 | I | X],
+    },
+];
+
+const S3_APP_DRAM_END: u32 = 0x3FCE_9710;
+
+const S3_REGIONS: &[Region] = &[
+    r(0x3FC8_8000, 0x8000, 0, 0x4037_8000, false),
+    r(0x3FC9_0000, 0x10000, 0, 0x4038_0000, false),
+    r(0x3FCA_0000, 0x10000, 0, 0x4039_0000, false),
+    r(0x3FCB_0000, 0x10000, 0, 0x403A_0000, false),
+    r(0x3FCC_0000, 0x10000, 0, 0x403B_0000, false),
+    r(0x3FCD_0000, 0x10000, 0, 0x403C_0000, false),
+    r(
+        0x3FCE_0000,
+        S3_APP_DRAM_END - 0x3FCE_0000,
+        0,
+        0x403D_0000,
+        false,
+    ),
+    r(
+        S3_APP_DRAM_END,
+        0x3FCF_0000 - S3_APP_DRAM_END,
+        0,
+        0x403D_9710,
+        true,
+    ),
+    r(0x3FCF_0000, 0x8000, 1, 0, false),
+    r(0x4037_4000, 0x4000, 2, 0, false),
+    r(0x600F_E000, 0x2000, 4, 0, false),
+];
+
+/// ESP32-S3: IRAM code (0x40370000..0x40386A00, i.e. DRAM view up to 0x3FC96A00 and the whole
+/// 16 KiB IRAM region), .data/.bss up to 0x3FC96A38, RTC fast data (16 bytes).
+const S3_RESERVED: &[(u32, u32)] = &[
+    (0x3FC8_8000, 0x3FC9_6A00),
+    (0x3FC9_6A00, 0x3FC9_6A38),
+    (0x4037_0000, 0x4038_6A00),
+    (0x600F_E000, 0x600F_E010),
+];
+
+const C3_TYPES: &[MemType] = &[
+    MemType {
+        name: "RAM",
+        caps: [D | I | B32 | B8 | X | DMA, 0, 0],
+    },
+    MemType {
+        name: "Retention RAM",
+        caps: [R, D | I | B32 | B8 | X | DMA, 0],
+    },
+    MemType {
+        name: "RTCRAM",
+        caps: [RTC, 0, D | I | B32 | B8 | X],
+    },
+];
+
+const C3_APP_DRAM_END: u32 = 0x3FCD_C710;
+
+const C3_REGIONS: &[Region] = &[
+    r(0x3FC8_0000, 0x20000, 0, 0x4038_0000, false),
+    r(0x3FCA_0000, 0x20000, 0, 0x403A_0000, false),
+    r(
+        0x3FCC_0000,
+        C3_APP_DRAM_END - 0x3FCC_0000,
+        1,
+        0x403C_0000,
+        false,
+    ),
+    r(
+        C3_APP_DRAM_END,
+        0x3FCE_0000 - C3_APP_DRAM_END,
+        1,
+        0x403D_C710,
+        true,
+    ),
+    r(0x5000_0000, 0x2000, 2, 0, false),
+];
+
+/// ESP32-C3: IRAM code (DRAM view 0x3FC7C000..0x3FC8C000), .data/.bss up to 0x3FC93E10, RTC
+/// data (16 bytes).
+const C3_RESERVED: &[(u32, u32)] = &[
+    (0x3FC7_C000, 0x3FC8_C000),
+    (0x3FC8_C000, 0x3FC9_3E10),
+    (0x5000_0000, 0x5000_0010),
+];
+
+const C6_TYPES: &[MemType] = &[
+    MemType {
+        name: "RAM",
+        caps: [D | I | B32 | B8 | X | DMA, 0, 0],
+    },
+    MemType {
+        name: "RTCRAM",
+        caps: [RTC, D | I | B32 | B8 | X, 0],
+    },
+];
+
+const C6_APP_DRAM_END: u32 = 0x4087_C610;
+
+const C6_REGIONS: &[Region] = &[
+    r(0x4080_0000, 0x20000, 0, 0x4080_0000, false),
+    r(0x4082_0000, 0x20000, 0, 0x4082_0000, false),
+    r(0x4084_0000, 0x20000, 0, 0x4084_0000, false),
+    r(
+        0x4086_0000,
+        C6_APP_DRAM_END - 0x4086_0000,
+        0,
+        0x4086_0000,
+        false,
+    ),
+    r(
+        C6_APP_DRAM_END,
+        0x4088_0000 - C6_APP_DRAM_END,
+        0,
+        C6_APP_DRAM_END,
+        true,
+    ),
+    r(0x5000_0000, 0x4000, 1, 0, false),
+];
+
+/// ESP32-C6: IRAM code 0x40800000..0x4080E000, .data/.bss up to 0x40810C90, LP RAM data (16
+/// bytes) and the RTC reserved area at its end (24 bytes).
+const C6_RESERVED: &[(u32, u32)] = &[
+    (0x4080_0000, 0x4080_E000),
+    (0x4080_E000, 0x4081_0C90),
+    (0x5000_0000, 0x5000_0010),
+    (0x5000_3FE8, 0x5000_4000),
+];
+
+const PSRAM_ESP32: [u32; 3] = [S | D, 0, B8 | B32];
+const PSRAM_S3: [u32; 3] = [S | D, 0, B8 | B32 | SIMD];
+
+/// The simulated chips. `-psram` variants add 4 MiB (ESP32) / 8 MiB (S3) of PSRAM at boot with
+/// `CONFIG_SPIRAM_USE_MALLOC` (malloc_extmem_enable(16384)).
+pub static CHIPS: &[Chip] = &[
+    Chip {
+        name: "esp32",
+        types: ESP32_TYPES,
+        regions: ESP32_REGIONS,
+        reserved: ESP32_RESERVED,
+        banks: &[(0x3FFA_E000, 0x4000_0000, 0), (0x4008_0000, 0x400A_0000, 0)],
+        hw: HwParams::ESP32,
+        psram: None,
+    },
+    Chip {
+        name: "esp32s3",
+        types: S3_TYPES,
+        regions: S3_REGIONS,
+        reserved: S3_RESERVED,
+        banks: &[
+            (0x3FC8_8000, 0x3FCF_8000, 0x4037_8000),
+            (0x600F_E000, 0x6010_0000, 0),
+        ],
+        hw: HwParams {
+            internal_line: 0,
+            external_line: 32,
+            simd_align: 16,
+            size_max: 0x0200_0000,
+        },
+        psram: None,
+    },
+    Chip {
+        name: "esp32c3",
+        types: C3_TYPES,
+        regions: C3_REGIONS,
+        reserved: C3_RESERVED,
+        banks: &[
+            (0x3FC8_0000, 0x3FCE_0000, 0x4038_0000),
+            (0x5000_0000, 0x5000_2000, 0),
+        ],
+        hw: HwParams {
+            internal_line: 0,
+            external_line: 0,
+            simd_align: 0,
+            size_max: 0x0006_4000,
+        },
+        psram: None,
+    },
+    Chip {
+        name: "esp32c6",
+        types: C6_TYPES,
+        regions: C6_REGIONS,
+        reserved: C6_RESERVED,
+        banks: &[(0x4080_0000, 0x4088_0000, 0), (0x5000_0000, 0x5000_4000, 0)],
+        hw: HwParams {
+            internal_line: 0,
+            external_line: 0,
+            simd_align: 0,
+            size_max: 0x0008_0000,
+        },
+        psram: None,
+    },
+    Chip {
+        name: "esp32-psram",
+        types: ESP32_TYPES,
+        regions: ESP32_REGIONS,
+        reserved: ESP32_RESERVED,
+        banks: &[(0x3FFA_E000, 0x4000_0000, 0), (0x4008_0000, 0x400A_0000, 0)],
+        hw: HwParams::ESP32,
+        psram: Some((0x3F80_0000, 0x40_0000, true, PSRAM_ESP32)),
+    },
+    Chip {
+        name: "esp32s3-psram",
+        types: S3_TYPES,
+        regions: S3_REGIONS,
+        reserved: S3_RESERVED,
+        banks: &[
+            (0x3FC8_8000, 0x3FCF_8000, 0x4037_8000),
+            (0x600F_E000, 0x6010_0000, 0),
+        ],
+        hw: HwParams {
+            internal_line: 0,
+            external_line: 32,
+            simd_align: 16,
+            size_max: 0x0200_0000,
+        },
+        psram: Some((0x3D00_0000, 0x80_0000, true, PSRAM_S3)),
+    },
+];
+
+/// Finds a chip by name.
+pub fn chip(name: &str) -> Option<&'static Chip> {
+    CHIPS.iter().find(|c| c.name == name)
+}
+
+/// Cuts `reserved` out of `regions` (ESP-IDF's `soc_get_available_memory_regions`): pieces of 16
+/// bytes or less are dropped; reserved ends are widened to word boundaries. Calls `out` per piece.
+pub fn available(regions: &[Region], reserved: &[(u32, u32)], mut out: impl FnMut(Region)) {
+    for reg in regions {
+        let mut start = reg.start as u64;
+        let end = reg.start as u64 + reg.size as u64;
+        let mut dropped = false;
+        for &(rs, re) in reserved {
+            let rs = (rs & !3) as u64;
+            let re = ((re as u64) + 3) & !3;
+            if re <= start || rs >= end {
+                continue;
+            }
+            if rs <= start && re >= end {
+                dropped = true;
+                break;
+            }
+            if rs > start {
+                // The piece below the reserved range.
+                let piece = Region {
+                    start: start as u32,
+                    size: (rs - start) as u32,
+                    ..*reg
+                };
+                if piece.size > 16 {
+                    out(piece);
+                }
+            }
+            start = re.min(end);
+        }
+        if !dropped && end > start && end - start > 16 {
+            out(Region {
+                start: start as u32,
+                size: (end - start) as u32,
+                ..*reg
+            });
+        }
+    }
+}
+
+/// Name of the memory type whose OR-ed caps equal `caps` (for runtime heaps), else "".
+pub fn type_name(types: &'static [MemType], caps: [u32; 3]) -> &'static str {
+    let all = caps[0] | caps[1] | caps[2];
+    types
+        .iter()
+        .find(|t| t.caps[0] | t.caps[1] | t.caps[2] == all)
+        .map_or("", |t| t.name)
+}
+
+#[cfg(not(target_os = "none"))]
+pub use host::*;
+
+#[cfg(not(target_os = "none"))]
+mod host {
+    use super::*;
+    use core::sync::atomic::{AtomicUsize, Ordering};
+
+    /// Selected chip (index into CHIPS + 1; 0 = not chosen yet: `HEAPCAPS_CHIP` or esp32).
+    static SELECTED: AtomicUsize = AtomicUsize::new(0);
+    /// Host base address of each bank of the booted chip (at most 4 banks).
+    static BANK_BASE: [AtomicUsize; 4] = [
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+        AtomicUsize::new(0),
+    ];
+    static PSRAM_BASE: AtomicUsize = AtomicUsize::new(0);
+    static BOOT: spin::Once<()> = spin::Once::new();
+
+    /// Selects the simulated chip. `Err(NotFound)` for an unknown name, `Err(InvalidState)` once
+    /// the heaps exist.
+    pub fn select_chip(name: &str) -> Result<(), super::super::Error> {
+        let i = CHIPS
+            .iter()
+            .position(|c| c.name == name)
+            .ok_or(super::super::Error::NotFound)?;
+        if BOOT.is_completed() || super::super::global_raw().is_initialised() {
+            return Err(super::super::Error::InvalidState);
+        }
+        SELECTED.store(i + 1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// The chip that is (or will be) simulated.
+    pub fn selected_chip() -> &'static Chip {
+        let i = SELECTED.load(Ordering::Relaxed);
+        if let Some(c) = i.checked_sub(1).and_then(|i| CHIPS.get(i)) {
+            return c;
+        }
+        let env = std::env::var("HEAPCAPS_CHIP").ok();
+        let c = env.as_deref().and_then(chip).unwrap_or(&CHIPS[0]);
+        SELECTED.store(
+            CHIPS.iter().position(|x| core::ptr::eq(x, c)).unwrap_or(0) + 1,
+            Ordering::Relaxed,
+        );
+        c
+    }
+
+    /// Host address of chip address `a`, if it is in a mapped bank.
+    pub fn chip_to_host(a: u32) -> Option<usize> {
+        let c = selected_chip();
+        c.banks
+            .iter()
+            .zip(BANK_BASE.iter())
+            .find_map(|(&(lo, hi, _), b)| {
+                let base = b.load(Ordering::Relaxed);
+                (base != 0 && a >= lo && a < hi).then(|| base + (a - lo) as usize)
+            })
+    }
+
+    /// Chip address of host address `p`, if it is in a mapped bank or the PSRAM.
+    pub fn host_to_chip(p: usize) -> Option<u32> {
+        let c = selected_chip();
+        let bank = c
+            .banks
+            .iter()
+            .zip(BANK_BASE.iter())
+            .find_map(|(&(lo, hi, _), b)| {
+                let base = b.load(Ordering::Relaxed);
+                (base != 0 && p >= base && p < base + (hi - lo) as usize)
+                    .then(|| lo + (p - base) as u32)
+            });
+        bank.or_else(|| {
+            let (a, size, _, _) = c.psram?;
+            let base = PSRAM_BASE.load(Ordering::Relaxed);
+            (base != 0 && p >= base && p < base + size as usize).then(|| a + (p - base) as u32)
+        })
+    }
+
+    /// Caps of the raw table region containing host address `p` (for `heap_caps_add_region`).
+    pub fn region_caps(p: usize) -> Option<([u32; 3], &'static str)> {
+        let c = selected_chip();
+        let a = host_to_chip(p)?;
+        let reg = c
+            .regions
+            .iter()
+            .find(|r| a >= r.start && (a - r.start) < r.size)?;
+        let t = c.types.get(reg.ty)?;
+        Some((t.caps, t.name))
+    }
+
+    /// `heap_caps_init` on the host: maps the selected chip, registers its boot heaps and (for
+    /// `-psram` chips) adds PSRAM as esp_psram does during startup. With `full`, also runs
+    /// `heap_caps_enable_nonos_stack_heaps` (what the first allocation of a plain program gets).
+    pub fn boot(reg: &'static Registry, full: bool) {
+        BOOT.call_once(|| {
+            let c = selected_chip();
+            reg.set_hw(c.hw);
+            for (&(lo, hi, iram), b) in c.banks.iter().zip(BANK_BASE.iter()) {
+                let len = (hi - lo) as usize;
+                let Some((base, alias)) =
+                    crate::port::map_memory(len, 0, if iram != 0 { len } else { 0 })
+                else {
+                    crate::port::fatal(b"heapcaps: cannot map simulated chip memory\n")
+                };
+                b.store(base as usize, Ordering::Relaxed);
+                if iram != 0 {
+                    reg.set_diram_alias(Some(DiramAlias {
+                        dram_lo: base as usize,
+                        dram_hi: base as usize + len,
+                        iram_lo: alias as usize,
+                        inverted: false,
+                    }));
+                }
+            }
+            let mut regs = [None::<BootRegion>; 64];
+            let mut n = 0;
+            available(c.regions, c.reserved, |r| {
+                let (Some(host), Some(t)) = (chip_to_host(r.start), c.types.get(r.ty)) else {
+                    return;
+                };
+                if let Some(slot) = regs.get_mut(n) {
+                    *slot = Some(BootRegion {
+                        start: host,
+                        size: r.size as usize,
+                        ty: r.ty,
+                        caps: t.caps,
+                        startup_stack: r.startup_stack,
+                        shown_at: r.start as usize,
+                        name: t.name,
+                    });
+                    n += 1;
+                }
+            });
+            let mut list = [BootRegion {
+                start: 0,
+                size: 0,
+                ty: 0,
+                caps: [0; 3],
+                startup_stack: false,
+                shown_at: 0,
+                name: "",
+            }; 64];
+            for (d, s) in list.iter_mut().zip(regs.iter().flatten()) {
+                *d = *s;
+            }
+            // SAFETY: the banks were just mapped for the heaps and are never unmapped.
+            unsafe { reg.init(&list[..n]) };
+            if let Some((_, size, use_malloc, caps)) = c.psram {
+                let Some((base, _)) = crate::port::map_memory(size as usize, 0, 0) else {
+                    crate::port::fatal(b"heapcaps: cannot map simulated PSRAM\n")
+                };
+                PSRAM_BASE.store(base as usize, Ordering::Relaxed);
+                // SAFETY: freshly mapped memory owned by the heap from now on.
+                let _ = unsafe {
+                    reg.add_region_with_caps(
+                        caps,
+                        base as usize,
+                        base as usize + size as usize,
+                        "SPIRAM",
+                    )
+                };
+                if use_malloc {
+                    reg.malloc_extmem_enable(16384);
+                }
+            }
+        });
+        if full {
+            reg.enable_nonos_stack_heaps();
+        }
+    }
+
+    /// Boots the global registry on first use (full boot).
+    #[cold]
+    pub fn boot_default(reg: &'static Registry) {
+        if !BOOT.is_completed() {
+            boot(reg, true);
+        } else {
+            // Another thread finished (or is finishing) the boot.
+            while !reg.is_initialised() {
+                core::hint::spin_loop();
+            }
+        }
+    }
+}
+
+#[cfg(target_os = "none")]
+pub use device::*;
+
+#[cfg(target_os = "none")]
+mod device {
+    //! ESP-IDF's tables, read through FFI. Layouts: types.md §5 (checked at compile time below).
+    use super::*;
+    use core::sync::atomic::{AtomicBool, Ordering};
+
+    /// `soc_memory_type_desc_t`
+    #[repr(C)]
+    pub struct SocMemoryTypeDesc {
+        pub name: *const u8,
+        pub caps: [u32; 3],
+    }
+
+    /// `soc_memory_region_t`
+    #[repr(C)]
+    pub struct SocMemoryRegion {
+        pub start: isize,
+        pub size: usize,
+        pub ty: usize,
+        pub iram_address: isize,
+        pub startup_stack: bool,
+    }
+
+    /// `soc_reserved_region_t`
+    #[repr(C)]
+    pub struct SocReservedRegion {
+        pub start: isize,
+        pub end: isize,
+    }
+
+    const _: () = {
+        assert!(core::mem::size_of::<SocMemoryTypeDesc>() == 16);
+        assert!(core::mem::size_of::<SocMemoryRegion>() == 20);
+        assert!(core::mem::offset_of!(SocMemoryRegion, iram_address) == 12);
+        assert!(core::mem::offset_of!(SocMemoryRegion, startup_stack) == 16);
+        assert!(core::mem::size_of::<SocReservedRegion>() == 8);
+    };
+
+    extern "C" {
+        static soc_memory_types: [SocMemoryTypeDesc; 0];
+        static soc_memory_type_count: usize;
+        static soc_memory_regions: [SocMemoryRegion; 0];
+        static soc_memory_region_count: usize;
+        static soc_reserved_memory_region_start: [SocReservedRegion; 0];
+        static soc_reserved_memory_region_end: [SocReservedRegion; 0];
+    }
+
+    static BOOTED: AtomicBool = AtomicBool::new(false);
+
+    fn types() -> &'static [SocMemoryTypeDesc] {
+        // SAFETY: ESP-IDF's port defines the array with `soc_memory_type_count` entries.
+        unsafe { core::slice::from_raw_parts(soc_memory_types.as_ptr(), soc_memory_type_count) }
+    }
+
+    fn regions() -> &'static [SocMemoryRegion] {
+        // SAFETY: as above for the region table.
+        unsafe { core::slice::from_raw_parts(soc_memory_regions.as_ptr(), soc_memory_region_count) }
+    }
+
+    fn type_name(t: &SocMemoryTypeDesc) -> &'static str {
+        if t.name.is_null() {
+            return "";
+        }
+        // SAFETY: names in the table are NUL-terminated string literals.
+        let c = unsafe { core::ffi::CStr::from_ptr(t.name as *const core::ffi::c_char) };
+        c.to_str().unwrap_or("")
+    }
+
+    /// Caps and type name of the raw table region containing `p`.
+    pub fn region_caps(p: usize) -> Option<([u32; 3], &'static str)> {
+        let r = regions().iter().find(|r| {
+            let s = r.start as usize;
+            p >= s && p - s < r.size
+        })?;
+        let t = types().get(r.ty)?;
+        Some((t.caps, type_name(t)))
+    }
+
+    /// `heap_caps_init` on the device. Single-threaded at boot, so a plain flag guards it.
+    pub fn boot(reg: &'static Registry, full: bool) {
+        if !BOOTED.load(Ordering::Relaxed) {
+            BOOTED.store(true, Ordering::Relaxed);
+            if let Some((lo, hi, iram, inv)) = crate::port::diram_alias() {
+                reg.set_diram_alias(Some(DiramAlias {
+                    dram_lo: lo,
+                    dram_hi: hi,
+                    iram_lo: iram,
+                    inverted: inv,
+                }));
+            }
+            // Sorted, word-widened reserved ranges (at most 32).
+            let mut res = [(0u32, 0u32); 32];
+            // SAFETY: the linker brackets the `.reserved_memory_address` section with these.
+            let all = unsafe {
+                let s = soc_reserved_memory_region_start.as_ptr();
+                let e = soc_reserved_memory_region_end.as_ptr();
+                core::slice::from_raw_parts(s, (e as usize - s as usize) / 8)
+            };
+            let mut n = 0;
+            for r in all {
+                if let Some(d) = res.get_mut(n) {
+                    *d = (r.start as u32, r.end as u32);
+                    n += 1;
+                }
+            }
+            res[..n].sort_unstable_by_key(|r| r.0);
+            let tbl = regions();
+            let mut list = [BootRegion {
+                start: 0,
+                size: 0,
+                ty: 0,
+                caps: [0; 3],
+                startup_stack: false,
+                shown_at: 0,
+                name: "",
+            }; 64];
+            let mut k = 0;
+            let tys = types();
+            for r in tbl {
+                let one = [Region {
+                    start: r.start as u32,
+                    size: r.size as u32,
+                    ty: r.ty,
+                    iram: r.iram_address as u32,
+                    startup_stack: r.startup_stack,
+                }];
+                available(&one, &res[..n], |p| {
+                    let Some(t) = tys.get(p.ty) else { return };
+                    if let Some(d) = list.get_mut(k) {
+                        *d = BootRegion {
+                            start: p.start as usize,
+                            size: p.size as usize,
+                            ty: p.ty,
+                            caps: t.caps,
+                            startup_stack: p.startup_stack,
+                            shown_at: p.start as usize,
+                            name: type_name(t),
+                        };
+                        k += 1;
+                    }
+                });
+            }
+            // SAFETY: the available regions are the RAM ESP-IDF leaves to the heap.
+            unsafe { reg.init(&list[..k]) };
+        }
+        if full {
+            reg.enable_nonos_stack_heaps();
+        }
+    }
+
+    /// First use before `heap_caps_init` (should not happen on a device): boot from the tables.
+    #[cold]
+    pub fn boot_default(reg: &'static Registry) {
+        boot(reg, false)
+    }
+}

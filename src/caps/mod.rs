@@ -1,0 +1,1314 @@
+//! The capabilities layer: a registry of heaps (one `MultiHeap` per region, each with three
+//! priority masks of `MALLOC_CAP_*` bits) and the `heap_caps_*` semantics over it — heap selection,
+//! the D/IRAM alias for EXEC memory, the default malloc policy, statistics, monitoring and runtime
+//! regions. Knows nothing of C; `capi/esp_heap_caps*.rs` map these functions to ESP-IDF's ABI.
+//!
+//! The registry lives in fixed storage (no allocation): `MAX_HEAPS` slots chained into a singly
+//! linked list by index, in ESP-IDF's order (runtime heaps inserted at the head, boot heaps sorted
+//! by ascending size, later address first among equal sizes). Readers walk the list without locks;
+//! a slot is filled completely before the head index that publishes it is stored (Release).
+
+pub mod chips;
+
+use core::cell::UnsafeCell;
+use core::ffi::{c_void, CStr};
+use core::ptr;
+use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering};
+
+use crate::multi_heap::{Info, MultiHeap};
+use crate::port;
+use crate::text::Line;
+
+bitflags::bitflags! {
+    /// Capability bits; values equal ESP-IDF's `MALLOC_CAP_*`.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub struct Caps: u32 {
+        const EXEC = 1 << 0;
+        const BIT32 = 1 << 1;
+        const BIT8 = 1 << 2;
+        const DMA = 1 << 3;
+        const PID2 = 1 << 4;
+        const PID3 = 1 << 5;
+        const PID4 = 1 << 6;
+        const PID5 = 1 << 7;
+        const PID6 = 1 << 8;
+        const PID7 = 1 << 9;
+        const SPIRAM = 1 << 10;
+        const INTERNAL = 1 << 11;
+        const DEFAULT = 1 << 12;
+        const IRAM_8BIT = 1 << 13;
+        const RETENTION = 1 << 14;
+        const RTCRAM = 1 << 15;
+        const SPM = 1 << 16;
+        const DMA_DESC_AHB = 1 << 17;
+        const DMA_DESC_AXI = 1 << 18;
+        const CACHE_ALIGNED = 1 << 19;
+        const SIMD = 1 << 20;
+        const SPIRAM_NO_ENC = 1 << 21;
+        const INVALID = 1 << 31;
+        const _ = !0;
+    }
+}
+
+/// Maximum number of heaps (boot regions plus runtime regions).
+pub const MAX_HEAPS: usize = 32;
+
+/// ESP-IDF error codes returned by the registration and monitoring functions.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Error {
+    /// `ESP_FAIL`
+    Fail,
+    /// `ESP_ERR_NO_MEM`
+    NoMem,
+    /// `ESP_ERR_INVALID_ARG`
+    InvalidArg,
+    /// `ESP_ERR_INVALID_STATE`
+    InvalidState,
+    /// `ESP_ERR_INVALID_SIZE`
+    InvalidSize,
+    /// `ESP_ERR_NOT_FOUND`
+    NotFound,
+}
+
+impl Error {
+    /// The `esp_err_t` value.
+    pub const fn code(self) -> i32 {
+        match self {
+            Error::Fail => -1,
+            Error::NoMem => 0x101,
+            Error::InvalidArg => 0x102,
+            Error::InvalidState => 0x103,
+            Error::InvalidSize => 0x104,
+            Error::NotFound => 0x105,
+        }
+    }
+}
+
+/// Called when an allocation fails: (requested size, caps as given, public function name).
+pub type FailedAllocHook = fn(usize, u32, &'static CStr);
+
+/// A boot region: what `heap_caps_init` receives after reserved ranges were cut out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BootRegion {
+    /// Start address (where the memory really is).
+    pub start: usize,
+    /// Size in bytes.
+    pub size: usize,
+    /// Index of the memory type (regions coalesce only with the same type).
+    pub ty: usize,
+    /// Priority masks of the type.
+    pub caps: [u32; 3],
+    /// Region used as the startup stack: registered by `enable_nonos_stack_heaps`.
+    pub startup_stack: bool,
+    /// Address shown in the boot log (the chip address in the host simulation).
+    pub shown_at: usize,
+    /// Type name shown in the boot log.
+    pub name: &'static str,
+}
+
+/// The D/IRAM window of chips where one memory has different data and instruction addresses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct DiramAlias {
+    /// First address of the data view.
+    pub dram_lo: usize,
+    /// End of the data view (exclusive).
+    pub dram_hi: usize,
+    /// First address of the instruction view.
+    pub iram_lo: usize,
+    /// ESP32: the instruction view runs backwards word by word.
+    pub inverted: bool,
+}
+
+impl DiramAlias {
+    fn iram_hi(&self) -> usize {
+        self.iram_lo + (self.dram_hi - self.dram_lo)
+    }
+    fn in_dram(&self, p: usize) -> bool {
+        p >= self.dram_lo && p < self.dram_hi
+    }
+    fn in_iram(&self, p: usize) -> bool {
+        p >= self.iram_lo && p < self.iram_hi()
+    }
+    fn dram_to_iram(&self, p: usize) -> usize {
+        if self.inverted {
+            self.iram_lo + (self.dram_hi - p) - 4
+        } else {
+            self.iram_lo + (p - self.dram_lo)
+        }
+    }
+}
+
+/// Chip facts that change allocation: cache-line alignment for DMA-type requests, SIMD alignment,
+/// and the largest contiguous RAM span (`HEAP_SIZE_MAX`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct HwParams {
+    /// Data cache line in front of internal RAM (0 when internal RAM is not cached).
+    pub internal_line: usize,
+    /// Data cache line in front of PSRAM.
+    pub external_line: usize,
+    /// Preferred SIMD alignment (0 when the chip has no SIMD).
+    pub simd_align: usize,
+    /// `HEAP_SIZE_MAX`.
+    pub size_max: usize,
+}
+
+impl HwParams {
+    /// Parameters of the ESP32 (the default simulated chip).
+    pub const ESP32: HwParams = HwParams {
+        internal_line: 0,
+        external_line: 32,
+        simd_align: 0,
+        size_max: 0x0040_0000,
+    };
+}
+
+/// One heap slot. Fields are atomics so the registry can be a plain `static`; each is written
+/// before the slot is published in the list (or, for `heap`, at single-threaded boot).
+struct Slot {
+    start: AtomicUsize,
+    end: AtomicUsize,
+    caps: [AtomicU32; 3],
+    all: AtomicU32,
+    /// Region start of the registered `MultiHeap`; 0 = not registered.
+    heap: AtomicUsize,
+    /// Index + 1 of the next slot in the list; 0 ends the list.
+    next: AtomicUsize,
+    /// Saved minimum while local-minimum monitoring is active (per slot, not per list position).
+    saved_min: AtomicUsize,
+    /// The heap's `portMUX_TYPE` ({owner, count}); its address goes to `MultiHeap::set_lock`.
+    lock: UnsafeCell<[u32; 2]>,
+    name: AtomicPtr<u8>,
+    name_len: AtomicUsize,
+}
+
+impl Slot {
+    const fn new() -> Slot {
+        Slot {
+            start: AtomicUsize::new(0),
+            end: AtomicUsize::new(0),
+            caps: [AtomicU32::new(0), AtomicU32::new(0), AtomicU32::new(0)],
+            all: AtomicU32::new(0),
+            heap: AtomicUsize::new(0),
+            next: AtomicUsize::new(0),
+            saved_min: AtomicUsize::new(usize::MAX),
+            lock: UnsafeCell::new([0; 2]),
+            name: AtomicPtr::new(ptr::null_mut()),
+            name_len: AtomicUsize::new(0),
+        }
+    }
+
+    #[inline(always)]
+    fn heap(&self) -> Option<MultiHeap> {
+        // SAFETY: a non-zero value was stored from `MultiHeap::as_ptr` of a registered heap.
+        unsafe { MultiHeap::from_ptr(self.heap.load(Ordering::Acquire) as *mut c_void) }
+    }
+
+    fn start(&self) -> usize {
+        self.start.load(Ordering::Relaxed)
+    }
+
+    fn end(&self) -> usize {
+        self.end.load(Ordering::Relaxed)
+    }
+
+    fn prio(&self, p: usize) -> u32 {
+        self.caps.get(p).map_or(0, |c| c.load(Ordering::Relaxed))
+    }
+
+    /// OR of the three masks; 0 for unregistered heaps so they never match.
+    #[inline(always)]
+    fn all_caps(&self) -> u32 {
+        if self.heap.load(Ordering::Relaxed) == 0 {
+            0
+        } else {
+            self.all.load(Ordering::Relaxed)
+        }
+    }
+
+    fn lock_ptr(&self) -> *mut c_void {
+        self.lock.get() as *mut c_void
+    }
+
+    fn name(&self) -> &'static str {
+        let p = self.name.load(Ordering::Relaxed);
+        if p.is_null() {
+            return "";
+        }
+        // SAFETY: (p, len) came from a `&'static str` in `fill`.
+        unsafe {
+            core::str::from_utf8_unchecked(core::slice::from_raw_parts(
+                p,
+                self.name_len.load(Ordering::Relaxed),
+            ))
+        }
+    }
+
+    fn fill(&self, start: usize, end: usize, caps: [u32; 3], name: &'static str) {
+        self.start.store(start, Ordering::Relaxed);
+        self.end.store(end, Ordering::Relaxed);
+        for (d, s) in self.caps.iter().zip(caps) {
+            d.store(s, Ordering::Relaxed);
+        }
+        self.all
+            .store(caps[0] | caps[1] | caps[2], Ordering::Relaxed);
+        self.name.store(name.as_ptr() as *mut u8, Ordering::Relaxed);
+        self.name_len.store(name.len(), Ordering::Relaxed);
+        self.saved_min.store(usize::MAX, Ordering::Relaxed);
+    }
+}
+
+/// A set of heaps with ESP-IDF's capability semantics. One global instance backs the C API
+/// ([`global`]); tests build private instances over their own memory.
+pub struct Registry {
+    slots: [Slot; MAX_HEAPS],
+    used: AtomicUsize,
+    head: AtomicUsize,
+    writer: UnsafeCell<[u32; 2]>,
+    initialised: AtomicBool,
+    in_startup: AtomicBool,
+    /// `malloc_alwaysinternal_limit`; `usize::MAX` = external allocations disabled (-1).
+    extmem_limit: AtomicUsize,
+    failed_hook: AtomicPtr<()>,
+    monitoring: AtomicBool,
+    hw_internal: AtomicUsize,
+    hw_external: AtomicUsize,
+    hw_simd: AtomicUsize,
+    size_max: AtomicUsize,
+    alias_lo: AtomicUsize,
+    alias_hi: AtomicUsize,
+    alias_iram: AtomicUsize,
+    alias_inverted: AtomicBool,
+}
+
+// SAFETY: every field is an atomic except the two lock words, which are only handed to the port's
+// lock functions (they use atomics / critical sections on that storage).
+unsafe impl Sync for Registry {}
+
+const WORD: usize = 4;
+const EXTMEM_DISABLED: usize = usize::MAX;
+
+/// Caps that make the hardware adjustment look at alignment.
+const CAPS_NEEDING_ALIGNMENT: u32 = Caps::DMA.bits()
+    | Caps::DMA_DESC_AHB.bits()
+    | Caps::DMA_DESC_AXI.bits()
+    | Caps::CACHE_ALIGNED.bits()
+    | Caps::SIMD.bits();
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Registry {
+    /// An empty registry with ESP32 hardware parameters and no D/IRAM alias.
+    pub const fn new() -> Registry {
+        Registry {
+            slots: [const { Slot::new() }; MAX_HEAPS],
+            used: AtomicUsize::new(0),
+            head: AtomicUsize::new(0),
+            writer: UnsafeCell::new([0; 2]),
+            initialised: AtomicBool::new(false),
+            in_startup: AtomicBool::new(true),
+            extmem_limit: AtomicUsize::new(EXTMEM_DISABLED),
+            failed_hook: AtomicPtr::new(ptr::null_mut()),
+            monitoring: AtomicBool::new(false),
+            hw_internal: AtomicUsize::new(HwParams::ESP32.internal_line),
+            hw_external: AtomicUsize::new(HwParams::ESP32.external_line),
+            hw_simd: AtomicUsize::new(HwParams::ESP32.simd_align),
+            size_max: AtomicUsize::new(HwParams::ESP32.size_max),
+            alias_lo: AtomicUsize::new(0),
+            alias_hi: AtomicUsize::new(0),
+            alias_iram: AtomicUsize::new(0),
+            alias_inverted: AtomicBool::new(false),
+        }
+    }
+
+    /// Sets the chip facts used by the hardware alignment adjustment and size limit.
+    pub fn set_hw(&self, hw: HwParams) {
+        self.hw_internal.store(hw.internal_line, Ordering::Relaxed);
+        self.hw_external.store(hw.external_line, Ordering::Relaxed);
+        self.hw_simd.store(hw.simd_align, Ordering::Relaxed);
+        self.size_max.store(hw.size_max, Ordering::Relaxed);
+    }
+
+    /// Declares the D/IRAM alias window (chips whose D/IRAM has two addresses).
+    pub fn set_diram_alias(&self, a: Option<DiramAlias>) {
+        let a = a.unwrap_or(DiramAlias {
+            dram_lo: 0,
+            dram_hi: 0,
+            iram_lo: 0,
+            inverted: false,
+        });
+        self.alias_lo.store(a.dram_lo, Ordering::Relaxed);
+        self.alias_hi.store(a.dram_hi, Ordering::Relaxed);
+        self.alias_iram.store(a.iram_lo, Ordering::Relaxed);
+        self.alias_inverted.store(a.inverted, Ordering::Relaxed);
+    }
+
+    fn alias(&self) -> Option<DiramAlias> {
+        let hi = self.alias_hi.load(Ordering::Relaxed);
+        if hi == 0 {
+            return None;
+        }
+        Some(DiramAlias {
+            dram_lo: self.alias_lo.load(Ordering::Relaxed),
+            dram_hi: hi,
+            iram_lo: self.alias_iram.load(Ordering::Relaxed),
+            inverted: self.alias_inverted.load(Ordering::Relaxed),
+        })
+    }
+
+    /// Whether `heap_caps_init` (or [`Registry::init`]) has run.
+    pub fn is_initialised(&self) -> bool {
+        self.initialised.load(Ordering::Acquire)
+    }
+
+    #[inline(always)]
+    fn iter(&self) -> Iter<'_> {
+        Iter {
+            reg: self,
+            next: self.head.load(Ordering::Acquire),
+        }
+    }
+
+    fn writer_lock(&self) -> WriterGuard {
+        let l = self.writer.get() as *mut c_void;
+        port::lock(l);
+        WriterGuard(l)
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Registration
+
+    /// Builds the boot heaps from `regions` (already clipped against reserved ranges, sorted by
+    /// address): coalesces adjacent regions of the same type and startup-stack flag, registers all
+    /// but startup-stack regions, logs one line per region, and links them sorted by ascending size
+    /// (equal sizes: later address first). Does nothing if already initialised.
+    ///
+    /// # Safety
+    /// Every region must be memory valid for reads and writes and reserved for the heap for the
+    /// rest of the program (regions of startup-stack type from `enable_nonos_stack_heaps` on).
+    pub unsafe fn init(&self, regions: &[BootRegion]) {
+        let _w = self.writer_lock();
+        if self.initialised.load(Ordering::Relaxed) {
+            return;
+        }
+        Line::err().s("I (0) heap_init: Initializing. RAM available for dynamic allocation:\n");
+        let mut i = 0;
+        while i < regions.len() {
+            let mut r = regions[i];
+            // Coalesce following regions that continue this one.
+            while let Some(n) = regions.get(i + 1) {
+                if n.start == r.start + r.size && n.ty == r.ty && n.startup_stack == r.startup_stack
+                {
+                    r.size += n.size;
+                    i += 1;
+                } else {
+                    break;
+                }
+            }
+            i += 1;
+            Line::err()
+                .s("I (0) heap_init: At ")
+                .hex(r.shown_at, 8, true)
+                .s(" len ")
+                .hex(r.size, 8, true)
+                .s(" (")
+                .dec(r.size / 1024)
+                .s(" KiB): ")
+                .s(r.name)
+                .s("\n");
+            let idx = self.used.load(Ordering::Relaxed);
+            let Some(slot) = self.slots.get(idx) else {
+                Line::err().s("heap_init: too many regions, ignoring the rest\n");
+                break;
+            };
+            self.used.store(idx + 1, Ordering::Relaxed);
+            slot.fill(r.start, r.start + r.size, r.caps, r.name);
+            if !r.startup_stack {
+                // SAFETY: the caller guarantees the region is ours.
+                if let Some(h) = unsafe { MultiHeap::register(r.start as *mut u8, r.size) } {
+                    h.set_lock(slot.lock_ptr());
+                    slot.heap.store(h.as_ptr() as usize, Ordering::Release);
+                }
+            }
+            self.insert_sorted(idx);
+        }
+        self.initialised.store(true, Ordering::Release);
+    }
+
+    /// Links slot `idx` before the first entry whose size is >= its own.
+    fn insert_sorted(&self, idx: usize) {
+        let size = |i: usize| self.slots[i].end() - self.slots[i].start();
+        let me = size(idx);
+        let mut prev: Option<usize> = None;
+        let mut cur = self.head.load(Ordering::Relaxed);
+        while cur != 0 {
+            if size(cur - 1) >= me {
+                break;
+            }
+            prev = Some(cur - 1);
+            cur = self.slots[cur - 1].next.load(Ordering::Relaxed);
+        }
+        self.slots[idx].next.store(cur, Ordering::Relaxed);
+        match prev {
+            None => self.head.store(idx + 1, Ordering::Release),
+            Some(p) => self.slots[p].next.store(idx + 1, Ordering::Release),
+        }
+    }
+
+    /// Registers the startup-stack heaps (every slot still without a heap) and ends the startup
+    /// phase: heaps added later get a minimum-free value of 0.
+    pub fn enable_nonos_stack_heaps(&self) {
+        for s in self.iter() {
+            if s.heap().is_none() {
+                // SAFETY: the region was given to `init` with the promise that startup-stack
+                // regions belong to the heap from this call on.
+                let h = unsafe { MultiHeap::register(s.start() as *mut u8, s.end() - s.start()) };
+                if let Some(h) = h {
+                    h.set_lock(s.lock_ptr());
+                    s.heap.store(h.as_ptr() as usize, Ordering::Release);
+                }
+            }
+        }
+        self.in_startup.store(false, Ordering::Release);
+    }
+
+    /// Adds `[start, end)` as a heap with `caps`, at the head of the list.
+    ///
+    /// # Safety
+    /// The range must be memory valid for reads and writes and reserved for the heap forever.
+    pub unsafe fn add_region_with_caps(
+        &self,
+        caps: [u32; 3],
+        start: usize,
+        end: usize,
+        name: &'static str,
+    ) -> Result<(), Error> {
+        if start == 0 || end == 0 || end <= start {
+            return Err(Error::InvalidArg);
+        }
+        let _w = self.writer_lock();
+        let mut i = 0;
+        while i < self.used.load(Ordering::Relaxed) {
+            let s = &self.slots[i];
+            if !check_add_region_allowed(s.start(), s.end(), start, end) {
+                return Err(Error::Fail);
+            }
+            i += 1;
+        }
+        let idx = self.used.load(Ordering::Relaxed);
+        let Some(slot) = self.slots.get(idx) else {
+            return Err(Error::NoMem);
+        };
+        // SAFETY: the caller guarantees the range is ours.
+        let Some(h) = (unsafe { MultiHeap::register(start as *mut u8, end - start) }) else {
+            return Err(Error::InvalidSize);
+        };
+        self.used.store(idx + 1, Ordering::Relaxed);
+        slot.fill(start, end, caps, name);
+        h.set_lock(slot.lock_ptr());
+        if !self.in_startup.load(Ordering::Relaxed) {
+            h.force_minimum_free_bytes(0);
+        }
+        slot.heap.store(h.as_ptr() as usize, Ordering::Relaxed);
+        if self.monitoring.load(Ordering::Relaxed) {
+            // A heap added while monitoring starts its local minimum now.
+            slot.saved_min
+                .store(h.minimum_free_size(), Ordering::Relaxed);
+        }
+        slot.next
+            .store(self.head.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.head.store(idx + 1, Ordering::Release);
+        Ok(())
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Allocation
+
+    /// `esp_heap_adjust_alignment_to_hw`: raises alignment/size for DMA-type caps and rewrites
+    /// the virtual caps.
+    #[inline]
+    fn adjust_hw(&self, align: &mut usize, size: &mut usize, caps: &mut u32) {
+        if *caps & CAPS_NEEDING_ALIGNMENT == 0 {
+            return;
+        }
+        let spiram = *caps & Caps::SPIRAM.bits() != 0;
+        let mut a = *align;
+        let line = if spiram {
+            self.hw_external.load(Ordering::Relaxed)
+        } else {
+            self.hw_internal.load(Ordering::Relaxed)
+        };
+        a = a.max(line);
+        if *caps & Caps::SIMD.bits() != 0 {
+            a = a.max(self.hw_simd.load(Ordering::Relaxed));
+        }
+        if a > 1 {
+            // Round up; an overflow leaves a size that the size limit rejects.
+            *size = size.checked_add(a - 1).map_or(usize::MAX, |s| s & !(a - 1));
+        }
+        *align = a;
+        let mut c = *caps;
+        if c & (Caps::DMA_DESC_AHB.bits() | Caps::DMA_DESC_AXI.bits()) != 0 {
+            c &= !(Caps::DMA_DESC_AHB.bits() | Caps::DMA_DESC_AXI.bits());
+            c |= Caps::DMA.bits();
+        }
+        if spiram {
+            c &= !Caps::DMA.bits();
+        }
+        c &= !Caps::CACHE_ALIGNED.bits();
+        *caps = c;
+    }
+
+    /// `heap_caps_aligned_alloc_base`: the search loop, no failure callback.
+    pub fn aligned_alloc_base(&self, alignment: usize, size: usize, caps: u32) -> *mut u8 {
+        let (mut alignment, mut size, mut caps) = (alignment, size, caps);
+        self.adjust_hw(&mut alignment, &mut size, &mut caps);
+        if size == 0 || size > self.size_max.load(Ordering::Relaxed) {
+            return ptr::null_mut();
+        }
+        let exec = caps & Caps::EXEC.bits() != 0;
+        if exec {
+            if caps & (Caps::BIT8.bits() | Caps::DMA.bits()) != 0 {
+                return ptr::null_mut();
+            }
+            caps |= Caps::BIT32.bits();
+        }
+        if caps & Caps::BIT32.bits() != 0 {
+            size = (size + 3) & !3;
+        }
+        let alias = if exec { self.alias() } else { None };
+        for prio in 0..3 {
+            for s in self.iter() {
+                let Some(h) = s.heap() else { continue };
+                if s.prio(prio) & caps == 0 || s.all.load(Ordering::Relaxed) & caps != caps {
+                    continue;
+                }
+                match alias {
+                    Some(a) if a.in_dram(s.start()) => {
+                        let p = alloc_in(h, size + WORD, alignment);
+                        if !p.is_null() {
+                            return to_iram(a, p, size + WORD);
+                        }
+                    }
+                    _ => {
+                        let p = alloc_in(h, size, alignment);
+                        if !p.is_null() {
+                            return p;
+                        }
+                    }
+                }
+            }
+        }
+        ptr::null_mut()
+    }
+
+    /// `heap_caps_malloc_base`.
+    #[inline]
+    pub fn malloc_base(&self, size: usize, caps: u32) -> *mut u8 {
+        self.aligned_alloc_base(WORD, size, caps)
+    }
+
+    /// `heap_caps_calloc_base`: overflow-checked, zeroed.
+    pub fn calloc_base(&self, n: usize, size: usize, caps: u32) -> *mut u8 {
+        let Some(total) = n.checked_mul(size) else {
+            return ptr::null_mut();
+        };
+        let p = self.malloc_base(total, caps);
+        if !p.is_null() {
+            // SAFETY: p is a fresh allocation of at least `total` bytes.
+            unsafe { ptr::write_bytes(p, 0, total) };
+        }
+        p
+    }
+
+    /// Translates an IRAM-alias pointer back to the DRAM address stored before it.
+    fn dealias(&self, p: *mut u8) -> (*mut u8, bool) {
+        if let Some(a) = self.alias() {
+            if a.in_iram(p as usize) && (p as usize) % WORD == 0 {
+                // SAFETY: an IRAM-alias pointer handed out by `to_iram` has the DRAM address in
+                // the word before it (readable through the alias mapping).
+                let d = unsafe { ptr::read((p as *const usize).sub(1)) };
+                return (d as *mut u8, true);
+            }
+        }
+        (p, false)
+    }
+
+    /// The first registered heap (list order) whose range contains `p`.
+    #[inline]
+    fn find_heap(&self, p: usize) -> Option<(&Slot, MultiHeap)> {
+        self.iter().find_map(|s| {
+            let h = s.heap()?;
+            (p >= s.start() && p < s.end()).then_some((s, h))
+        })
+    }
+
+    /// `heap_caps_free`. NULL is ignored; a pointer outside every heap aborts with a message.
+    ///
+    /// # Safety
+    /// `p` must be NULL or a live pointer returned by this registry's allocation functions.
+    pub unsafe fn free(&self, p: *mut u8) {
+        if p.is_null() {
+            return;
+        }
+        let (d, _) = self.dealias(p);
+        match self.find_heap(d as usize) {
+            Some((_, h)) => h.free(d),
+            None => outside("free", p),
+        }
+    }
+
+    /// `heap_caps_realloc_base`: no failure callback.
+    ///
+    /// # Safety
+    /// `p` must be NULL or a live pointer returned by this registry's allocation functions.
+    pub unsafe fn realloc_base(&self, p: *mut u8, size: usize, caps: u32) -> *mut u8 {
+        let (mut alignment, mut size, mut caps) = (WORD, size, caps);
+        self.adjust_hw(&mut alignment, &mut size, &mut caps);
+        if p.is_null() {
+            return self.aligned_alloc_base(alignment, size, caps);
+        }
+        if size == 0 {
+            // SAFETY: forwarded caller contract.
+            unsafe { self.free(p) };
+            return ptr::null_mut();
+        }
+        if size > self.size_max.load(Ordering::Relaxed) {
+            return ptr::null_mut();
+        }
+        let (d, aliased) = self.dealias(p);
+        let Some((slot, h)) = self.find_heap(d as usize) else {
+            outside("realloc", p)
+        };
+        if !aliased && alignment <= WORD && caps & slot.all_caps() == caps {
+            let r = h.realloc(d, size);
+            if !r.is_null() {
+                return r;
+            }
+        }
+        let n = self.aligned_alloc_base(alignment, size, caps);
+        if n.is_null() {
+            return n;
+        }
+        // An EXEC block holds one extra word (the DRAM address) besides the user data.
+        let old = h.allocated_size(d) - if aliased { WORD } else { 0 };
+        // SAFETY: both blocks are live and at least `min(size, old)` bytes long; distinct blocks.
+        unsafe { ptr::copy_nonoverlapping(p, n, size.min(old)) };
+        // SAFETY: forwarded caller contract.
+        unsafe { self.free(p) };
+        n
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Public allocation wrappers (with the failed-allocation callback)
+
+    /// Registers the failed-allocation callback (replaces any previous one).
+    pub fn set_failed_alloc_hook(&self, f: FailedAllocHook) {
+        self.failed_hook.store(f as *mut (), Ordering::Release);
+    }
+
+    #[cold]
+    fn failed(&self, size: usize, caps: u32, func: &'static CStr) {
+        let f = self.failed_hook.load(Ordering::Acquire);
+        if !f.is_null() {
+            // SAFETY: only `set_failed_alloc_hook` stores here, from a `FailedAllocHook`.
+            let f: FailedAllocHook = unsafe { core::mem::transmute::<*mut (), FailedAllocHook>(f) };
+            f(size, caps, func);
+        }
+        #[cfg(feature = "HEAP_ABORT_WHEN_ALLOCATION_FAILS")]
+        abort_alloc_failed(size, caps);
+    }
+
+    /// `heap_caps_malloc`.
+    pub fn malloc(&self, size: usize, caps: u32) -> *mut u8 {
+        let p = self.malloc_base(size, caps);
+        if p.is_null() && size > 0 {
+            self.failed(size, caps, c"heap_caps_malloc");
+        }
+        p
+    }
+
+    /// `heap_caps_calloc` (the callback condition looks at the element size, as ESP-IDF does).
+    pub fn calloc(&self, n: usize, size: usize, caps: u32) -> *mut u8 {
+        let p = self.calloc_base(n, size, caps);
+        if p.is_null() && size > 0 {
+            self.failed(n.wrapping_mul(size), caps, c"heap_caps_calloc");
+        }
+        p
+    }
+
+    /// `heap_caps_realloc`.
+    ///
+    /// # Safety
+    /// `p` must be NULL or a live pointer returned by this registry's allocation functions.
+    pub unsafe fn realloc(&self, p: *mut u8, size: usize, caps: u32) -> *mut u8 {
+        // SAFETY: forwarded caller contract.
+        let r = unsafe { self.realloc_base(p, size, caps) };
+        if r.is_null() && size > 0 {
+            self.failed(size, caps, c"heap_caps_realloc");
+        }
+        r
+    }
+
+    fn aligned_args_ok(&self, alignment: usize, size: usize, caps: u32, f: &'static CStr) -> bool {
+        if alignment == 0 || !alignment.is_power_of_two() || size == 0 {
+            return false;
+        }
+        if size > self.size_max.load(Ordering::Relaxed) {
+            self.failed(size, caps, f);
+            return false;
+        }
+        true
+    }
+
+    /// `heap_caps_aligned_alloc`.
+    pub fn aligned_alloc(&self, alignment: usize, size: usize, caps: u32) -> *mut u8 {
+        if !self.aligned_args_ok(alignment, size, caps, c"heap_caps_aligned_alloc") {
+            return ptr::null_mut();
+        }
+        let p = self.aligned_alloc_base(alignment, size, caps);
+        if p.is_null() {
+            self.failed(size, caps, c"heap_caps_aligned_alloc");
+        }
+        p
+    }
+
+    /// `heap_caps_aligned_calloc`.
+    pub fn aligned_calloc(&self, alignment: usize, n: usize, size: usize, caps: u32) -> *mut u8 {
+        let Some(total) = n.checked_mul(size) else {
+            return ptr::null_mut();
+        };
+        let p = self.aligned_alloc(alignment, total, caps);
+        if !p.is_null() {
+            // SAFETY: fresh allocation of `total` bytes.
+            unsafe { ptr::write_bytes(p, 0, total) };
+        }
+        p
+    }
+
+    /// `heap_caps_malloc_prefer` with the caps as a slice.
+    pub fn malloc_prefer(&self, size: usize, caps: &[u32]) -> *mut u8 {
+        let mut last = Caps::DEFAULT.bits();
+        for &c in caps {
+            last = c;
+            let p = self.malloc_base(size, c);
+            if !p.is_null() || size == 0 {
+                return p;
+            }
+        }
+        if size > 0 {
+            self.failed(size, last, c"heap_caps_malloc_prefer");
+        }
+        ptr::null_mut()
+    }
+
+    /// `heap_caps_realloc_prefer` with the caps as a slice.
+    ///
+    /// # Safety
+    /// `p` must be NULL or a live pointer returned by this registry's allocation functions.
+    pub unsafe fn realloc_prefer(&self, p: *mut u8, size: usize, caps: &[u32]) -> *mut u8 {
+        let mut last = Caps::DEFAULT.bits();
+        for &c in caps {
+            last = c;
+            // SAFETY: forwarded caller contract; a failed attempt leaves `p` valid.
+            let r = unsafe { self.realloc_base(p, size, c) };
+            if !r.is_null() || size == 0 {
+                return r;
+            }
+        }
+        if size > 0 {
+            self.failed(size, last, c"heap_caps_realloc_prefer");
+        }
+        ptr::null_mut()
+    }
+
+    /// `heap_caps_calloc_prefer` with the caps as a slice (reports the element size).
+    pub fn calloc_prefer(&self, n: usize, size: usize, caps: &[u32]) -> *mut u8 {
+        let mut last = Caps::DEFAULT.bits();
+        for &c in caps {
+            last = c;
+            let p = self.calloc_base(n, size, c);
+            if !p.is_null() || size == 0 {
+                return p;
+            }
+        }
+        if size > 0 {
+            self.failed(size, last, c"heap_caps_calloc_prefer");
+        }
+        ptr::null_mut()
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Default (malloc) policy
+
+    /// `heap_caps_malloc_extmem_enable`: allocations above `limit` prefer PSRAM. As in ESP-IDF the
+    /// limit is kept as a signed int, so values >= 2^31 disable external allocation again.
+    pub fn malloc_extmem_enable(&self, limit: usize) {
+        let v = if limit as u32 >= 0x8000_0000 {
+            EXTMEM_DISABLED
+        } else {
+            limit & 0xffff_ffff
+        };
+        self.extmem_limit.store(v, Ordering::Relaxed);
+    }
+
+    const INTERNAL_DEFAULT: u32 = Caps::DEFAULT.bits() | Caps::INTERNAL.bits();
+    const SPIRAM_DEFAULT: u32 = Caps::DEFAULT.bits() | Caps::SPIRAM.bits();
+
+    /// `heap_caps_malloc_default` (backs `malloc`).
+    pub fn malloc_default(&self, size: usize) -> *mut u8 {
+        let limit = self.extmem_limit.load(Ordering::Relaxed);
+        if limit == EXTMEM_DISABLED {
+            return self.malloc(size, Self::INTERNAL_DEFAULT);
+        }
+        let c = if size <= limit {
+            Self::INTERNAL_DEFAULT
+        } else {
+            Self::SPIRAM_DEFAULT
+        };
+        let mut r = self.malloc_base(size, c);
+        if r.is_null() && size > 0 {
+            r = self.malloc_base(size, Caps::DEFAULT.bits());
+        }
+        if r.is_null() && size > 0 {
+            self.failed(size, Caps::DEFAULT.bits(), c"heap_caps_malloc_default");
+        }
+        r
+    }
+
+    /// `heap_caps_realloc_default` (backs `realloc`).
+    ///
+    /// # Safety
+    /// `p` must be NULL or a live pointer returned by this registry's allocation functions.
+    pub unsafe fn realloc_default(&self, p: *mut u8, size: usize) -> *mut u8 {
+        let limit = self.extmem_limit.load(Ordering::Relaxed);
+        if limit == EXTMEM_DISABLED {
+            // SAFETY: forwarded caller contract.
+            return unsafe { self.realloc(p, size, Self::INTERNAL_DEFAULT) };
+        }
+        let c = if size <= limit {
+            Self::INTERNAL_DEFAULT
+        } else {
+            Self::SPIRAM_DEFAULT
+        };
+        // SAFETY: forwarded caller contract; a failed attempt leaves `p` valid.
+        let mut r = unsafe { self.realloc_base(p, size, c) };
+        if r.is_null() && size > 0 {
+            // SAFETY: as above.
+            r = unsafe { self.realloc_base(p, size, Caps::DEFAULT.bits()) };
+        }
+        if r.is_null() && size > 0 {
+            self.failed(size, Caps::DEFAULT.bits(), c"heap_caps_realloc_default");
+        }
+        r
+    }
+
+    /// `heap_caps_aligned_alloc_default` (backs `memalign`, `aligned_alloc`, `posix_memalign`).
+    pub fn aligned_alloc_default(&self, alignment: usize, size: usize) -> *mut u8 {
+        let limit = self.extmem_limit.load(Ordering::Relaxed);
+        if limit == EXTMEM_DISABLED {
+            return self.aligned_alloc(alignment, size, Self::INTERNAL_DEFAULT);
+        }
+        let f = c"heap_caps_aligned_alloc_default";
+        if !self.aligned_args_ok(alignment, size, Caps::DEFAULT.bits(), f) {
+            return ptr::null_mut();
+        }
+        let c = if size <= limit {
+            Self::INTERNAL_DEFAULT
+        } else {
+            Self::SPIRAM_DEFAULT
+        };
+        let r = self.aligned_alloc_base(alignment, size, c);
+        if !r.is_null() {
+            return r;
+        }
+        let r = self.aligned_alloc_base(alignment, size, Caps::DEFAULT.bits());
+        if r.is_null() {
+            self.failed(size, Caps::DEFAULT.bits(), f);
+        }
+        r
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Queries
+
+    /// Registered heaps whose caps include all of `caps` (every heap for `caps == 0`).
+    fn matching(&self, caps: u32) -> impl Iterator<Item = (&Slot, MultiHeap)> {
+        self.iter().filter_map(move |s| {
+            let h = s.heap()?;
+            (s.all_caps() & caps == caps).then_some((s, h))
+        })
+    }
+
+    /// Heaps selected by the check/dump/walk APIs: `INVALID` (bit 31) means all.
+    fn selected(&self, caps: u32) -> impl Iterator<Item = (&Slot, MultiHeap)> {
+        self.iter().filter_map(move |s| {
+            let h = s.heap()?;
+            (caps & Caps::INVALID.bits() != 0 || s.all_caps() & caps == caps).then_some((s, h))
+        })
+    }
+
+    /// `heap_caps_get_total_size`.
+    pub fn total_size(&self, caps: u32) -> usize {
+        self.matching(caps).map(|(s, _)| s.end() - s.start()).sum()
+    }
+
+    /// `heap_caps_get_free_size`.
+    pub fn free_size(&self, caps: u32) -> usize {
+        self.matching(caps).map(|(_, h)| h.free_size()).sum()
+    }
+
+    /// `heap_caps_get_minimum_free_size`.
+    pub fn minimum_free_size(&self, caps: u32) -> usize {
+        self.matching(caps)
+            .map(|(_, h)| h.minimum_free_size())
+            .sum()
+    }
+
+    /// `heap_caps_get_largest_free_block`.
+    pub fn largest_free_block(&self, caps: u32) -> usize {
+        self.info(caps).largest_free_block
+    }
+
+    /// `heap_caps_get_info`: sums over matching heaps, maximum of the largest free blocks.
+    pub fn info(&self, caps: u32) -> Info {
+        let mut t = Info::default();
+        for (_, h) in self.matching(caps) {
+            let i = h.info();
+            t.total_free_bytes += i.total_free_bytes;
+            t.total_allocated_bytes += i.total_allocated_bytes;
+            t.minimum_free_bytes += i.minimum_free_bytes;
+            t.allocated_blocks += i.allocated_blocks;
+            t.free_blocks += i.free_blocks;
+            t.total_blocks += i.total_blocks;
+            t.largest_free_block = t.largest_free_block.max(i.largest_free_block);
+        }
+        t
+    }
+
+    /// `heap_caps_print_heap_info`, in ESP-IDF's format, to standard output.
+    pub fn print_heap_info(&self, caps: u32) {
+        Line::out()
+            .s("Heap summary for capabilities 0x")
+            .hex(caps as usize, 8, true)
+            .s(":\n");
+        for (s, h) in self.matching(caps) {
+            let i = h.info();
+            Line::out()
+                .s("  At 0x")
+                .hex(s.start(), 8, false)
+                .s(" len ")
+                .dec(s.end() - s.start())
+                .s(" free ")
+                .dec(i.total_free_bytes)
+                .s(" allocated ")
+                .dec(i.total_allocated_bytes)
+                .s(" min_free ")
+                .dec(i.minimum_free_bytes)
+                .s("\n    largest_free_block ")
+                .dec(i.largest_free_block)
+                .s(" alloc_blocks ")
+                .dec(i.allocated_blocks)
+                .s(" free_blocks ")
+                .dec(i.free_blocks)
+                .s(" total_blocks ")
+                .dec(i.total_blocks)
+                .s("\n");
+        }
+        let t = self.info(caps);
+        Line::out()
+            .s("  Totals:\n    free ")
+            .dec(t.total_free_bytes)
+            .s(" allocated ")
+            .dec(t.total_allocated_bytes)
+            .s(" min_free ")
+            .dec(t.minimum_free_bytes)
+            .s(" largest_free_block ")
+            .dec(t.largest_free_block)
+            .s("\n");
+    }
+
+    /// `heap_caps_check_integrity`: checks every selected heap (no short-circuit).
+    pub fn check_integrity(&self, caps: u32, print_errors: bool) -> bool {
+        let mut ok = true;
+        for (_, h) in self.selected(caps) {
+            ok &= h.check(print_errors);
+        }
+        ok
+    }
+
+    /// `heap_caps_check_integrity_addr`: checks the heap containing `addr`; false if none.
+    pub fn check_integrity_addr(&self, addr: usize, print_errors: bool) -> bool {
+        match self.find_heap(addr) {
+            Some((_, h)) => h.check(print_errors),
+            None => false,
+        }
+    }
+
+    /// `heap_caps_dump`.
+    pub fn dump(&self, caps: u32) {
+        for (_, h) in self.selected(caps) {
+            h.dump();
+        }
+    }
+
+    /// `heap_caps_walk`: `f(heap_start, heap_end, block_ptr, block_size, used)`; returning false
+    /// ends the walk of the current heap only.
+    pub fn walk(&self, caps: u32, mut f: impl FnMut(usize, usize, *mut u8, usize, bool) -> bool) {
+        for (s, h) in self.selected(caps) {
+            let (start, end) = (s.start(), s.end());
+            h.walk(|b| f(start, end, b.data, b.size, b.used));
+        }
+    }
+
+    /// `heap_caps_get_allocated_size`: usable size of a block (no alias translation). NULL gives
+    /// 0; a pointer outside every heap aborts.
+    ///
+    /// # Safety
+    /// `p` must be NULL or a live pointer returned by this registry's allocation functions.
+    pub unsafe fn allocated_size(&self, p: *mut u8) -> usize {
+        if p.is_null() {
+            return 0;
+        }
+        match self.find_heap(p as usize) {
+            Some((_, h)) => h.allocated_size(p),
+            None => outside("get_allocated_size", p),
+        }
+    }
+
+    /// `heap_caps_get_containing_block_size`: size of the allocated block containing `p`
+    /// anywhere in its payload. Aborts when `p` is in no heap or in no allocated block.
+    ///
+    /// # Safety
+    /// `p` must point into a live allocation of this registry.
+    pub unsafe fn containing_block_size(&self, p: *mut u8) -> usize {
+        let Some((_, h)) = self.find_heap(p as usize) else {
+            outside("get_containing_block_size", p)
+        };
+        match h.find_containing_block(p) {
+            Some(b) => b.size,
+            None => outside("get_containing_block_size", p),
+        }
+    }
+
+    /// The registered heaps in list order as (start, end, caps), for tests and tools.
+    pub fn heaps(&self) -> impl Iterator<Item = (usize, usize, [u32; 3], bool)> + '_ {
+        self.iter().map(|s| {
+            (
+                s.start(),
+                s.end(),
+                [s.prio(0), s.prio(1), s.prio(2)],
+                s.heap().is_some(),
+            )
+        })
+    }
+
+    /// Name of the memory type of the heap containing `p` (empty if none).
+    pub fn heap_name(&self, p: usize) -> &'static str {
+        self.find_heap(p).map_or("", |(s, _)| s.name())
+    }
+
+    // ---------------------------------------------------------------------------------------
+    // Local minimum monitoring
+
+    /// `heap_caps_monitor_local_minimum_free_size_start`: resets every heap's minimum to its
+    /// current free size, keeping the lowest previous value per heap. Always `Ok` (calling it
+    /// again while active re-resets, as in ESP-IDF).
+    pub fn monitor_start(&self) -> Result<(), Error> {
+        let _w = self.writer_lock();
+        if !self.monitoring.load(Ordering::Relaxed) {
+            for s in &self.slots {
+                s.saved_min.store(usize::MAX, Ordering::Relaxed);
+            }
+        }
+        for s in self.iter() {
+            if let Some(h) = s.heap() {
+                let old = h.reset_minimum_free_bytes();
+                let saved = s.saved_min.load(Ordering::Relaxed);
+                s.saved_min.store(saved.min(old), Ordering::Relaxed);
+            }
+        }
+        self.monitoring.store(true, Ordering::Relaxed);
+        Ok(())
+    }
+
+    /// `heap_caps_monitor_local_minimum_free_size_stop`: restores each heap's minimum to the lower
+    /// of the local minimum and the saved global one. `Err(Fail)` when not monitoring.
+    pub fn monitor_stop(&self) -> Result<(), Error> {
+        let _w = self.writer_lock();
+        if !self.monitoring.load(Ordering::Relaxed) {
+            return Err(Error::Fail);
+        }
+        for s in self.iter() {
+            if let Some(h) = s.heap() {
+                h.restore_minimum_free_bytes(s.saved_min.load(Ordering::Relaxed));
+            }
+        }
+        self.monitoring.store(false, Ordering::Relaxed);
+        Ok(())
+    }
+}
+
+/// `heap_caps_check_add_region_allowed`: whether `[start, end)` may be added next to an existing
+/// heap `[heap_start, heap_end)`. Rejects ranges straddling either end of it and the identical
+/// range; accepts nested and touching ranges.
+pub fn check_add_region_allowed(
+    heap_start: usize,
+    heap_end: usize,
+    start: usize,
+    end: usize,
+) -> bool {
+    !((start < heap_start && end > heap_start)
+        || (start < heap_end && end > heap_end)
+        || (start == heap_start && end == heap_end))
+}
+
+#[inline(always)]
+fn alloc_in(h: MultiHeap, size: usize, alignment: usize) -> *mut u8 {
+    if alignment <= WORD {
+        h.malloc(size)
+    } else {
+        h.aligned_alloc_offs(size, alignment, 0)
+    }
+}
+
+/// Stores the DRAM address of an EXEC block in its first (or, inverted, last) word through the
+/// IRAM view and returns the IRAM pointer one word further.
+fn to_iram(a: DiramAlias, p: *mut u8, len: usize) -> *mut u8 {
+    let word = if a.inverted {
+        p as usize + len - WORD
+    } else {
+        p as usize
+    };
+    let ip = a.dram_to_iram(word) as *mut usize;
+    // SAFETY: the IRAM view of a word of the freshly allocated block is writable memory (on the
+    // chip by hardware, in the simulation by the second mapping of the same pages).
+    unsafe { ptr::write(ip, p as usize) };
+    ip.wrapping_add(1) as *mut u8
+}
+
+#[cold]
+fn outside(op: &str, p: *mut u8) -> ! {
+    Line::err()
+        .s("CORRUPT HEAP: heap_caps_")
+        .s(op)
+        .s("(")
+        .ptr(p)
+        .s("): pointer is outside heap areas\n");
+    port::abort()
+}
+
+/// With `HEAP_ABORT_WHEN_ALLOCATION_FAILS`: prints ESP-IDF's message and aborts.
+#[cfg(feature = "HEAP_ABORT_WHEN_ALLOCATION_FAILS")]
+#[cold]
+fn abort_alloc_failed(size: usize, caps: u32) -> ! {
+    Line::err()
+        .s("Mem alloc fail. size 0x")
+        .hex(size & 0xffff_ffff, 8, false)
+        .s(" caps 0x")
+        .hex(caps as usize, 8, false)
+        .s("\n");
+    port::abort()
+}
+
+struct WriterGuard(*mut c_void);
+
+impl Drop for WriterGuard {
+    fn drop(&mut self) {
+        port::unlock(self.0)
+    }
+}
+
+struct Iter<'a> {
+    reg: &'a Registry,
+    next: usize,
+}
+
+impl<'a> Iterator for Iter<'a> {
+    type Item = &'a Slot;
+    #[inline(always)]
+    fn next(&mut self) -> Option<&'a Slot> {
+        let s = self.reg.slots.get(self.next.checked_sub(1)?)?;
+        self.next = s.next.load(Ordering::Acquire);
+        Some(s)
+    }
+}
+
+// -------------------------------------------------------------------------------------------
+// The global registry and the Rust allocation API
+
+static GLOBAL: Registry = Registry::new();
+
+/// The registry behind the C API. On a host, the first use boots the selected simulated chip.
+#[inline]
+pub fn global() -> &'static Registry {
+    if !GLOBAL.is_initialised() {
+        chips::boot_default(&GLOBAL);
+    }
+    &GLOBAL
+}
+
+/// The registry without booting it (for `heap_caps_init` and chip selection).
+pub fn global_raw() -> &'static Registry {
+    &GLOBAL
+}
+
+/// Allocates `size` bytes with `caps` from the global registry (NULL on failure).
+pub fn malloc(size: usize, caps: Caps) -> *mut u8 {
+    global().malloc(size, caps.bits())
+}
+
+/// Allocates `size` bytes aligned to `align` with `caps` from the global registry.
+pub fn aligned_alloc(align: usize, size: usize, caps: Caps) -> *mut u8 {
+    global().aligned_alloc(align, size, caps.bits())
+}
+
+/// Frees memory from [`malloc`] or [`aligned_alloc`].
+///
+/// # Safety
+/// `p` must be NULL or a live pointer from this module's allocation functions.
+pub unsafe fn free(p: *mut u8) {
+    // SAFETY: forwarded caller contract.
+    unsafe { global().free(p) }
+}
+
+/// A `GlobalAlloc` over the global registry with ESP-IDF's default internal caps
+/// (`MALLOC_CAP_DEFAULT | MALLOC_CAP_INTERNAL`).
+pub struct HeapCapsAlloc;
+
+// SAFETY: the registry returns blocks of at least the requested size, aligned to 4 or to the
+// requested alignment (aligned path), never overlapping live blocks; NULL on failure.
+unsafe impl core::alloc::GlobalAlloc for HeapCapsAlloc {
+    unsafe fn alloc(&self, l: core::alloc::Layout) -> *mut u8 {
+        let caps = Caps::DEFAULT.bits() | Caps::INTERNAL.bits();
+        if l.align() <= WORD {
+            global().malloc_base(l.size().max(1), caps)
+        } else {
+            global().aligned_alloc_base(l.align(), l.size().max(1), caps)
+        }
+    }
+
+    unsafe fn dealloc(&self, p: *mut u8, _: core::alloc::Layout) {
+        // SAFETY: GlobalAlloc contract: `p` came from `alloc` of this allocator.
+        unsafe { global().free(p) }
+    }
+
+    unsafe fn realloc(&self, p: *mut u8, l: core::alloc::Layout, new: usize) -> *mut u8 {
+        let caps = Caps::DEFAULT.bits() | Caps::INTERNAL.bits();
+        if l.align() <= WORD {
+            // SAFETY: GlobalAlloc contract: `p` is live and came from this allocator.
+            return unsafe { global().realloc_base(p, new.max(1), caps) };
+        }
+        let n = global().aligned_alloc_base(l.align(), new.max(1), caps);
+        if !n.is_null() {
+            // SAFETY: both blocks are live and hold at least min(old, new) bytes.
+            unsafe { ptr::copy_nonoverlapping(p, n, l.size().min(new)) };
+            // SAFETY: GlobalAlloc contract.
+            unsafe { global().free(p) };
+        }
+        n
+    }
+}
