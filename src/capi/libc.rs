@@ -16,11 +16,38 @@
 use core::ffi::{c_int, c_void};
 use core::ptr;
 
-use super::esp_heap_caps::{
-    heap_caps_aligned_alloc_default, heap_caps_free, heap_caps_get_allocated_size,
-    heap_caps_malloc_default, heap_caps_realloc_default,
-};
+use crate::caps::global;
 use crate::port;
+
+// The capabilities layer's `heap_caps_*_default` and `heap_caps_free`, as used by ESP-IDF's libc
+// layer, through the registry's Rust API (the first call boots the simulated chip on a host).
+#[inline(always)]
+fn heap_caps_malloc_default(size: usize) -> *mut c_void {
+    global().malloc_default(size) as *mut c_void
+}
+
+#[inline(always)]
+unsafe fn heap_caps_realloc_default(p: *mut c_void, size: usize) -> *mut c_void {
+    // SAFETY: forwarded caller contract (NULL or a live block).
+    unsafe { global().realloc_default(p as *mut u8, size) as *mut c_void }
+}
+
+#[inline(always)]
+fn heap_caps_aligned_alloc_default(alignment: usize, size: usize) -> *mut c_void {
+    global().aligned_alloc_default(alignment, size) as *mut c_void
+}
+
+#[inline(always)]
+unsafe fn heap_caps_free(p: *mut c_void) {
+    // SAFETY: forwarded caller contract (NULL or a live block).
+    unsafe { global().free(p as *mut u8) }
+}
+
+#[inline(always)]
+unsafe fn heap_caps_get_allocated_size(p: *mut c_void) -> usize {
+    // SAFETY: forwarded caller contract (a live block).
+    unsafe { global().allocated_size(p as *mut u8) }
+}
 
 /// Sets ENOMEM when an allocation of a non-zero size came back NULL; passes `p` through.
 #[inline(always)]
@@ -38,8 +65,7 @@ fn nomem_if_null(p: *mut c_void, size: usize) -> *mut c_void {
 /// Always safe to call; the result must be released with `free`.
 #[no_mangle]
 pub unsafe extern "C" fn malloc(size: usize) -> *mut c_void {
-    // SAFETY: heap_caps_malloc_default accepts any size.
-    let p = unsafe { heap_caps_malloc_default(size) };
+    let p = heap_caps_malloc_default(size);
     nomem_if_null(p, size)
 }
 
@@ -65,8 +91,7 @@ pub unsafe extern "C" fn calloc(n: usize, size: usize) -> *mut c_void {
         port::set_errno(port::ENOMEM);
         return ptr::null_mut();
     };
-    // SAFETY: heap_caps_malloc_default accepts any size.
-    let p = unsafe { heap_caps_malloc_default(total) };
+    let p = heap_caps_malloc_default(total);
     if !p.is_null() {
         // SAFETY: `p` is a fresh block of at least `total` bytes.
         unsafe { ptr::write_bytes(p as *mut u8, 0, total) };
@@ -93,8 +118,7 @@ fn aligned(alignment: usize, size: usize) -> *mut c_void {
         port::set_errno(port::EINVAL);
         return ptr::null_mut();
     }
-    // SAFETY: the alignment is a power of two; any size is accepted.
-    let p = unsafe { heap_caps_aligned_alloc_default(alignment, size) };
+    let p = heap_caps_aligned_alloc_default(alignment, size);
     nomem_if_null(p, size)
 }
 
@@ -140,8 +164,7 @@ pub unsafe extern "C" fn posix_memalign(
         unsafe { *out = ptr::null_mut() };
         return 0;
     }
-    // SAFETY: the alignment is a power of two; any size is accepted.
-    let p = unsafe { heap_caps_aligned_alloc_default(alignment, size) };
+    let p = heap_caps_aligned_alloc_default(alignment, size);
     if p.is_null() {
         return port::ENOMEM;
     }

@@ -481,8 +481,13 @@ mod host {
         if let Some(c) = i.checked_sub(1).and_then(|i| CHIPS.get(i)) {
             return c;
         }
-        let env = std::env::var("HEAPCAPS_CHIP").ok();
-        let c = env.as_deref().and_then(chip).unwrap_or(&CHIPS[0]);
+        // Not std::env::var: its String would come from malloc, i.e. from this allocator when
+        // built with `c-malloc`, while it is still booting.
+        let env = crate::port::getenv(c"HEAPCAPS_CHIP");
+        let c = env
+            .and_then(|v| core::str::from_utf8(v).ok())
+            .and_then(chip)
+            .unwrap_or(&CHIPS[0]);
         SELECTED.store(
             CHIPS.iter().position(|x| core::ptr::eq(x, c)).unwrap_or(0) + 1,
             Ordering::Relaxed,

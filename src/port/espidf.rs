@@ -9,10 +9,8 @@ extern "C" {
     fn heapcaps_port_write(bytes: *const u8, len: usize);
     fn heapcaps_port_abort() -> !;
     fn heapcaps_port_task_handle() -> *mut c_void;
-<<<<<<< HEAD
     // newlib and picolibc (as ESP-IDF builds them) both reach errno through this function.
     fn __errno() -> *mut i32;
-=======
     fn heapcaps_port_diram(out: *mut usize) -> bool;
 }
 
@@ -22,7 +20,6 @@ pub fn diram_alias() -> Option<(usize, usize, usize, bool)> {
     // SOC_DIRAM_IRAM_LOW, SOC_DIRAM_INVERTED} and returns whether DRAM and IRAM addresses differ.
     let differ = unsafe { heapcaps_port_diram(w.as_mut_ptr()) };
     differ.then_some((w[0], w[1], w[2], w[3] != 0))
->>>>>>> caps
 }
 
 pub fn lock(lock: *mut c_void) {

@@ -91,6 +91,19 @@ pub fn task_handle() -> *mut c_void {
     me() as usize as *mut c_void
 }
 
+pub fn getenv(name: &core::ffi::CStr) -> Option<&'static [u8]> {
+    extern "C" {
+        #[link_name = "getenv"]
+        fn c_getenv(name: *const core::ffi::c_char) -> *const core::ffi::c_char;
+    }
+    // SAFETY: `name` is NUL-terminated; getenv returns NULL or a NUL-terminated string that
+    // stays valid while the environment is not modified (the simulation only reads it at boot).
+    unsafe {
+        let v = c_getenv(name.as_ptr());
+        (!v.is_null()).then(|| core::ffi::CStr::from_ptr(v).to_bytes())
+    }
+}
+
 pub fn set_errno(code: i32) {
     // SAFETY: the C library returns a valid pointer to the calling thread's errno.
     unsafe { *errno_cell() = code }

@@ -78,6 +78,13 @@ pub fn map_memory(len: usize, alias_off: usize, alias_len: usize) -> Option<(*mu
     imp::map_memory(len, alias_off, alias_len)
 }
 
+/// Host only: the value of environment variable `name`, without allocating (std::env::var would
+/// take its String from malloc, which with `c-malloc` is this allocator, possibly mid-boot).
+#[cfg(not(target_os = "none"))]
+pub fn getenv(name: &core::ffi::CStr) -> Option<&'static [u8]> {
+    imp::getenv(name)
+}
+
 /// ESP-IDF only: the D/IRAM window as (dram_lo, dram_hi, iram_lo, inverted), if the chip's
 /// D/IRAM has separate instruction addresses.
 #[cfg(target_os = "none")]
