@@ -14,6 +14,11 @@
 #ifndef HEAPCAPS_TEST_UTIL_H
 #define HEAPCAPS_TEST_UTIL_H
 
+/* fork, pipe, posix_memalign, ...: must come before the first system header. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
 #include <ctype.h>
 #include <signal.h>
 #include <stdbool.h>
