@@ -572,3 +572,23 @@ TEST_CASE("free of a pointer into the middle of a block aborts", "[heap][death]"
     HEAPCAPS_TEST_ASSERT_ABORTS(double_free, p, (void *)p);
     heap_caps_free(p); /* the parent's heap is untouched by the children */
 }
+
+TEST_CASE("Aligned alloc APIs", "[heap]")
+{
+    const size_t len = 1000 - (1000 % 0x20);
+    uint8_t *p = (uint8_t *)heap_caps_aligned_alloc(0x20, len, MALLOC_CAP_DEFAULT);
+    TEST_ASSERT_NOT_NULL(p);
+    TEST_ASSERT_TRUE(heapcaps_test_aligned(p, 0x20));
+    memset(p, 0xAB, len);
+    for (size_t i = 0; i < len; i++) {
+        TEST_ASSERT_EQUAL_HEX8(0xAB, p[i]);
+    }
+    heap_caps_free(p);
+    p = (uint8_t *)heap_caps_aligned_calloc(0x20, len, sizeof(uint8_t), MALLOC_CAP_DEFAULT);
+    TEST_ASSERT_NOT_NULL(p);
+    TEST_ASSERT_TRUE(heapcaps_test_aligned(p, 0x20));
+    for (size_t i = 0; i < len; i++) {
+        TEST_ASSERT_EQUAL_HEX8(0, p[i]);
+    }
+    heap_caps_free(p);
+}
