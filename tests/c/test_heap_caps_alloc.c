@@ -77,7 +77,7 @@ TEST_CASE("basic alloc APIs keep contents and free everything", "[heap]")
     TEST_ASSERT_GREATER_OR_EQUAL(1000, heap_caps_get_allocated_size(p));
     TEST_ASSERT_LESS_THAN(before, heap_caps_get_free_size(MALLOC_CAP_DEFAULT));
     fill(p, 1000, 3);
-    p = heap_caps_realloc(p, 2000, MALLOC_CAP_DEFAULT);
+    p = (uint8_t *)heap_caps_realloc(p, 2000, MALLOC_CAP_DEFAULT);
     TEST_ASSERT_NOT_NULL(p);
     TEST_ASSERT_TRUE(filled(p, 1000, 3));
     TEST_ASSERT_NULL(heap_caps_realloc(p, 0, MALLOC_CAP_DEFAULT)); /* frees */
@@ -299,7 +299,7 @@ TEST_CASE("Capabilities aligned calloc test", "[heap]")
         TEST_ASSERT_EQUAL_HEX8(0, p[i]);
     }
     heap_caps_free(p);
-    p = heap_caps_aligned_calloc(1024, 1024, 1, MALLOC_CAP_DEFAULT);
+    p = (uint8_t *)heap_caps_aligned_calloc(1024, 1024, 1, MALLOC_CAP_DEFAULT);
     TEST_ASSERT_NOT_NULL(p);
     for (int i = 0; i < 1024; i++) {
         TEST_ASSERT_EQUAL_HEX8(0, p[i]);
@@ -363,7 +363,7 @@ TEST_CASE("realloc move data to a new heap type", "[heap]")
         TEST_ASSERT_NOT_NULL(x);
         TEST_ASSERT_TRUE(filled(x, 64, 42));
         TEST_ASSERT_TRUE(heap_caps_check_integrity(MALLOC_CAP_INVALID, true));
-        p = heap_caps_realloc(x, 48, MALLOC_CAP_8BIT);
+        p = (uint8_t *)heap_caps_realloc(x, 48, MALLOC_CAP_8BIT);
         TEST_ASSERT_NOT_NULL(p);
         TEST_ASSERT_TRUE(filled(p, 48, 42));
     }
@@ -378,7 +378,7 @@ TEST_CASE("realloc move data to a new heap type", "[heap]")
         TEST_ASSERT_NOT_NULL(s);
         TEST_ASSERT_TRUE(filled(s, 48, 42));
         TEST_ASSERT_LESS_THAN(spiram_before, heap_caps_get_free_size(MALLOC_CAP_SPIRAM));
-        d = heap_caps_realloc(s, 48, MALLOC_CAP_INTERNAL);
+        d = (uint8_t *)heap_caps_realloc(s, 48, MALLOC_CAP_INTERNAL);
         TEST_ASSERT_NOT_NULL(d);
         TEST_ASSERT_EQUAL(spiram_before, heap_caps_get_free_size(MALLOC_CAP_SPIRAM));
         TEST_ASSERT_TRUE(filled(d, 48, 42));
@@ -397,7 +397,7 @@ TEST_CASE("realloc to impossible caps leaves the block intact", "[heap]")
     TEST_ASSERT_NULL(heap_caps_realloc(p, 64, MALLOC_CAP_INVALID));
     TEST_ASSERT_EQUAL_INT(2, s_cb_calls);
     TEST_ASSERT_TRUE(filled(p, 32, 1));
-    p = heap_caps_realloc(p, 4000, MALLOC_CAP_DEFAULT); /* grows */
+    p = (uint8_t *)heap_caps_realloc(p, 4000, MALLOC_CAP_DEFAULT); /* grows */
     TEST_ASSERT_NOT_NULL(p);
     TEST_ASSERT_TRUE(filled(p, 32, 1));
     heap_caps_free(p);
@@ -438,7 +438,7 @@ TEST_CASE("prefer variants fall back through the caps list", "[heap]")
     uint8_t *r = (uint8_t *)heap_caps_realloc_prefer(p, 300, 2, CAP_NOBODY_HAS, MALLOC_CAP_8BIT);
     TEST_ASSERT_NOT_NULL(r);
     TEST_ASSERT_TRUE(filled(r, 100, 5));
-    c = heap_caps_calloc_prefer(10, 10, 3, MALLOC_CAP_INVALID, CAP_NOBODY_HAS, MALLOC_CAP_32BIT);
+    c = (uint8_t *)heap_caps_calloc_prefer(10, 10, 3, MALLOC_CAP_INVALID, CAP_NOBODY_HAS, MALLOC_CAP_32BIT);
     TEST_ASSERT_NOT_NULL(c);
     for (int i = 0; i < 100; i++) {
         TEST_ASSERT_EQUAL_HEX8(0, c[i]);
@@ -460,7 +460,7 @@ TEST_CASE("prefer variants fall back through the caps list", "[heap]")
     TEST_ASSERT_NULL(heap_caps_realloc_prefer(r, 0, 1, MALLOC_CAP_DEFAULT));
     TEST_ASSERT_GREATER_THAN(before, heap_caps_get_free_size(MALLOC_CAP_DEFAULT));
     /* realloc_prefer(NULL, n) allocates. */
-    r = heap_caps_realloc_prefer(NULL, 16, 1, MALLOC_CAP_DEFAULT);
+    r = (uint8_t *)heap_caps_realloc_prefer(NULL, 16, 1, MALLOC_CAP_DEFAULT);
     TEST_ASSERT_NOT_NULL(r);
     heap_caps_free(r);
     heap_caps_free(c);
@@ -513,7 +513,7 @@ TEST_CASE("Malloc/overwrite, then free all available internal RAM", "[heap]")
     for (int round = 0; round < 2; round++) {
         int n = 0;
         while (n < MAX_BLOCKS) {
-            blocks[n] = heap_caps_malloc(1024, MALLOC_CAP_DEFAULT | MALLOC_CAP_INTERNAL);
+            blocks[n] = (uint32_t *)heap_caps_malloc(1024, MALLOC_CAP_DEFAULT | MALLOC_CAP_INTERNAL);
             if (blocks[n] == NULL) {
                 break;
             }

@@ -187,6 +187,15 @@ typedef struct {
     uint32_t magic;
 } walk_state_t;
 
+static walk_state_t new_walk(void *target)
+{
+    walk_state_t s;
+    memset(&s, 0, sizeof s);
+    s.target = target;
+    s.magic = 0x57414C4Bu;
+    return s;
+}
+
 static bool walker(walker_heap_into_t heap, walker_block_info_t block, void *user)
 {
     walk_state_t *s = (walk_state_t *)user;
@@ -240,25 +249,25 @@ TEST_CASE("heap walker", "[heap]")
     uint32_t *p = (uint32_t *)heap_caps_malloc(16, MALLOC_CAP_DEFAULT);
     TEST_ASSERT_NOT_NULL(p);
     p[0] = PASS_CODE;
-    walk_state_t s = {.target = p, .magic = 0x57414C4Bu};
+    walk_state_t s = new_walk(p);
     heap_caps_walk_all(walker, &s);
     TEST_ASSERT_EQUAL_INT(1, s.found);
     TEST_ASSERT_EQUAL_INT(0, s.bad_block);
     TEST_ASSERT_GREATER_THAN(1, s.blocks);
 
-    walk_state_t d = {.target = p, .magic = 0x57414C4Bu};
+    walk_state_t d = new_walk(p);
     heap_caps_walk(MALLOC_CAP_DEFAULT, walker, &d);
     TEST_ASSERT_EQUAL_INT(1, d.found);
 
     /* Returning false stops only the current heap: each heap still gets exactly one call. */
-    walk_state_t all = {0}, first = {0};
+    walk_state_t all = new_walk(NULL), first = new_walk(NULL);
     heap_caps_walk_all(count_heaps, &all);
     heap_caps_walk_all(stop_at_first, &first);
     TEST_ASSERT_EQUAL_INT(all.heaps_seen, first.heaps_seen);
     TEST_ASSERT_EQUAL_INT(first.heaps_seen, first.blocks);
 
     /* Nothing matches an impossible cap. */
-    walk_state_t none = {0};
+    walk_state_t none = new_walk(NULL);
     heap_caps_walk(1u << 29, count_heaps, &none);
     TEST_ASSERT_EQUAL_INT(0, none.heaps_seen);
     heap_caps_free(p);
@@ -268,7 +277,7 @@ static void walk_corrupted(void *arg)
 {
     uint32_t *p = (uint32_t *)arg;
     p[-1] = 0xFF000000u; /* the size word in front of the block */
-    walk_state_t s = {.target = p, .magic = 0x57414C4Bu};
+    walk_state_t s = new_walk(p);
     heap_caps_walk_all(walker, &s);
     _exit(0);
 }
