@@ -1,13 +1,13 @@
 #!/bin/sh
 # Builds heapcaps (with the C malloc entry points), compiles the ESP-IDF-style demo program in
 # examples/demo/ against include/ and libheapcaps.a, and runs it.
-# Usage: ./demo.sh [esp32|esp32s3|esp32c3|esp32c6]   (default esp32)
+# Usage: ./demo.sh [esp32|esp32s3|esp32c3|esp32c6|esp32-psram|esp32s3-psram]   (default esp32)
 set -eu
 cd "$(dirname "$0")"
 chip="${1:-esp32}"
 case "$chip" in
-    esp32|esp32s3|esp32c3|esp32c6) ;;
-    *) echo "usage: $0 [esp32|esp32s3|esp32c3|esp32c6]" >&2; exit 2 ;;
+    esp32|esp32s3|esp32c3|esp32c6|esp32-psram|esp32s3-psram) ;;
+    *) echo "usage: $0 [esp32|esp32s3|esp32c3|esp32c6|esp32-psram|esp32s3-psram]" >&2; exit 2 ;;
 esac
 cargo build --quiet --release --features c-malloc
 mkdir -p target/demo

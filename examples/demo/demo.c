@@ -3,7 +3,7 @@
  * simulate. It is linked against libheapcaps.a built with the `c-malloc` feature, so even plain
  * malloc()/free() below are served by the simulated chip's heaps.
  *
- * Usage: demo [esp32|esp32s3|esp32c3|esp32c6]   (default: $HEAPCAPS_CHIP, else esp32)
+ * Usage: demo [esp32|esp32s3|esp32c3|esp32c6|esp32-psram|esp32s3-psram]   (default: $HEAPCAPS_CHIP, else esp32)
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -61,6 +61,44 @@ static void print_capacity_table(void)
     }
 }
 
+/* Which kind of memory holds `p`: the capabilities of the heap containing it, found with the
+ * public walker (heap_caps_walk visits only heaps that have the caps asked for). */
+struct find_heap {
+    const void *p;
+    bool hit;
+};
+
+static bool find_heap_cb(walker_heap_into_t heap, walker_block_info_t block, void *user)
+{
+    (void)block;
+    struct find_heap *f = user;
+    if ((intptr_t)f->p >= heap.start && (intptr_t)f->p < heap.end) {
+        f->hit = true;
+    }
+    return false; /* one call per heap is enough */
+}
+
+static const char *where(const void *p)
+{
+    static char buf[160];
+    buf[0] = '\0';
+    if (p == NULL) {
+        return "";
+    }
+    for (size_t i = 0; i < N_CAPS; i++) {
+        struct find_heap f = {p, false};
+        heap_caps_walk(s_caps[i].caps, find_heap_cb, &f);
+        if (f.hit) {
+            strcat(buf, buf[0] ? " " : "  [heap: ");
+            strcat(buf, s_caps[i].name + strlen("MALLOC_CAP_"));
+        }
+    }
+    if (buf[0]) {
+        strcat(buf, "]");
+    }
+    return buf;
+}
+
 static void failed_alloc_cb(size_t size, uint32_t caps, const char *function_name)
 {
     printf("  [failed-alloc callback] %s could not find %zu bytes with caps 0x%08x\n",
@@ -78,7 +116,7 @@ int main(int argc, char **argv)
         chip = "esp32";
     }
     if (heapcaps_sim_select_chip(chip) != ESP_OK) {
-        fprintf(stderr, "demo: unknown chip '%s' (try esp32, esp32s3, esp32c3, esp32c6)\n", chip);
+        fprintf(stderr, "demo: unknown chip '%s' (try esp32, esp32s3, esp32c3, esp32c6, esp32-psram, esp32s3-psram)\n", chip);
         return 2;
     }
 
@@ -94,16 +132,15 @@ int main(int argc, char **argv)
 
     section("3. Allocating by capability");
     void *dma = heap_caps_malloc(1024, MALLOC_CAP_DMA);
-    printf("  heap_caps_malloc(1024, MALLOC_CAP_DMA)      -> %p (usable %zu bytes)\n", dma,
-           dma ? heap_caps_get_allocated_size(dma) : 0);
+    printf("  heap_caps_malloc(1024, MALLOC_CAP_DMA)      -> %p%s\n", dma, where(dma));
     check(dma != NULL, "every simulated chip has DMA-capable RAM");
 
     void *word = heap_caps_malloc(100, MALLOC_CAP_32BIT);
-    printf("  heap_caps_malloc(100, MALLOC_CAP_32BIT)     -> %p\n", word);
+    printf("  heap_caps_malloc(100, MALLOC_CAP_32BIT)     -> %p%s\n", word, where(word));
     check(word != NULL, "32-bit accessible RAM exists");
 
     void *internal = heap_caps_malloc(4096, MALLOC_CAP_INTERNAL | MALLOC_CAP_8BIT);
-    printf("  heap_caps_malloc(4096, INTERNAL | 8BIT)     -> %p\n", internal);
+    printf("  heap_caps_malloc(4096, INTERNAL | 8BIT)     -> %p%s\n", internal, where(internal));
     check(internal != NULL, "internal byte-addressable RAM exists");
 
     void *aligned = heap_caps_aligned_alloc(64, 256, MALLOC_CAP_DMA);
@@ -114,16 +151,22 @@ int main(int argc, char **argv)
     void *exec = NULL;
 #ifdef MALLOC_CAP_EXEC
     exec = heap_caps_malloc(64, MALLOC_CAP_EXEC);
-    printf("  heap_caps_malloc(64, MALLOC_CAP_EXEC)       -> %p (memory code could run from)\n", exec);
+    printf("  heap_caps_malloc(64, MALLOC_CAP_EXEC)       -> %p%s\n", exec, where(exec));
+    if (exec == NULL) {
+        printf("    (no executable heap on this chip configuration)\n");
+    } else if (where(exec)[0] == '\0') {
+        printf("    (an instruction-bus address: the same D/IRAM bytes seen through the IRAM window)\n");
+    }
     check(heap_caps_malloc(64, MALLOC_CAP_EXEC | MALLOC_CAP_8BIT) == NULL,
           "EXEC | 8BIT is an impossible combination and must give NULL");
 #endif
 
     void *psram = heap_caps_malloc(64 * 1024, MALLOC_CAP_SPIRAM);
     if (psram != NULL) {
-        printf("  heap_caps_malloc(64 KiB, MALLOC_CAP_SPIRAM) -> %p (external PSRAM)\n", psram);
+        printf("  heap_caps_malloc(64 KiB, MALLOC_CAP_SPIRAM) -> %p%s\n", psram, where(psram));
     } else {
-        printf("  heap_caps_malloc(64 KiB, MALLOC_CAP_SPIRAM) -> NULL: this chip has no PSRAM heap\n");
+        printf("  heap_caps_malloc(64 KiB, MALLOC_CAP_SPIRAM) -> NULL: no PSRAM heap on this chip\n"
+               "    (try the esp32-psram or esp32s3-psram variant)\n");
     }
 
     section("4. heap_caps_print_heap_info() for a few capabilities");
@@ -141,8 +184,9 @@ int main(int argc, char **argv)
     check(greeting != NULL, "malloc(100)");
     if (greeting != NULL) {
         strcpy(greeting, "hello from a simulated heap");
-        printf("  malloc(100) -> %p holding \"%s\"; malloc_usable_size = %zu\n", (void *)greeting,
-               greeting, malloc_usable_size(greeting));
+        printf("  malloc(100) -> %p%s holding \"%s\"\n", (void *)greeting, where(greeting),
+               greeting);
+        printf("  malloc_usable_size = %zu\n", malloc_usable_size(greeting));
     }
     size_t during = heap_caps_get_free_size(MALLOC_CAP_INTERNAL);
     printf("  internal free: %zu -> %zu bytes (the block plus its 4-byte header)\n", before, during);
@@ -160,16 +204,30 @@ int main(int argc, char **argv)
     check(buf != NULL, "8BIT | INTERNAL allocation");
     if (buf != NULL) {
         strcpy(buf, "this text travels between heaps");
-        uint32_t target = psram != NULL ? MALLOC_CAP_SPIRAM : MALLOC_CAP_32BIT | MALLOC_CAP_INTERNAL;
-        const char *target_name = psram != NULL ? "SPIRAM" : "32BIT | INTERNAL";
+        printf("  heap_caps_malloc(48, 8BIT | INTERNAL)  -> %p%s\n", (void *)buf, where(buf));
+        uint32_t target = MALLOC_CAP_32BIT | MALLOC_CAP_INTERNAL;
+        const char *target_name = "32BIT | INTERNAL";
+        if (psram != NULL) {
+            target = MALLOC_CAP_SPIRAM;
+            target_name = "SPIRAM";
+        }
+#ifdef MALLOC_CAP_EXEC
+        else if (exec != NULL) {
+            target = MALLOC_CAP_EXEC;
+            target_name = "EXEC";
+        }
+#endif
         char *moved = heap_caps_realloc(buf, 64, target);
-        printf("  %p --heap_caps_realloc(.., 64, %s)--> %p: \"%s\"\n", (void *)buf, target_name,
-               (void *)moved, moved ? moved : "(failed)");
+        printf("  heap_caps_realloc(.., 64, %s) -> %p%s: \"%s\"\n", target_name, (void *)moved,
+               where(moved), moved ? moved : "(failed)");
+        if (moved == buf) {
+            printf("    (same place: that heap already has the capabilities asked for)\n");
+        }
         check(moved != NULL && strcmp(moved, "this text travels between heaps") == 0,
               "realloc keeps the contents");
         char *back = moved ? heap_caps_realloc(moved, 48, MALLOC_CAP_8BIT | MALLOC_CAP_DMA) : NULL;
-        printf("  %p --heap_caps_realloc(.., 48, 8BIT | DMA)--> %p: \"%s\"\n", (void *)moved,
-               (void *)back, back ? back : "(failed)");
+        printf("  heap_caps_realloc(.., 48, 8BIT | DMA) -> %p%s: \"%s\"\n", (void *)back,
+               where(back), back ? back : "(failed)");
         check(back != NULL && strcmp(back, "this text travels between heaps") == 0,
               "realloc back keeps the contents");
         heap_caps_free(back != NULL ? back : moved);
@@ -209,6 +267,6 @@ int main(int argc, char **argv)
         printf("\n%d unexpected result(s) above.\n", s_failures);
         return 1;
     }
-    printf("\nDone. Try another chip: ./demo.sh esp32s3 | esp32c3 | esp32c6\n");
+    printf("\nDone. Try another chip: ./demo.sh esp32s3 | esp32c3 | esp32c6 | esp32-psram | esp32s3-psram\n");
     return 0;
 }
