@@ -537,40 +537,63 @@ TEST_CASE("Malloc/overwrite, then free all available internal RAM", "[heap]")
 
 /* ---- death tests ---- */
 
-static void free_foreign(void *arg)
+HEAPCAPS_CHILD_SCENARIO(free_foreign_static)
 {
-    heap_caps_free(arg);
+    static uint32_t foreign[16];
+    heapcaps_test_target(&foreign[4]);
+    heap_caps_free(&foreign[4]);
 }
 
-static void realloc_foreign(void *arg)
+HEAPCAPS_CHILD_SCENARIO(free_foreign_stack)
 {
-    (void)heap_caps_realloc(arg, 100, MALLOC_CAP_DEFAULT);
+    uint32_t foreign[16] = {0};
+    heapcaps_test_target(&foreign[4]);
+    heap_caps_free(&foreign[4]);
 }
 
-static void double_free(void *arg)
+HEAPCAPS_CHILD_SCENARIO(realloc_foreign)
 {
-    heap_caps_free(arg);
-    heap_caps_free(arg);
+    uint32_t foreign[16] = {0};
+    heapcaps_test_target(&foreign[4]);
+    (void)heap_caps_realloc(&foreign[4], 100, MALLOC_CAP_DEFAULT);
+}
+
+HEAPCAPS_CHILD_SCENARIO(free_low_address)
+{
+    heap_caps_free((void *)(uintptr_t)0x10);
+}
+
+HEAPCAPS_CHILD_SCENARIO(free_interior)
+{
+    /* Zeroed, so the word in front of p + 64 cannot pass for a block header. */
+    uint8_t *p = (uint8_t *)heap_caps_calloc(1, 256, MALLOC_CAP_DEFAULT);
+    CHILD_CHECK(p != NULL);
+    heapcaps_test_target(p + 64);
+    heap_caps_free(p + 64);
+}
+
+HEAPCAPS_CHILD_SCENARIO(double_free)
+{
+    uint8_t *p = (uint8_t *)heap_caps_malloc(256, MALLOC_CAP_DEFAULT);
+    CHILD_CHECK(p != NULL);
+    heap_caps_free(p);
+    heapcaps_test_target(p);
+    heap_caps_free(p);
 }
 
 TEST_CASE("free of a pointer outside every heap aborts naming it", "[heap][death]")
 {
-    static uint32_t foreign_static[16];
-    uint32_t foreign_stack[16] = {0};
-    HEAPCAPS_TEST_ASSERT_ABORTS(free_foreign, &foreign_static[4], (void *)&foreign_static[4]);
-    HEAPCAPS_TEST_ASSERT_ABORTS(free_foreign, &foreign_stack[4], (void *)&foreign_stack[4]);
-    HEAPCAPS_TEST_ASSERT_ABORTS(realloc_foreign, &foreign_stack[4], NULL);
-    HEAPCAPS_TEST_ASSERT_ABORTS(free_foreign, (void *)(uintptr_t)0x10, NULL);
+    HEAPCAPS_TEST_ASSERT_ABORTS("free_foreign_static", true);
+    HEAPCAPS_TEST_ASSERT_ABORTS("free_foreign_stack", true);
+    HEAPCAPS_TEST_ASSERT_ABORTS("realloc_foreign", true);
+    HEAPCAPS_TEST_ASSERT_ABORTS("free_low_address", false);
 }
 
-TEST_CASE("free of a pointer into the middle of a block aborts", "[heap][death]")
+TEST_CASE("free of a pointer into the middle of a block, or twice, aborts naming it",
+          "[heap][death]")
 {
-    /* Zeroed, so the word in front of p + 64 cannot pass for a block header. */
-    uint8_t *p = (uint8_t *)heap_caps_calloc(1, 256, MALLOC_CAP_DEFAULT);
-    TEST_ASSERT_NOT_NULL(p);
-    HEAPCAPS_TEST_ASSERT_ABORTS(free_foreign, p + 64, (void *)(p + 64));
-    HEAPCAPS_TEST_ASSERT_ABORTS(double_free, p, (void *)p);
-    heap_caps_free(p); /* the parent's heap is untouched by the children */
+    HEAPCAPS_TEST_ASSERT_ABORTS("free_interior", true);
+    HEAPCAPS_TEST_ASSERT_ABORTS("double_free", true);
 }
 
 TEST_CASE("Aligned alloc APIs", "[heap]")

@@ -99,26 +99,30 @@ TEST_CASE("heap caps metadata test", "[heap]")
     TEST_ASSERT_LESS_THAN(original.total_free_bytes, heap_caps_get_minimum_free_size(MALLOC_CAP_8BIT));
 }
 
-static void print_info_dma(void *arg)
+HEAPCAPS_CHILD_SCENARIO(print_info_dma)
 {
-    (void)arg;
+    printf("dma free %zu\n", heap_caps_get_free_size(MALLOC_CAP_DMA));
     heap_caps_print_heap_info(MALLOC_CAP_DMA);
     heap_caps_print_heap_info(1u << 29);
 }
 
 TEST_CASE("print_heap_info prints ESP-IDF's summary format", "[heap]")
 {
-    heapcaps_child_t r = heapcaps_test_in_child(print_info_dma, NULL);
+    heapcaps_child_t r = heapcaps_test_run_child("print_info_dma");
     TEST_ASSERT_TRUE(r.exited);
     TEST_ASSERT_EQUAL_INT(0, r.exit_code);
-    TEST_ASSERT_NOT_NULL(strstr(r.err, "Heap summary for capabilities 0x00000008:"));
-    TEST_ASSERT_NOT_NULL(strstr(r.err, "Heap summary for capabilities 0x20000000:"));
-    TEST_ASSERT_NOT_NULL(strstr(r.err, "  At 0x"));
-    TEST_ASSERT_NOT_NULL(strstr(r.err, " largest_free_block "));
-    TEST_ASSERT_NOT_NULL(strstr(r.err, "  Totals:"));
+    TEST_ASSERT_NOT_NULL(strstr(r.out, "Heap summary for capabilities 0x00000008:"));
+    TEST_ASSERT_NOT_NULL(strstr(r.out, "Heap summary for capabilities 0x20000000:"));
+    TEST_ASSERT_NOT_NULL(strstr(r.out, "  At 0x"));
+    TEST_ASSERT_NOT_NULL(strstr(r.out, " largest_free_block "));
+    TEST_ASSERT_NOT_NULL(strstr(r.out, "  Totals:"));
+    size_t dma_free = 0;
+    const char *d = strstr(r.out, "dma free ");
+    TEST_ASSERT_NOT_NULL(d);
+    dma_free = (size_t)strtoull(d + strlen("dma free "), NULL, 10);
     char want[160];
-    snprintf(want, sizeof want, "    free %zu allocated ", heap_caps_get_free_size(MALLOC_CAP_DMA));
-    TEST_ASSERT_NOT_NULL_MESSAGE(strstr(r.err, want), "DMA totals line");
+    snprintf(want, sizeof want, "    free %zu allocated ", dma_free);
+    TEST_ASSERT_NOT_NULL_MESSAGE(strstr(r.out, want), "DMA totals line");
 }
 
 TEST_CASE("integrity checks select heaps by caps and address", "[heap]")
@@ -139,9 +143,11 @@ TEST_CASE("integrity checks select heaps by caps and address", "[heap]")
     heap_caps_free(p);
 }
 
-static void corrupt_then_check(void *arg)
+HEAPCAPS_CHILD_SCENARIO(corrupt_then_check)
 {
-    uint8_t *p = (uint8_t *)arg;
+    uint8_t *p = (uint8_t *)heap_caps_malloc(64, MALLOC_CAP_8BIT);
+    CHILD_CHECK(p != NULL);
+    CHILD_CHECK(heap_caps_check_integrity_all(true));
     /* Clobber the block header in front of the payload. */
     memset(p - 4, 0xFF, 4);
     CHILD_CHECK(!heap_caps_check_integrity_all(true));
@@ -151,27 +157,23 @@ static void corrupt_then_check(void *arg)
 
 TEST_CASE("integrity check detects a corrupted block header", "[heap][death]")
 {
-    uint8_t *p = (uint8_t *)heap_caps_malloc(64, MALLOC_CAP_8BIT);
-    TEST_ASSERT_NOT_NULL(p);
-    HEAPCAPS_TEST_IN_CHILD_OK(corrupt_then_check, p);
-    heap_caps_free(p);
+    HEAPCAPS_TEST_IN_CHILD_OK("corrupt_then_check");
 }
 
-static void dump_dma(void *arg)
+HEAPCAPS_CHILD_SCENARIO(dump_dma)
 {
-    (void)arg;
+    void *p = heap_caps_malloc(77, MALLOC_CAP_DMA);
+    CHILD_CHECK(p != NULL);
     heap_caps_dump(MALLOC_CAP_DMA);
     heap_caps_dump_all();
 }
 
 TEST_CASE("dump and dump_all print something and keep the heap", "[heap]")
 {
-    void *p = heap_caps_malloc(77, MALLOC_CAP_DMA);
-    heapcaps_child_t r = heapcaps_test_in_child(dump_dma, NULL);
+    heapcaps_child_t r = heapcaps_test_run_child("dump_dma");
     TEST_ASSERT_TRUE(r.exited);
     TEST_ASSERT_EQUAL_INT(0, r.exit_code);
-    TEST_ASSERT_GREATER_THAN(0, strlen(r.err));
-    heap_caps_free(p);
+    TEST_ASSERT_GREATER_THAN(0, strlen(r.out));
 }
 
 /* ---- walker ---- */
@@ -273,9 +275,10 @@ TEST_CASE("heap walker", "[heap]")
     heap_caps_free(p);
 }
 
-static void walk_corrupted(void *arg)
+HEAPCAPS_CHILD_SCENARIO(walk_corrupted)
 {
-    uint32_t *p = (uint32_t *)arg;
+    uint32_t *p = (uint32_t *)heap_caps_malloc(16, MALLOC_CAP_DEFAULT);
+    CHILD_CHECK(p != NULL);
     p[-1] = 0xFF000000u; /* the size word in front of the block */
     walk_state_t s = new_walk(p);
     heap_caps_walk_all(walker, &s);
@@ -285,12 +288,12 @@ static void walk_corrupted(void *arg)
 TEST_CASE("heap walker corrupted heap detection", "[heap][death]")
 {
     /* The walk over a corrupted heap may stop or abort with a message, but must not crash. */
-    uint32_t *p = (uint32_t *)heap_caps_malloc(16, MALLOC_CAP_DEFAULT);
-    TEST_ASSERT_NOT_NULL(p);
-    heapcaps_child_t r = heapcaps_test_in_child(walk_corrupted, p);
+    heapcaps_child_t r = heapcaps_test_run_child("walk_corrupted");
+    if (!((r.exited && r.exit_code == 0) || r.signal == SIGABRT)) {
+        heapcaps_test_show_child(&r);
+    }
     TEST_ASSERT_TRUE_MESSAGE((r.exited && r.exit_code == 0) || r.signal == SIGABRT,
                              "walking a corrupted heap crashed");
-    heap_caps_free(p);
 }
 
 /* ---- minimum free size monitoring ---- */
@@ -394,11 +397,10 @@ TEST_CASE("DMA memory is internal and byte accessible", "[heap]")
     }
 }
 
-/* ---- default malloc policy (runs in a child: the extmem limit cannot be reset) ---- */
+/* ---- default malloc policy (in a child process: the extmem limit cannot be reset) ---- */
 
-static void extmem_policy(void *arg)
+HEAPCAPS_CHILD_SCENARIO(extmem_policy)
 {
-    (void)arg;
     size_t int_free = heap_caps_get_free_size(MALLOC_CAP_INTERNAL);
     size_t ext_free = heap_caps_get_free_size(MALLOC_CAP_SPIRAM);
     /* Without the opt-in, malloc's default policy stays internal. */
@@ -438,5 +440,5 @@ static void extmem_policy(void *arg)
 
 TEST_CASE("default malloc policy: internal unless extmem is enabled", "[heap]")
 {
-    HEAPCAPS_TEST_IN_CHILD_OK(extmem_policy, NULL);
+    HEAPCAPS_TEST_IN_CHILD_OK("extmem_policy");
 }

@@ -30,9 +30,8 @@ TEST_CASE("Add heap region address range checks", "[heap]")
     TEST_ASSERT_FALSE(heap_caps_check_add_region_allowed(s, e, 0x1000, 0x3000));
 }
 
-static void add_region_bad_input(void *arg)
+HEAPCAPS_CHILD_SCENARIO(add_region_bad_input)
 {
-    (void)arg;
     static uint32_t buf[256];
     intptr_t b = (intptr_t)buf;
     const uint32_t caps[3] = {MALLOC_CAP_8BIT, 0, 0};
@@ -51,12 +50,11 @@ static void add_region_bad_input(void *arg)
 
 TEST_CASE("add_region rejects bad input", "[heap]")
 {
-    HEAPCAPS_TEST_IN_CHILD_OK(add_region_bad_input, NULL);
+    HEAPCAPS_TEST_IN_CHILD_OK("add_region_bad_input");
 }
 
-static void add_malloced_region(void *arg)
+HEAPCAPS_CHILD_SCENARIO(add_malloced_region)
 {
-    (void)arg;
     size_t before = heap_caps_get_free_size(MALLOC_CAP_DEFAULT);
     uint8_t *buf = (uint8_t *)heap_caps_malloc(REGION_SIZE, MALLOC_CAP_INTERNAL | MALLOC_CAP_8BIT);
     CHILD_CHECK(buf != NULL);
@@ -91,12 +89,11 @@ static void add_malloced_region(void *arg)
 
 TEST_CASE("Allocate new heap at runtime", "[heap]")
 {
-    HEAPCAPS_TEST_IN_CHILD_OK(add_malloced_region, NULL);
+    HEAPCAPS_TEST_IN_CHILD_OK("add_malloced_region");
 }
 
-static void add_region_new_cap(void *arg)
+HEAPCAPS_CHILD_SCENARIO(add_region_new_cap)
 {
-    (void)arg;
     CHILD_CHECK(heap_caps_malloc(100, INVENTED_CAP_B) == NULL);
     uint8_t *buf = (uint8_t *)heap_caps_malloc(REGION_SIZE, MALLOC_CAP_INTERNAL | MALLOC_CAP_8BIT);
     CHILD_CHECK(buf != NULL);
@@ -117,12 +114,11 @@ static void add_region_new_cap(void *arg)
 
 TEST_CASE("Allocate new heap with new capability", "[heap]")
 {
-    HEAPCAPS_TEST_IN_CHILD_OK(add_region_new_cap, NULL);
+    HEAPCAPS_TEST_IN_CHILD_OK("add_region_new_cap");
 }
 
-static void add_static_region(void *arg)
+HEAPCAPS_CHILD_SCENARIO(add_static_region)
 {
-    (void)arg;
     static uint32_t region[REGION_SIZE / 4];
     const uint32_t caps[3] = {MALLOC_CAP_DEFAULT, 0, MALLOC_CAP_8BIT | MALLOC_CAP_32BIT};
     size_t before = heap_caps_get_free_size(MALLOC_CAP_DEFAULT);
@@ -136,12 +132,11 @@ static void add_static_region(void *arg)
 
 TEST_CASE("Add .bss memory to heap region runtime", "[heap]")
 {
-    HEAPCAPS_TEST_IN_CHILD_OK(add_static_region, NULL);
+    HEAPCAPS_TEST_IN_CHILD_OK("add_static_region");
 }
 
-static void runtime_heap_minimum(void *arg)
+HEAPCAPS_CHILD_SCENARIO(runtime_heap_minimum)
 {
-    (void)arg;
     static uint32_t region[REGION_SIZE / 4];
     size_t min_default = heap_caps_get_minimum_free_size(MALLOC_CAP_DEFAULT);
     const uint32_t caps[3] = {INVENTED_CAP_A, 0, 0};
@@ -155,5 +150,5 @@ static void runtime_heap_minimum(void *arg)
 
 TEST_CASE("heap registered after startup should not affect minimum free size", "[heap]")
 {
-    HEAPCAPS_TEST_IN_CHILD_OK(runtime_heap_minimum, NULL);
+    HEAPCAPS_TEST_IN_CHILD_OK("runtime_heap_minimum");
 }

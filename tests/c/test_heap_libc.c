@@ -20,6 +20,14 @@ extern void _free_r(void *reent, void *ptr);
 extern void cfree(void *ptr);
 extern void *heap_caps_malloc_default(size_t size);
 
+/* Called through volatile pointers so the compiler cannot reason about (and warn on) the
+ * deliberately absurd sizes and the use of blocks after a realloc that failed. */
+static void *(*volatile call_malloc)(size_t) = malloc;
+static void *(*volatile call_calloc)(size_t, size_t) = calloc;
+static void *(*volatile call_realloc)(void *, size_t) = realloc;
+static void *(*volatile call_aligned_alloc)(size_t, size_t) = aligned_alloc;
+static void (*volatile call_free)(void *) = free;
+
 static int s_cb_calls;
 
 static void count_failed_alloc(size_t size, uint32_t caps, const char *function_name)
@@ -39,7 +47,7 @@ TEST_CASE("malloc serves internal RAM with 4-byte aligned blocks", "[libc]")
 {
     size_t int_before = heap_caps_get_free_size(MALLOC_CAP_INTERNAL);
     size_t ext_before = heap_caps_get_free_size(MALLOC_CAP_SPIRAM);
-    char *p = (char *)malloc(1000);
+    char *p = (char *)call_malloc(1000);
     TEST_ASSERT_NOT_NULL(p);
     TEST_ASSERT_TRUE(heapcaps_test_aligned(p, 4));
     TEST_ASSERT_TRUE(in_internal_ram_accounting(int_before, heap_caps_get_free_size(MALLOC_CAP_INTERNAL), 1000));
@@ -51,16 +59,16 @@ TEST_CASE("malloc serves internal RAM with 4-byte aligned blocks", "[libc]")
     free(NULL);
 }
 
-TEST_CASE("malloc(0) and calloc with a zero product return NULL, no callback, errno kept", "[libc]")
+TEST_CASE("call_malloc(0) and calloc with a zero product return NULL, no callback, errno kept", "[libc]")
 {
     TEST_ASSERT_EQUAL_INT(ESP_OK, heap_caps_register_failed_alloc_callback(count_failed_alloc));
     s_cb_calls = 0;
     errno = 1234;
-    TEST_ASSERT_NULL(malloc(0));
-    TEST_ASSERT_NULL(calloc(0, 0));
-    TEST_ASSERT_NULL(calloc(0, 16));
-    TEST_ASSERT_NULL(calloc(16, 0));
-    TEST_ASSERT_NULL(realloc(NULL, 0));
+    TEST_ASSERT_NULL(call_malloc(0));
+    TEST_ASSERT_NULL(call_calloc(0, 0));
+    TEST_ASSERT_NULL(call_calloc(0, 16));
+    TEST_ASSERT_NULL(call_calloc(16, 0));
+    TEST_ASSERT_NULL(call_realloc(NULL, 0));
     TEST_ASSERT_NULL(valloc(0));
     TEST_ASSERT_NULL(_malloc_r(NULL, 0));
     TEST_ASSERT_EQUAL_INT(1234, errno);
@@ -70,74 +78,75 @@ TEST_CASE("malloc(0) and calloc with a zero product return NULL, no callback, er
 TEST_CASE("alloc overflows should all fail with ENOMEM", "[libc]")
 {
     errno = 0;
-    TEST_ASSERT_NULL(calloc(SIZE_MAX / 2 + 4, 2));
+    TEST_ASSERT_NULL(call_calloc(SIZE_MAX / 2 + 4, 2));
     TEST_ASSERT_EQUAL_INT(ENOMEM, errno);
     errno = 0;
-    TEST_ASSERT_NULL(calloc(SIZE_MAX, SIZE_MAX));
+    TEST_ASSERT_NULL(call_calloc(SIZE_MAX, SIZE_MAX));
     TEST_ASSERT_EQUAL_INT(ENOMEM, errno);
     errno = 0;
     TEST_ASSERT_NULL(_calloc_r(NULL, SIZE_MAX / 4 + 1, 8));
     TEST_ASSERT_EQUAL_INT(ENOMEM, errno);
     errno = 0;
-    TEST_ASSERT_NULL(malloc(SIZE_MAX - 1));
+    TEST_ASSERT_NULL(call_malloc(SIZE_MAX - 1));
     TEST_ASSERT_EQUAL_INT(ENOMEM, errno);
     errno = 0;
-    TEST_ASSERT_NULL(malloc(SIZE_MAX));
+    TEST_ASSERT_NULL(call_malloc(SIZE_MAX));
     TEST_ASSERT_EQUAL_INT(ENOMEM, errno);
     errno = 0;
-    TEST_ASSERT_NULL(calloc(SIZE_MAX - 1, 1));
+    TEST_ASSERT_NULL(call_calloc(SIZE_MAX - 1, 1));
     TEST_ASSERT_EQUAL_INT(ENOMEM, errno);
     errno = 0;
-    TEST_ASSERT_NULL(realloc(NULL, SIZE_MAX));
+    TEST_ASSERT_NULL(call_realloc(NULL, SIZE_MAX));
     TEST_ASSERT_EQUAL_INT(ENOMEM, errno);
     errno = 0;
-    TEST_ASSERT_NULL(aligned_alloc(16, SIZE_MAX));
+    TEST_ASSERT_NULL(call_aligned_alloc(16, SIZE_MAX));
     TEST_ASSERT_EQUAL_INT(ENOMEM, errno);
 }
 
 TEST_CASE("unreasonable allocs should all fail", "[libc]")
 {
     errno = 0;
-    TEST_ASSERT_NULL(calloc(16, 1024 * 1024));
+    TEST_ASSERT_NULL(call_calloc(16, 1024 * 1024));
     TEST_ASSERT_EQUAL_INT(ENOMEM, errno);
-    TEST_ASSERT_NULL(malloc(16 * 1024 * 1024));
-    TEST_ASSERT_NULL(malloc(SIZE_MAX / 2));
-    TEST_ASSERT_NULL(malloc(SIZE_MAX - 256));
-    TEST_ASSERT_NULL(malloc(heap_caps_get_free_size(MALLOC_CAP_INTERNAL) + 4));
+    TEST_ASSERT_NULL(call_malloc(16 * 1024 * 1024));
+    TEST_ASSERT_NULL(call_malloc(SIZE_MAX / 2));
+    TEST_ASSERT_NULL(call_malloc(SIZE_MAX - 256));
+    TEST_ASSERT_NULL(call_malloc(heap_caps_get_free_size(MALLOC_CAP_INTERNAL) + 4));
     /* PSRAM is not used by malloc unless heap_caps_malloc_extmem_enable opted in. */
     size_t ext = heap_caps_get_free_size(MALLOC_CAP_SPIRAM);
     if (ext > heap_caps_get_free_size(MALLOC_CAP_INTERNAL) + 65536) {
-        TEST_ASSERT_NULL(malloc(ext - 65536));
+        TEST_ASSERT_NULL(call_malloc(ext - 65536));
     }
 }
 
 TEST_CASE("calloc zeroes, realloc keeps contents and frees with size 0", "[libc]")
 {
     size_t before = heap_caps_get_free_size(MALLOC_CAP_INTERNAL);
-    unsigned char *p = (unsigned char *)malloc(300);
+    unsigned char *p = (unsigned char *)call_malloc(300);
     TEST_ASSERT_NOT_NULL(p);
     memset(p, 0xEE, 300);
     free(p);
-    unsigned char *z = (unsigned char *)calloc(30, 10);
+    unsigned char *z = (unsigned char *)call_calloc(30, 10);
     TEST_ASSERT_NOT_NULL(z);
     for (int i = 0; i < 300; i++) {
         TEST_ASSERT_EQUAL_HEX8(0, z[i]);
         z[i] = (unsigned char)i;
     }
-    unsigned char *g = (unsigned char *)realloc(z, 5000);
+    unsigned char *g = (unsigned char *)call_realloc(z, 5000);
     TEST_ASSERT_NOT_NULL(g);
     for (int i = 0; i < 300; i++) {
         TEST_ASSERT_EQUAL_HEX8((unsigned char)i, g[i]);
     }
-    unsigned char *s = (unsigned char *)realloc(g, 10);
-    TEST_ASSERT_EQUAL_PTR(g, s); /* shrinking stays in place */
+    uintptr_t g_addr = (uintptr_t)g;
+    unsigned char *s = (unsigned char *)call_realloc(g, 10);
+    TEST_ASSERT_EQUAL_PTR((void *)g_addr, s); /* shrinking stays in place */
     errno = 0;
-    TEST_ASSERT_NULL(realloc(s, SIZE_MAX - 8));
+    TEST_ASSERT_NULL(call_realloc(s, SIZE_MAX - 8));
     TEST_ASSERT_EQUAL_INT(ENOMEM, errno);
     TEST_ASSERT_EQUAL_HEX8(9, s[9]); /* a failed realloc leaves the block */
-    TEST_ASSERT_NULL(realloc(s, 0)); /* ESP-IDF: frees and returns NULL */
+    TEST_ASSERT_NULL(call_realloc(s, 0)); /* ESP-IDF: frees and returns NULL */
     TEST_ASSERT_EQUAL(before, heap_caps_get_free_size(MALLOC_CAP_INTERNAL));
-    unsigned char *m = (unsigned char *)realloc(NULL, 64); /* malloc */
+    unsigned char *m = (unsigned char *)call_realloc(NULL, 64); /* malloc */
     TEST_ASSERT_NOT_NULL(m);
     free(m);
 }
@@ -147,7 +156,7 @@ TEST_CASE("malloc_usable_size reports the real usable size", "[libc]")
     TEST_ASSERT_EQUAL(0, malloc_usable_size(NULL));
     static const size_t sizes[] = {1, 4, 13, 100, 1000, 4097};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
-        unsigned char *p = (unsigned char *)malloc(sizes[i]);
+        unsigned char *p = (unsigned char *)call_malloc(sizes[i]);
         TEST_ASSERT_NOT_NULL(p);
         size_t u = malloc_usable_size(p);
         TEST_ASSERT_GREATER_OR_EQUAL(sizes[i], u);
@@ -164,7 +173,7 @@ TEST_CASE("Capabilities aligned allocator test (memalign, aligned_alloc)", "[lib
         bool pow2 = a != 0 && (a & (a - 1)) == 0;
         errno = 0;
         unsigned char *m = (unsigned char *)memalign(a, a + 137);
-        unsigned char *c = (unsigned char *)aligned_alloc(a, a + 137);
+        unsigned char *c = (unsigned char *)call_aligned_alloc(a, a + 137);
         if (!pow2) {
             TEST_ASSERT_NULL(m);
             TEST_ASSERT_NULL(c);
@@ -181,11 +190,11 @@ TEST_CASE("Capabilities aligned allocator test (memalign, aligned_alloc)", "[lib
         free(c);
     }
     /* C17: the size need not be a multiple of the alignment. */
-    void *p = aligned_alloc(256, 1);
+    void *p = call_aligned_alloc(256, 1);
     TEST_ASSERT_NOT_NULL(p);
     TEST_ASSERT_TRUE(heapcaps_test_aligned(p, 256));
     free(p);
-    TEST_ASSERT_NULL(aligned_alloc(64, 0));
+    TEST_ASSERT_NULL(call_aligned_alloc(64, 0));
 }
 
 TEST_CASE("posix_memalign follows POSIX for errors", "[libc]")
@@ -254,7 +263,7 @@ TEST_CASE("Malloc/overwrite, then free all available DRAM", "[libc]")
     for (int round = 0; round < 2; round++) {
         int n = 0;
         errno = 0;
-        while (n < MAX_BLOCKS && (blocks[n] = (uint32_t *)malloc(1024)) != NULL) {
+        while (n < MAX_BLOCKS && (blocks[n] = (uint32_t *)call_malloc(1024)) != NULL) {
             for (int w = 0; w < 256; w++) {
                 blocks[n][w] = 0xdeadbeefu ^ (uint32_t)n;
             }
@@ -274,43 +283,49 @@ TEST_CASE("Malloc/overwrite, then free all available DRAM", "[libc]")
     TEST_ASSERT_EQUAL_INT(counts[0], counts[1]);
 }
 
+HEAPCAPS_CHILD_SCENARIO(libc_extmem)
+{
+    size_t ext = heap_caps_get_free_size(MALLOC_CAP_SPIRAM);
+    size_t internal = heap_caps_get_free_size(MALLOC_CAP_INTERNAL);
+    heap_caps_malloc_extmem_enable(1024);
+    void *small = call_malloc(100);
+    CHILD_CHECK(small != NULL);
+    CHILD_CHECK(heap_caps_get_free_size(MALLOC_CAP_SPIRAM) == ext);
+    void *big = call_malloc(8192);
+    CHILD_CHECK(big != NULL);
+    CHILD_CHECK(heap_caps_get_free_size(MALLOC_CAP_SPIRAM) < ext);
+    free(big);
+    CHILD_CHECK(heap_caps_get_free_size(MALLOC_CAP_SPIRAM) == ext);
+    free(small);
+    CHILD_CHECK(heap_caps_get_free_size(MALLOC_CAP_INTERNAL) == internal);
+}
+
 TEST_CASE("malloc uses PSRAM only after heap_caps_malloc_extmem_enable", "[libc]")
 {
     if (heap_caps_get_total_size(MALLOC_CAP_SPIRAM) == 0) {
         TEST_IGNORE_MESSAGE("this chip has no PSRAM heap");
     }
     /* The limit cannot be switched back off cleanly, so the opt-in happens in a child. */
-    pid_t pid = fork();
-    if (pid == 0) {
-        size_t ext = heap_caps_get_free_size(MALLOC_CAP_SPIRAM);
-        heap_caps_malloc_extmem_enable(1024);
-        void *small = malloc(100);
-        void *big = malloc(8192);
-        bool ok = small != NULL && big != NULL && heap_caps_get_free_size(MALLOC_CAP_SPIRAM) < ext;
-        free(big);
-        ok = ok && heap_caps_get_free_size(MALLOC_CAP_SPIRAM) == ext;
-        free(small);
-        _exit(ok ? 0 : 1);
-    }
-    int status = 0;
-    TEST_ASSERT_EQUAL_INT(pid, waitpid(pid, &status, 0));
-    TEST_ASSERT_TRUE(WIFEXITED(status));
-    TEST_ASSERT_EQUAL_INT(0, WEXITSTATUS(status));
+    HEAPCAPS_TEST_IN_CHILD_OK("libc_extmem");
 }
 
-static void libc_free_foreign(void *arg)
+HEAPCAPS_CHILD_SCENARIO(libc_free_foreign)
 {
-    free(arg);
+    uint32_t on_stack[8] = {0};
+    heapcaps_test_target(&on_stack[2]);
+    call_free(&on_stack[2]);
 }
 
-static void libc_realloc_foreign(void *arg)
+HEAPCAPS_CHILD_SCENARIO(libc_realloc_foreign)
 {
-    (void)realloc(arg, 10);
+    uint32_t on_stack[8] = {0};
+    heapcaps_test_target(&on_stack[2]);
+    void *volatile r = call_realloc(&on_stack[2], 10);
+    (void)r;
 }
 
 TEST_CASE("free of a pointer the heaps do not own aborts naming it", "[libc][death]")
 {
-    uint32_t on_stack[8] = {0};
-    HEAPCAPS_TEST_ASSERT_ABORTS(libc_free_foreign, &on_stack[2], (void *)&on_stack[2]);
-    HEAPCAPS_TEST_ASSERT_ABORTS(libc_realloc_foreign, &on_stack[2], NULL);
+    HEAPCAPS_TEST_ASSERT_ABORTS("libc_free_foreign", true);
+    HEAPCAPS_TEST_ASSERT_ABORTS("libc_realloc_foreign", true);
 }
