@@ -13,7 +13,10 @@ use crate::text::Line;
 use crate::tlsf::{self, BadPointer, BlockInfo, Corruption, Tlsf, HDR};
 
 /// Per-region bookkeeping at the start of the region.
-#[repr(C)]
+///
+/// Packed to 4-byte alignment: regions only need to be 4-byte aligned (as in ESP-IDF), which on
+/// 64-bit hosts is less than a pointer's natural alignment. Same layout as `repr(C)` on 32-bit.
+#[repr(C, packed(4))]
 struct Header {
     /// Opaque lock given by `multi_heap_set_lock`; NULL means no locking.
     lock: *mut c_void,

@@ -2,6 +2,8 @@
 # Builds libheapcaps.a and runs every tests/c/test_*.c against it, on x86_64 and i686.
 #
 #   tests/c/run.sh [FILTER...]     FILTER is passed to every test binary (test name or "[tag]")
+#   CTEST_PROFILE=debug tests/c/run.sh   link a debug build of the library instead (Rust debug
+#                                        assertions: overflow and misaligned-pointer checks)
 #
 # Per test file and architecture: gcc (C11, -Wall -Wextra -Werror, ASan + UBSan) with the Unity-style
 # harness in tests/unity, linked against the matching staticlib. A file containing the line
@@ -14,8 +16,6 @@ set -u -o pipefail
 
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
-OUT="$ROOT/target/ctests"
-mkdir -p "$OUT"
 
 CFLAGS=(-std=c11 -Wall -Wextra -Werror -g -Iinclude -Itests/unity)
 SAN=(-fsanitize=address,undefined -fno-sanitize-recover=undefined)
@@ -39,20 +39,34 @@ done
 fail=0
 summary=()
 
-echo "== building libheapcaps.a"
-cargo build --release --quiet || exit 1
-cargo build --release --quiet --target i686-unknown-linux-gnu || exit 1
+PROFILE="${CTEST_PROFILE:-release}"
+case "$PROFILE" in
+    release) PFLAG=(--release) ;;
+    debug) PFLAG=() ;;
+    *) echo "CTEST_PROFILE must be release or debug" >&2; exit 1 ;;
+esac
+
+echo "== building libheapcaps.a ($PROFILE)"
+cargo build "${PFLAG[@]}" --quiet || exit 1
+cargo build "${PFLAG[@]}" --quiet --target i686-unknown-linux-gnu || exit 1
 if [ "$any_c_malloc" = 1 ]; then
     # A separate target dir keeps the plain and the c-malloc libraries apart.
-    cargo build --release --quiet --features c-malloc --target-dir target/c-malloc || exit 1
-    cargo build --release --quiet --features c-malloc --target-dir target/c-malloc \
+    cargo build "${PFLAG[@]}" --quiet --features c-malloc --target-dir target/c-malloc || exit 1
+    cargo build "${PFLAG[@]}" --quiet --features c-malloc --target-dir target/c-malloc \
         --target i686-unknown-linux-gnu || exit 1
 fi
+
+OUT="$ROOT/target/ctests/$PROFILE"
+mkdir -p "$OUT"
 
 lib_for() { # arch c_malloc
     local dir=target
     [ "$2" = 1 ] && dir=target/c-malloc
-    if [ "$1" = x86_64 ]; then echo "$dir/release/libheapcaps.a"; else echo "$dir/i686-unknown-linux-gnu/release/libheapcaps.a"; fi
+    if [ "$1" = x86_64 ]; then
+        echo "$dir/$PROFILE/libheapcaps.a"
+    else
+        echo "$dir/i686-unknown-linux-gnu/$PROFILE/libheapcaps.a"
+    fi
 }
 
 echo "== C++ syntax check (g++ -x c++)"

@@ -5,7 +5,8 @@
  *   -l          list the registered tests ("name" [tags]) and exit
  *   "[tag]"     run tests whose tag string contains "[tag]"
  *   "~[tag]"    skip tests whose tag string contains "[tag]"
- *   other       run tests whose name is exactly this, or contains it when it ends in '*'
+ *   other       run tests whose name is exactly this; "*text*" (a '*' at either end) runs
+ *               tests whose name contains text
  * With no positive filter every test runs. Exit status: 0 when no test failed, 1 otherwise.
  */
 #include "unity.h"
@@ -15,17 +16,27 @@
 
 static int name_matches(const char *name, const char *pat)
 {
+    /* A '*' at either end of the pattern turns it into a substring match. */
     size_t n = strlen(pat);
-    if (n > 0 && pat[n - 1] == '*') {
-        char buf[256];
-        if (n - 1 >= sizeof buf) {
-            return 0;
-        }
-        memcpy(buf, pat, n - 1);
-        buf[n - 1] = '\0';
-        return strstr(name, buf) != NULL;
+    int wild = 0;
+    if (n > 0 && pat[0] == '*') {
+        pat++;
+        n--;
+        wild = 1;
     }
-    return strcmp(name, pat) == 0;
+    if (n > 0 && pat[n - 1] == '*') {
+        n--;
+        wild = 1;
+    }
+    if (!wild) {
+        return strcmp(name, pat) == 0;
+    }
+    for (const char *s = name; *s; s++) {
+        if (strncmp(s, pat, n) == 0) {
+            return 1;
+        }
+    }
+    return n == 0;
 }
 
 static int selected(const unity_test_case_t *tc, int argc, char **argv)
