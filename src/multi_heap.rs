@@ -12,10 +12,8 @@ use crate::port;
 use crate::text::Line;
 use crate::tlsf::{self, BadPointer, BlockInfo, Corruption, Tlsf, HDR};
 
-/// Per-region bookkeeping at the start of the region.
-///
-/// Packed to 4-byte alignment: regions only need to be 4-byte aligned (as in ESP-IDF), which on
-/// 64-bit hosts is less than a pointer's natural alignment. Same layout as `repr(C)` on 32-bit.
+/// Per-region bookkeeping at the start of the region. `packed(4)`: regions only need 4-byte
+/// alignment (as in ESP-IDF), while the pointer field wants 8 on 64-bit hosts.
 #[repr(C, packed(4))]
 struct Header {
     /// Opaque lock given by `multi_heap_set_lock`; NULL means no locking.
@@ -435,10 +433,7 @@ impl MultiHeap {
             }
             extra(self.block(b))
         });
-        let err = match r {
-            Err(c) => Some(c),
-            Ok(()) => None,
-        };
+        let err = r.err();
         let free = self.free_size();
         let min = self.minimum_free_size();
         let counters_ok = err.is_some() || (sum_free == free && min <= free);

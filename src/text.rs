@@ -59,8 +59,8 @@ impl Line {
                 break;
             }
         }
-        for k in i..tmp.len() {
-            self.byte(tmp[k]);
+        for &d in &tmp[i..] {
+            self.byte(d);
         }
         self
     }

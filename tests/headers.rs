@@ -12,13 +12,70 @@ struct Header {
     prologue: &'static str,
 }
 
-const HEADERS: &[Header] = &[Header {
-    name: "multi_heap.h",
-    src: "src/capi/multi_heap.rs",
-    includes: &[],
-    prologue: "/* Opaque handle of a registered heap; its value is the start of the region. */\n\
-               typedef struct multi_heap_info *multi_heap_handle_t;\n",
-}];
+/// `esp_err_t` and its codes: from ESP-IDF on a device, defined here (guarded) on a host.
+macro_rules! esp_err_prologue {
+    () => {
+        "#if defined(ESP_PLATFORM)\n\
+         #include \"esp_err.h\"\n\
+         #else\n\
+         #ifndef HEAPCAPS_ESP_ERR_T_DEFINED\n\
+         #define HEAPCAPS_ESP_ERR_T_DEFINED\n\
+         typedef int esp_err_t;\n\
+         #endif\n\
+         #ifndef ESP_OK\n#define ESP_OK 0\n#endif\n\
+         #ifndef ESP_FAIL\n#define ESP_FAIL -1\n#endif\n\
+         #ifndef ESP_ERR_NO_MEM\n#define ESP_ERR_NO_MEM 0x101\n#endif\n\
+         #ifndef ESP_ERR_INVALID_ARG\n#define ESP_ERR_INVALID_ARG 0x102\n#endif\n\
+         #ifndef ESP_ERR_INVALID_STATE\n#define ESP_ERR_INVALID_STATE 0x103\n#endif\n\
+         #ifndef ESP_ERR_INVALID_SIZE\n#define ESP_ERR_INVALID_SIZE 0x104\n#endif\n\
+         #ifndef ESP_ERR_NOT_FOUND\n#define ESP_ERR_NOT_FOUND 0x105\n#endif\n\
+         #ifndef ESP_ERR_NOT_SUPPORTED\n#define ESP_ERR_NOT_SUPPORTED 0x106\n#endif\n\
+         #endif\n"
+    };
+}
+
+const HEADERS: &[Header] = &[
+    Header {
+        name: "multi_heap.h",
+        src: "src/capi/multi_heap.rs",
+        includes: &[],
+        prologue:
+            "/* Opaque handle of a registered heap; its value is the start of the region. */\n\
+                   typedef struct multi_heap_info *multi_heap_handle_t;\n",
+    },
+    Header {
+        name: "esp_heap_caps.h",
+        src: "src/capi/esp_heap_caps.rs",
+        includes: &["multi_heap.h"],
+        prologue: concat!(
+            esp_err_prologue!(),
+            "\n#ifndef HEAP_IRAM_ATTR\n#define HEAP_IRAM_ATTR\n#endif\n\
+             /* Deprecated alias of MALLOC_CAP_SPM. */\n\
+             #define MALLOC_CAP_TCM MALLOC_CAP_SPM\n\
+             \n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\
+             /* Try each of the `num` capability masks (uint32_t arguments) in order. */\n\
+             void *heap_caps_malloc_prefer(size_t size, size_t num, ...);\n\
+             void *heap_caps_realloc_prefer(void *ptr, size_t size, size_t num, ...);\n\
+             void *heap_caps_calloc_prefer(size_t n, size_t size, size_t num, ...);\n\
+             #ifdef __cplusplus\n}\n#endif\n"
+        ),
+    },
+    Header {
+        name: "esp_heap_caps_init.h",
+        src: "src/capi/esp_heap_caps_init.rs",
+        includes: &["esp_heap_caps.h"],
+        prologue: "",
+    },
+    Header {
+        name: "heapcaps_sim.h",
+        src: "src/capi/heapcaps_sim.rs",
+        includes: &[],
+        prologue: concat!(
+            "/* Host builds of heapcaps only: the simulated chip behind the heaps. */\n",
+            esp_err_prologue!()
+        ),
+    },
+];
 
 fn generate(h: &Header) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));

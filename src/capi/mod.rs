@@ -2,6 +2,10 @@
 //! core, maps the result to ESP-IDF's C types and returns. One file per ESP-IDF header; cbindgen
 //! reads each file on its own to write the header of the same name into `include/`.
 
+pub mod esp_heap_caps;
+pub mod esp_heap_caps_init;
+#[cfg(not(target_os = "none"))]
+pub mod heapcaps_sim;
 pub mod multi_heap;
 
 /// `malloc`, `free`, ... over the capabilities allocator (replaces the C library's allocator).

@@ -45,13 +45,16 @@ pub struct Region {
 /// A simulated chip.
 #[derive(Debug)]
 pub struct Chip {
-    pub name: &'static str,
+    /// Name as given to `heapcaps_sim_select_chip` / `HEAPCAPS_CHIP`.
+    pub name: &'static core::ffi::CStr,
     pub types: &'static [MemType],
     pub regions: &'static [Region],
     /// Reserved `[start, end)` ranges (sorted, non-overlapping).
     pub reserved: &'static [(u32, u32)],
-    /// Chip-address windows backed by one host mapping each: (lo, hi, iram alias of lo or 0).
+    /// Chip-address windows backed by one host mapping each: (lo, hi, unused).
     pub banks: &'static [(u32, u32, u32)],
+    /// The D/IRAM window when its instruction addresses differ: (dram_lo, dram_hi, iram_lo).
+    pub diram: Option<(u32, u32, u32)>,
     pub hw: HwParams,
     /// PSRAM added at boot as esp_psram does: (chip address, size, SPIRAM_USE_MALLOC).
     pub psram: Option<(u32, u32, bool, [u32; 3])>,
@@ -303,23 +306,22 @@ const PSRAM_S3: [u32; 3] = [S | D, 0, B8 | B32 | SIMD];
 /// `CONFIG_SPIRAM_USE_MALLOC` (malloc_extmem_enable(16384)).
 pub static CHIPS: &[Chip] = &[
     Chip {
-        name: "esp32",
+        name: c"esp32",
         types: ESP32_TYPES,
         regions: ESP32_REGIONS,
         reserved: ESP32_RESERVED,
         banks: &[(0x3FFA_E000, 0x4000_0000, 0), (0x4008_0000, 0x400A_0000, 0)],
+        diram: Some((0x3FFE_0000, 0x4000_0000, 0x400A_0000)),
         hw: HwParams::ESP32,
         psram: None,
     },
     Chip {
-        name: "esp32s3",
+        name: c"esp32s3",
         types: S3_TYPES,
         regions: S3_REGIONS,
         reserved: S3_RESERVED,
-        banks: &[
-            (0x3FC8_8000, 0x3FCF_8000, 0x4037_8000),
-            (0x600F_E000, 0x6010_0000, 0),
-        ],
+        banks: &[(0x3FC8_8000, 0x3FCF_8000, 0), (0x600F_E000, 0x6010_0000, 0)],
+        diram: Some((0x3FC8_8000, 0x3FCF_0000, 0x4037_8000)),
         hw: HwParams {
             internal_line: 0,
             external_line: 32,
@@ -329,14 +331,12 @@ pub static CHIPS: &[Chip] = &[
         psram: None,
     },
     Chip {
-        name: "esp32c3",
+        name: c"esp32c3",
         types: C3_TYPES,
         regions: C3_REGIONS,
         reserved: C3_RESERVED,
-        banks: &[
-            (0x3FC8_0000, 0x3FCE_0000, 0x4038_0000),
-            (0x5000_0000, 0x5000_2000, 0),
-        ],
+        banks: &[(0x3FC8_0000, 0x3FCE_0000, 0), (0x5000_0000, 0x5000_2000, 0)],
+        diram: Some((0x3FC8_0000, 0x3FCE_0000, 0x4038_0000)),
         hw: HwParams {
             internal_line: 0,
             external_line: 0,
@@ -346,11 +346,12 @@ pub static CHIPS: &[Chip] = &[
         psram: None,
     },
     Chip {
-        name: "esp32c6",
+        name: c"esp32c6",
         types: C6_TYPES,
         regions: C6_REGIONS,
         reserved: C6_RESERVED,
         banks: &[(0x4080_0000, 0x4088_0000, 0), (0x5000_0000, 0x5000_4000, 0)],
+        diram: None,
         hw: HwParams {
             internal_line: 0,
             external_line: 0,
@@ -360,23 +361,22 @@ pub static CHIPS: &[Chip] = &[
         psram: None,
     },
     Chip {
-        name: "esp32-psram",
+        name: c"esp32-psram",
         types: ESP32_TYPES,
         regions: ESP32_REGIONS,
         reserved: ESP32_RESERVED,
         banks: &[(0x3FFA_E000, 0x4000_0000, 0), (0x4008_0000, 0x400A_0000, 0)],
+        diram: Some((0x3FFE_0000, 0x4000_0000, 0x400A_0000)),
         hw: HwParams::ESP32,
         psram: Some((0x3F80_0000, 0x40_0000, true, PSRAM_ESP32)),
     },
     Chip {
-        name: "esp32s3-psram",
+        name: c"esp32s3-psram",
         types: S3_TYPES,
         regions: S3_REGIONS,
         reserved: S3_RESERVED,
-        banks: &[
-            (0x3FC8_8000, 0x3FCF_8000, 0x4037_8000),
-            (0x600F_E000, 0x6010_0000, 0),
-        ],
+        banks: &[(0x3FC8_8000, 0x3FCF_8000, 0), (0x600F_E000, 0x6010_0000, 0)],
+        diram: Some((0x3FC8_8000, 0x3FCF_0000, 0x4037_8000)),
         hw: HwParams {
             internal_line: 0,
             external_line: 32,
@@ -389,7 +389,7 @@ pub static CHIPS: &[Chip] = &[
 
 /// Finds a chip by name.
 pub fn chip(name: &str) -> Option<&'static Chip> {
-    CHIPS.iter().find(|c| c.name == name)
+    CHIPS.iter().find(|c| c.name.to_bytes() == name.as_bytes())
 }
 
 /// Cuts `reserved` out of `regions` (ESP-IDF's `soc_get_available_memory_regions`): pieces of 16
@@ -466,7 +466,7 @@ mod host {
     pub fn select_chip(name: &str) -> Result<(), super::super::Error> {
         let i = CHIPS
             .iter()
-            .position(|c| c.name == name)
+            .position(|c| c.name.to_bytes() == name.as_bytes())
             .ok_or(super::super::Error::NotFound)?;
         if BOOT.is_completed() || super::super::global_raw().is_initialised() {
             return Err(super::super::Error::InvalidState);
@@ -545,18 +545,21 @@ mod host {
         BOOT.call_once(|| {
             let c = selected_chip();
             reg.set_hw(c.hw);
-            for (&(lo, hi, iram), b) in c.banks.iter().zip(BANK_BASE.iter()) {
+            for (&(lo, hi, _), b) in c.banks.iter().zip(BANK_BASE.iter()) {
                 let len = (hi - lo) as usize;
-                let Some((base, alias)) =
-                    crate::port::map_memory(len, 0, if iram != 0 { len } else { 0 })
-                else {
+                // The D/IRAM window, if in this bank, gets a second view: the IRAM addresses.
+                let win = c.diram.filter(|&(dl, dh, _)| dl >= lo && dh <= hi);
+                let (off, alen) = win.map_or((0, 0), |(dl, dh, _)| {
+                    ((dl - lo) as usize, (dh - dl) as usize)
+                });
+                let Some((base, alias)) = crate::port::map_memory(len, off, alen) else {
                     crate::port::fatal(b"heapcaps: cannot map simulated chip memory\n")
                 };
                 b.store(base as usize, Ordering::Relaxed);
-                if iram != 0 {
+                if win.is_some() {
                     reg.set_diram_alias(Some(DiramAlias {
-                        dram_lo: base as usize,
-                        dram_hi: base as usize + len,
+                        dram_lo: base as usize + off,
+                        dram_hi: base as usize + off + alen,
                         iram_lo: alias as usize,
                         inverted: false,
                     }));

@@ -285,6 +285,9 @@ pub struct Registry {
 unsafe impl Sync for Registry {}
 
 const WORD: usize = 4;
+/// Bytes of the DRAM address stored before an EXEC (IRAM-alias) pointer: a 32-bit word on the
+/// chips, a pointer-sized word on 64-bit hosts (where addresses do not fit in 32 bits).
+const ALIAS_WORD: usize = core::mem::size_of::<usize>();
 const EXTMEM_DISABLED: usize = usize::MAX;
 
 /// Caps that make the hardware adjustment look at alignment.
@@ -588,9 +591,9 @@ impl Registry {
                 }
                 match alias {
                     Some(a) if a.in_dram(s.start()) => {
-                        let p = alloc_in(h, size + WORD, alignment);
+                        let p = alloc_in(h, size + ALIAS_WORD, alignment);
                         if !p.is_null() {
-                            return to_iram(a, p, size + WORD);
+                            return to_iram(a, p, size + ALIAS_WORD);
                         }
                     }
                     _ => {
@@ -630,7 +633,7 @@ impl Registry {
             if a.in_iram(p as usize) && (p as usize) % WORD == 0 {
                 // SAFETY: an IRAM-alias pointer handed out by `to_iram` has the DRAM address in
                 // the word before it (readable through the alias mapping).
-                let d = unsafe { ptr::read((p as *const usize).sub(1)) };
+                let d = unsafe { ptr::read_unaligned(p.sub(ALIAS_WORD) as *const usize) };
                 return (d as *mut u8, true);
             }
         }
@@ -694,7 +697,7 @@ impl Registry {
             return n;
         }
         // An EXEC block holds one extra word (the DRAM address) besides the user data.
-        let old = h.allocated_size(d) - if aliased { WORD } else { 0 };
+        let old = h.allocated_size(d) - if aliased { ALIAS_WORD } else { 0 };
         // SAFETY: both blocks are live and at least `min(size, old)` bytes long; distinct blocks.
         unsafe { ptr::copy_nonoverlapping(p, n, size.min(old)) };
         // SAFETY: forwarded caller contract.
@@ -847,10 +850,12 @@ impl Registry {
     /// `heap_caps_malloc_extmem_enable`: allocations above `limit` prefer PSRAM. As in ESP-IDF the
     /// limit is kept as a signed int, so values >= 2^31 disable external allocation again.
     pub fn malloc_extmem_enable(&self, limit: usize) {
-        let v = if limit as u32 >= 0x8000_0000 {
+        // Truncate to 32 bits as the C int conversion does.
+        let v = limit as u32;
+        let v = if v >= 0x8000_0000 {
             EXTMEM_DISABLED
         } else {
-            limit & 0xffff_ffff
+            v as usize
         };
         self.extmem_limit.store(v, Ordering::Relaxed);
     }
@@ -1106,6 +1111,12 @@ impl Registry {
         })
     }
 
+    /// `heap_caps_match` for the heap containing `p`: registered and has all of `caps`.
+    pub fn heap_matches(&self, p: usize, caps: u32) -> bool {
+        self.find_heap(p)
+            .is_some_and(|(s, _)| s.all_caps() & caps == caps)
+    }
+
     /// Name of the memory type of the heap containing `p` (empty if none).
     pub fn heap_name(&self, p: usize) -> &'static str {
         self.find_heap(p).map_or("", |(s, _)| s.name())
@@ -1179,15 +1190,15 @@ fn alloc_in(h: MultiHeap, size: usize, alignment: usize) -> *mut u8 {
 /// IRAM view and returns the IRAM pointer one word further.
 fn to_iram(a: DiramAlias, p: *mut u8, len: usize) -> *mut u8 {
     let word = if a.inverted {
-        p as usize + len - WORD
+        p as usize + len - ALIAS_WORD
     } else {
         p as usize
     };
-    let ip = a.dram_to_iram(word) as *mut usize;
+    let ip = a.dram_to_iram(word) as *mut u8;
     // SAFETY: the IRAM view of a word of the freshly allocated block is writable memory (on the
     // chip by hardware, in the simulation by the second mapping of the same pages).
-    unsafe { ptr::write(ip, p as usize) };
-    ip.wrapping_add(1) as *mut u8
+    unsafe { ptr::write_unaligned(ip as *mut usize, p as usize) };
+    ip.wrapping_add(ALIAS_WORD)
 }
 
 #[cold]

@@ -96,6 +96,7 @@ impl Model {
     /// # Safety
     /// `mem` must be valid for `len` bytes and reserved for this model.
     pub unsafe fn new(mem: *mut u8, len: usize) -> Option<Model> {
+        // SAFETY: forwarded caller contract.
         let heap = unsafe { MultiHeap::register(mem, len)? };
         Some(Model {
             heap,
