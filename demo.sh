@@ -9,8 +9,9 @@ case "$chip" in
     esp32|esp32s3|esp32c3|esp32c6|esp32-psram|esp32s3-psram) ;;
     *) echo "usage: $0 [esp32|esp32s3|esp32c3|esp32c6|esp32-psram|esp32s3-psram]" >&2; exit 2 ;;
 esac
-cargo build --quiet --release --features c-malloc
+# Same target dir as tests/c/run.sh uses for the c-malloc library, so the two share the build.
+cargo build --quiet --release --features c-malloc --target-dir target/c-malloc
 mkdir -p target/demo
 ${CC:-gcc} -std=c11 -O1 -Wall -Wextra -D_GNU_SOURCE -Iinclude examples/demo/demo.c \
-    target/release/libheapcaps.a -lpthread -ldl -lm -o target/demo/demo
+    target/c-malloc/release/libheapcaps.a -lpthread -ldl -lm -o target/demo/demo
 exec target/demo/demo "$chip"
