@@ -535,6 +535,36 @@ TEST_CASE("Malloc/overwrite, then free all available internal RAM", "[heap]")
     TEST_ASSERT_EQUAL_INT(counts[0], counts[1]);
 }
 
+static bool never_called(walker_heap_into_t heap, walker_block_info_t block, void *user)
+{
+    (void)heap;
+    (void)block;
+    *(int *)user += 1;
+    return true;
+}
+
+TEST_CASE("NULL and empty arguments get defined answers", "[heap]")
+{
+    reset_cb();
+    heap_caps_get_info(NULL, MALLOC_CAP_DEFAULT); /* ignored */
+    heap_caps_walk(MALLOC_CAP_DEFAULT, NULL, NULL); /* ignored (ESP-IDF asserts) */
+    heap_caps_walk_all(NULL, NULL);
+    int calls = 0;
+    heap_caps_walk(MALLOC_CAP_INVALID, never_called, &calls); /* INVALID selects every heap */
+    TEST_ASSERT_GREATER_THAN(0, calls);
+    TEST_ASSERT_EQUAL(0, heap_caps_get_allocated_size(NULL));
+    /* *_prefer with no caps at all: NULL, and the callback reports MALLOC_CAP_DEFAULT. */
+    TEST_ASSERT_NULL(heap_caps_malloc_prefer(32, 0));
+    TEST_ASSERT_EQUAL_INT(1, s_cb_calls);
+    TEST_ASSERT_EQUAL_HEX32(MALLOC_CAP_DEFAULT, s_cb_caps);
+    TEST_ASSERT_EQUAL_STRING("heap_caps_malloc_prefer", s_cb_func);
+    TEST_ASSERT_NULL(heap_caps_calloc_prefer(2, 16, 0));
+    TEST_ASSERT_EQUAL_INT(2, s_cb_calls);
+    TEST_ASSERT_EQUAL_HEX32(MALLOC_CAP_DEFAULT, s_cb_caps);
+    TEST_ASSERT_NULL(heap_caps_realloc_prefer(NULL, 16, 0));
+    TEST_ASSERT_EQUAL_INT(3, s_cb_calls);
+}
+
 /* ---- death tests ---- */
 
 HEAPCAPS_CHILD_SCENARIO(free_foreign_static)
@@ -581,12 +611,20 @@ HEAPCAPS_CHILD_SCENARIO(double_free)
     heap_caps_free(p);
 }
 
+HEAPCAPS_CHILD_SCENARIO(size_of_foreign)
+{
+    uint32_t foreign[16] = {0};
+    heapcaps_test_target(&foreign[4]);
+    (void)heap_caps_get_allocated_size(&foreign[4]);
+}
+
 TEST_CASE("free of a pointer outside every heap aborts naming it", "[heap][death]")
 {
     HEAPCAPS_TEST_ASSERT_ABORTS("free_foreign_static", true);
     HEAPCAPS_TEST_ASSERT_ABORTS("free_foreign_stack", true);
     HEAPCAPS_TEST_ASSERT_ABORTS("realloc_foreign", true);
     HEAPCAPS_TEST_ASSERT_ABORTS("free_low_address", false);
+    HEAPCAPS_TEST_ASSERT_ABORTS("size_of_foreign", true);
 }
 
 TEST_CASE("free of a pointer into the middle of a block, or twice, aborts naming it",
