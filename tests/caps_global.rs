@@ -214,3 +214,66 @@ fn walk_info_monitor() {
     assert_eq!(heap_caps_monitor_local_minimum_free_size_stop(), -1);
     heap_caps_print_heap_info(MALLOC_CAP_RTCRAM);
 }
+
+#[test]
+fn global_alloc_and_rust_api() {
+    use std::alloc::{GlobalAlloc, Layout};
+    let _g = setup();
+    let a = heapcaps::HeapCapsAlloc;
+    let l = Layout::from_size_align(100, 64).unwrap();
+    // SAFETY: valid layout; pointers are freed with the same allocator.
+    unsafe {
+        let p = a.alloc(l);
+        assert!(!p.is_null() && p as usize % 64 == 0);
+        std::ptr::write_bytes(p, 7, 100);
+        let q = a.realloc(p, l, 300);
+        assert!(!q.is_null() && q as usize % 64 == 0 && *q.add(99) == 7);
+        a.dealloc(q, Layout::from_size_align(300, 64).unwrap());
+        let s = a.alloc(Layout::from_size_align(10, 4).unwrap());
+        let s = a.realloc(s, Layout::from_size_align(10, 4).unwrap(), 5000);
+        assert!(!s.is_null());
+        a.dealloc(s, Layout::from_size_align(5000, 4).unwrap());
+    }
+    let p = heapcaps::caps::malloc(64, heapcaps::Caps::SPIRAM);
+    assert!(!p.is_null());
+    // SAFETY: from the same allocator.
+    unsafe { heapcaps::caps::free(p) };
+}
+
+#[test]
+fn threads_allocate_concurrently() {
+    let _g = setup();
+    let before = heap_caps_get_free_size(0);
+    let hs: Vec<_> = (0..4)
+        .map(|t| {
+            std::thread::spawn(move || {
+                let caps = [
+                    MALLOC_CAP_8BIT,
+                    MALLOC_CAP_32BIT,
+                    MALLOC_CAP_SPIRAM,
+                    MALLOC_CAP_DMA,
+                ][t];
+                let mut live = vec![];
+                for i in 0..2000usize {
+                    let p = heap_caps_malloc(16 + (i * 37) % 200, caps) as usize;
+                    assert_ne!(p, 0);
+                    live.push(p);
+                    if i % 3 != 0 {
+                        let q = live.swap_remove((i * 7) % live.len());
+                        // SAFETY: q came from heap_caps_malloc above.
+                        unsafe { heap_caps_free(q as *mut c_void) };
+                    }
+                }
+                for q in live {
+                    // SAFETY: as above.
+                    unsafe { heap_caps_free(q as *mut c_void) };
+                }
+            })
+        })
+        .collect();
+    for h in hs {
+        h.join().unwrap();
+    }
+    assert!(heap_caps_check_integrity_all(true));
+    assert_eq!(heap_caps_get_free_size(0), before);
+}

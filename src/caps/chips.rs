@@ -616,23 +616,16 @@ mod host {
                     reg.malloc_extmem_enable(16384);
                 }
             }
+            if full {
+                reg.enable_nonos_stack_heaps();
+            }
         });
-        if full {
-            reg.enable_nonos_stack_heaps();
-        }
     }
 
-    /// Boots the global registry on first use (full boot).
+    /// Boots the global registry on first use (full boot); concurrent first users wait for it.
     #[cold]
     pub fn boot_default(reg: &'static Registry) {
-        if !BOOT.is_completed() {
-            boot(reg, true);
-        } else {
-            // Another thread finished (or is finishing) the boot.
-            while !reg.is_initialised() {
-                core::hint::spin_loop();
-            }
-        }
+        boot(reg, true)
     }
 }
 
@@ -721,6 +714,14 @@ mod device {
     pub fn boot(reg: &'static Registry, full: bool) {
         if !BOOTED.load(Ordering::Relaxed) {
             BOOTED.store(true, Ordering::Relaxed);
+            // The chip is unknown here: bound requests by the largest HEAP_SIZE_MAX of any chip
+            // (64 MiB); alignment comes from ESP-IDF's own function (see Registry::adjust_hw).
+            reg.set_hw(HwParams {
+                internal_line: 0,
+                external_line: 0,
+                simd_align: 0,
+                size_max: 0x0400_0000,
+            });
             if let Some((lo, hi, iram, inv)) = crate::port::diram_alias() {
                 reg.set_diram_alias(Some(DiramAlias {
                     dram_lo: lo,

@@ -191,7 +191,7 @@ impl Slot {
             heap: AtomicUsize::new(0),
             next: AtomicUsize::new(0),
             saved_min: AtomicUsize::new(usize::MAX),
-            lock: UnsafeCell::new([0; 2]),
+            lock: UnsafeCell::new(port::LOCK_INIT),
             name: AtomicPtr::new(ptr::null_mut()),
             name_len: AtomicUsize::new(0),
         }
@@ -270,6 +270,7 @@ pub struct Registry {
     extmem_limit: AtomicUsize,
     failed_hook: AtomicPtr<()>,
     monitoring: AtomicBool,
+    monitor_buf: AtomicPtr<u8>,
     hw_internal: AtomicUsize,
     hw_external: AtomicUsize,
     hw_simd: AtomicUsize,
@@ -289,6 +290,8 @@ const WORD: usize = 4;
 /// chips, a pointer-sized word on 64-bit hosts (where addresses do not fit in 32 bits).
 const ALIAS_WORD: usize = core::mem::size_of::<usize>();
 const EXTMEM_DISABLED: usize = usize::MAX;
+/// `sizeof(heap_t)` on the chips (no task tracking): what ESP-IDF allocates per heap descriptor.
+const HEAP_T_SIZE: usize = 36;
 
 /// Caps that make the hardware adjustment look at alignment.
 const CAPS_NEEDING_ALIGNMENT: u32 = Caps::DMA.bits()
@@ -310,12 +313,13 @@ impl Registry {
             slots: [const { Slot::new() }; MAX_HEAPS],
             used: AtomicUsize::new(0),
             head: AtomicUsize::new(0),
-            writer: UnsafeCell::new([0; 2]),
+            writer: UnsafeCell::new(port::LOCK_INIT),
             initialised: AtomicBool::new(false),
             in_startup: AtomicBool::new(true),
             extmem_limit: AtomicUsize::new(EXTMEM_DISABLED),
             failed_hook: AtomicPtr::new(ptr::null_mut()),
             monitoring: AtomicBool::new(false),
+            monitor_buf: AtomicPtr::new(ptr::null_mut()),
             hw_internal: AtomicUsize::new(HwParams::ESP32.internal_line),
             hw_external: AtomicUsize::new(HwParams::ESP32.external_line),
             hw_simd: AtomicUsize::new(HwParams::ESP32.simd_align),
@@ -438,6 +442,18 @@ impl Registry {
             }
             self.insert_sorted(idx);
         }
+        // ESP-IDF carves its array of boot heap descriptors from the first heap (by address)
+        // with 8BIT|INTERNAL. The slots here are static, but the same bytes are taken so that
+        // free-size figures match a real boot.
+        let n = self.used.load(Ordering::Relaxed);
+        let want = Caps::BIT8.bits() | Caps::INTERNAL.bits();
+        let first = self.slots[..n]
+            .iter()
+            .filter(|s| s.heap().is_some() && s.all_caps() & want == want)
+            .min_by_key(|s| s.start());
+        if let Some(h) = first.and_then(|s| s.heap()) {
+            h.malloc(HEAP_T_SIZE * n);
+        }
         self.initialised.store(true, Ordering::Release);
     }
 
@@ -464,6 +480,8 @@ impl Registry {
     /// Registers the startup-stack heaps (every slot still without a heap) and ends the startup
     /// phase: heaps added later get a minimum-free value of 0.
     pub fn enable_nonos_stack_heaps(&self) {
+        // The writer lock keeps two callers from registering the same region twice.
+        let _w = self.writer_lock();
         for s in self.iter() {
             if s.heap().is_none() {
                 // SAFETY: the region was given to `init` with the promise that startup-stack
@@ -505,8 +523,16 @@ impl Registry {
         let Some(slot) = self.slots.get(idx) else {
             return Err(Error::NoMem);
         };
+        // ESP-IDF allocates the new heap's descriptor from internal memory; the slot here is
+        // static, but the allocation (and its failure) is kept so free sizes and codes match.
+        let desc = self.malloc_base(HEAP_T_SIZE, Caps::INTERNAL.bits() | Caps::BIT8.bits());
+        if desc.is_null() {
+            return Err(Error::NoMem);
+        }
         // SAFETY: the caller guarantees the range is ours.
         let Some(h) = (unsafe { MultiHeap::register(start as *mut u8, end - start) }) else {
+            // SAFETY: `desc` was just allocated here.
+            unsafe { self.free(desc) };
             return Err(Error::InvalidSize);
         };
         self.used.store(idx + 1, Ordering::Relaxed);
@@ -535,6 +561,12 @@ impl Registry {
     #[inline]
     fn adjust_hw(&self, align: &mut usize, size: &mut usize, caps: &mut u32) {
         if *caps & CAPS_NEEDING_ALIGNMENT == 0 {
+            return;
+        }
+        #[cfg(target_os = "none")]
+        if core::ptr::eq(self, &GLOBAL) {
+            // On the chip, ESP-IDF's own function knows the cache configuration.
+            port::adjust_alignment_to_hw(align, size, caps);
             return;
         }
         let spiram = *caps & Caps::SPIRAM.bits() != 0;
@@ -1134,6 +1166,12 @@ impl Registry {
             for s in &self.slots {
                 s.saved_min.store(usize::MAX, Ordering::Relaxed);
             }
+            // ESP-IDF keeps the saved values in a DEFAULT-caps array (one 4-byte value per heap)
+            // allocated here, before the reset; the values live in the slots here, but the
+            // allocation is kept so the figures match.
+            let n = self.iter().count();
+            let buf = self.malloc_base(n * 4, Caps::DEFAULT.bits());
+            self.monitor_buf.store(buf, Ordering::Relaxed);
         }
         for s in self.iter() {
             if let Some(h) = s.heap() {
@@ -1159,6 +1197,11 @@ impl Registry {
             }
         }
         self.monitoring.store(false, Ordering::Relaxed);
+        // Load + store (no read-modify-write atomics on rv32imc); the writer lock is held.
+        let buf = self.monitor_buf.load(Ordering::Relaxed);
+        self.monitor_buf.store(ptr::null_mut(), Ordering::Relaxed);
+        // SAFETY: NULL or the block `monitor_start` allocated from this registry.
+        unsafe { self.free(buf) };
         Ok(())
     }
 }

@@ -12,6 +12,13 @@ extern "C" {
     // newlib and picolibc (as ESP-IDF builds them) both reach errno through this function.
     fn __errno() -> *mut i32;
     fn heapcaps_port_diram(out: *mut usize) -> bool;
+    fn esp_heap_adjust_alignment_to_hw(alignment: *mut usize, size: *mut usize, caps: *mut u32);
+}
+
+/// ESP-IDF's own hardware alignment adjustment (esp_hw_support), which knows the chip's cache.
+pub fn adjust_alignment_to_hw(alignment: &mut usize, size: &mut usize, caps: &mut u32) {
+    // SAFETY: three valid, exclusive pointers to initialised values.
+    unsafe { esp_heap_adjust_alignment_to_hw(alignment, size, caps) }
 }
 
 pub fn diram_alias() -> Option<(usize, usize, usize, bool)> {
@@ -21,6 +28,10 @@ pub fn diram_alias() -> Option<(usize, usize, usize, bool)> {
     let differ = unsafe { heapcaps_port_diram(w.as_mut_ptr()) };
     differ.then_some((w[0], w[1], w[2], w[3] != 0))
 }
+
+/// Initial value of a `portMUX_TYPE` (`portMUX_INITIALIZER_UNLOCKED`): owner `SPINLOCK_FREE`,
+/// count 0.
+pub const LOCK_INIT: [u32; 2] = [0xB33F_FFFF, 0];
 
 pub fn lock(lock: *mut c_void) {
     // SAFETY: the shim enters portENTER_CRITICAL_SAFE on the portMUX_TYPE the heap was given.

@@ -21,6 +21,9 @@ extern "C" {
     fn errno_cell() -> *mut i32;
 }
 
+/// Initial value of a lock's storage ({owner, count}): 0 marks a free host lock.
+pub const LOCK_INIT: [u32; 2] = [0, 0];
+
 /// The host view of a `multi_heap_lock_t`: ESP-IDF's `portMUX_TYPE` layout, `{owner, count}`.
 #[repr(C)]
 struct Mux {

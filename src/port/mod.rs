@@ -17,6 +17,9 @@ use espidf as imp;
 
 use core::ffi::c_void;
 
+/// Initial contents of an 8-byte lock object (`portMUX_TYPE` layout) before its first use.
+pub const LOCK_INIT: [u32; 2] = imp::LOCK_INIT;
+
 /// Enters the critical section guarded by `lock` (a `multi_heap_lock_t`, i.e. a `portMUX_TYPE`).
 /// A NULL lock means "no locking". Must be recursive on the same core/thread.
 #[inline(always)]
@@ -90,4 +93,10 @@ pub fn getenv(name: &core::ffi::CStr) -> Option<&'static [u8]> {
 #[cfg(target_os = "none")]
 pub fn diram_alias() -> Option<(usize, usize, usize, bool)> {
     imp::diram_alias()
+}
+
+/// ESP-IDF only: `esp_heap_adjust_alignment_to_hw` of the running chip.
+#[cfg(target_os = "none")]
+pub fn adjust_alignment_to_hw(alignment: &mut usize, size: &mut usize, caps: &mut u32) {
+    imp::adjust_alignment_to_hw(alignment, size, caps)
 }
