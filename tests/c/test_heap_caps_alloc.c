@@ -62,6 +62,16 @@ TEST_CASE("simulated chip is the one selected", "[heap][sim]")
     TEST_ASSERT_NOT_EQUAL(ESP_OK, heapcaps_sim_select_chip(NULL));
 }
 
+TEST_CASE("capability macros are 32-bit values (safe to pass to the *_prefer varargs)", "[heap]")
+{
+    /* A wider constant (e.g. a decimal 2147483648, a long long on 32-bit targets) would shift
+     * every later variadic argument of heap_caps_*_prefer. */
+    TEST_ASSERT_EQUAL(4, sizeof(MALLOC_CAP_INVALID));
+    TEST_ASSERT_EQUAL(4, sizeof(MALLOC_CAP_DEFAULT));
+    TEST_ASSERT_EQUAL(4, sizeof(MALLOC_CAP_SPIRAM_NO_ENC));
+    TEST_ASSERT_EQUAL_HEX32(0x80000000u, (uint32_t)MALLOC_CAP_INVALID);
+}
+
 TEST_CASE("register_failed_alloc_callback rejects NULL", "[heap]")
 {
     TEST_ASSERT_EQUAL_INT(ESP_ERR_INVALID_ARG, heap_caps_register_failed_alloc_callback(NULL));
