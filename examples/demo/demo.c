@@ -254,7 +254,7 @@ int main(int argc, char **argv)
     check(internal_free_at_end == internal_free_at_start, "all internal memory returned");
 
     section("What you just saw");
-    printf("  * An unmodified ESP-IDF-style program ran against a simulated %s: its RAM regions\n"
+    printf("  * An ESP-IDF-style C program ran against a simulated %s: its RAM regions\n"
            "    became heaps, each tagged with capabilities (DMA, 32BIT, 8BIT, INTERNAL, EXEC,\n"
            "    SPIRAM...), exactly as heap_caps_init() does on the chip.\n"
            "  * heap_caps_malloc() picked a heap that has every capability asked for, in ESP-IDF's\n"
