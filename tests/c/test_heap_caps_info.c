@@ -442,3 +442,20 @@ TEST_CASE("default malloc policy: internal unless extmem is enabled", "[heap]")
 {
     HEAPCAPS_TEST_IN_CHILD_OK("extmem_policy");
 }
+
+TEST_CASE("Check if default cap allocates in external memory in priority", "[heap][psram]")
+{
+    if (heap_caps_get_total_size(MALLOC_CAP_SPIRAM) == 0) {
+        TEST_IGNORE_MESSAGE("this chip has no PSRAM heap");
+    }
+    /* PSRAM is added at startup, at the head of the heap list, with DEFAULT among its caps: a
+     * plain MALLOC_CAP_DEFAULT request is served there first (malloc's policy is different). */
+    size_t internal = heap_caps_get_free_size(MALLOC_CAP_INTERNAL);
+    size_t external = heap_caps_get_free_size(MALLOC_CAP_SPIRAM);
+    void *p = heap_caps_malloc(256, MALLOC_CAP_DEFAULT);
+    TEST_ASSERT_NOT_NULL(p);
+    TEST_ASSERT_EQUAL(internal, heap_caps_get_free_size(MALLOC_CAP_INTERNAL));
+    TEST_ASSERT_LESS_OR_EQUAL(external - 256, heap_caps_get_free_size(MALLOC_CAP_SPIRAM));
+    heap_caps_free(p);
+    TEST_ASSERT_EQUAL(external, heap_caps_get_free_size(MALLOC_CAP_SPIRAM));
+}
