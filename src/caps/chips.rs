@@ -481,12 +481,10 @@ mod host {
         if let Some(c) = i.checked_sub(1).and_then(|i| CHIPS.get(i)) {
             return c;
         }
-        // Not std::env::var: its String would come from malloc, i.e. from this allocator when
-        // built with `c-malloc`, while it is still booting.
-        let env = crate::port::getenv(c"HEAPCAPS_CHIP");
+        // No allocation here: this runs while booting, possibly from inside malloc.
+        let env = crate::port::env(c"HEAPCAPS_CHIP");
         let c = env
-            .and_then(|v| core::str::from_utf8(v).ok())
-            .and_then(chip)
+            .and_then(|v| CHIPS.iter().find(|c| c.name.to_bytes() == v))
             .unwrap_or(&CHIPS[0]);
         SELECTED.store(
             CHIPS.iter().position(|x| core::ptr::eq(x, c)).unwrap_or(0) + 1,

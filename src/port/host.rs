@@ -94,19 +94,6 @@ pub fn task_handle() -> *mut c_void {
     me() as usize as *mut c_void
 }
 
-pub fn getenv(name: &core::ffi::CStr) -> Option<&'static [u8]> {
-    extern "C" {
-        #[link_name = "getenv"]
-        fn c_getenv(name: *const core::ffi::c_char) -> *const core::ffi::c_char;
-    }
-    // SAFETY: `name` is NUL-terminated; getenv returns NULL or a NUL-terminated string that
-    // stays valid while the environment is not modified (the simulation only reads it at boot).
-    unsafe {
-        let v = c_getenv(name.as_ptr());
-        (!v.is_null()).then(|| core::ffi::CStr::from_ptr(v).to_bytes())
-    }
-}
-
 pub fn set_errno(code: i32) {
     // SAFETY: the C library returns a valid pointer to the calling thread's errno.
     unsafe { *errno_cell() = code }
@@ -124,6 +111,21 @@ extern "C" {
         off: isize,
     ) -> *mut c_void;
     fn close(fd: i32) -> i32;
+}
+
+extern "C" {
+    fn getenv(name: *const core::ffi::c_char) -> *const core::ffi::c_char;
+}
+
+/// The value of environment variable `name`, read without allocating (the heap may be booting
+/// from inside `malloc`).
+pub fn env(name: &core::ffi::CStr) -> Option<&'static [u8]> {
+    // SAFETY: `name` is NUL-terminated; getenv returns NULL or a NUL-terminated string that
+    // stays valid while the environment is not modified (the program's start-up environment).
+    unsafe {
+        let v = getenv(name.as_ptr());
+        (!v.is_null()).then(|| core::ffi::CStr::from_ptr(v).to_bytes())
+    }
 }
 
 const PROT_RW: i32 = 3;

@@ -81,13 +81,6 @@ pub fn map_memory(len: usize, alias_off: usize, alias_len: usize) -> Option<(*mu
     imp::map_memory(len, alias_off, alias_len)
 }
 
-/// Host only: the value of environment variable `name`, without allocating (std::env::var would
-/// take its String from malloc, which with `c-malloc` is this allocator, possibly mid-boot).
-#[cfg(not(target_os = "none"))]
-pub fn getenv(name: &core::ffi::CStr) -> Option<&'static [u8]> {
-    imp::getenv(name)
-}
-
 /// ESP-IDF only: the D/IRAM window as (dram_lo, dram_hi, iram_lo, inverted), if the chip's
 /// D/IRAM has separate instruction addresses.
 #[cfg(target_os = "none")]
@@ -99,4 +92,10 @@ pub fn diram_alias() -> Option<(usize, usize, usize, bool)> {
 #[cfg(target_os = "none")]
 pub fn adjust_alignment_to_hw(alignment: &mut usize, size: &mut usize, caps: &mut u32) {
     imp::adjust_alignment_to_hw(alignment, size, caps)
+}
+
+/// Host only: an environment variable, read without allocating.
+#[cfg(not(target_os = "none"))]
+pub fn env(name: &core::ffi::CStr) -> Option<&'static [u8]> {
+    imp::env(name)
 }
