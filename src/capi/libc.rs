@@ -5,6 +5,10 @@
 //! RAM unless `heap_caps_malloc_extmem_enable` opted in to PSRAM), returned pointers are 4-byte
 //! aligned, and `malloc(0)` / `calloc(0, n)` / `realloc(p, 0)` return NULL.
 //!
+//! On a host this keeps ESP-IDF's 4-byte alignment on purpose (the simulation should behave like
+//! the chip), although C asks `malloc` for `alignof(max_align_t)` (16 on x86_64 glibc). Programs
+//! needing more use `aligned_alloc` / `posix_memalign`.
+//!
 //! Deliberate differences from ESP-IDF, which follow C and POSIX here:
 //! - a failed allocation of a non-zero size sets `errno = ENOMEM` (ESP-IDF leaves errno alone);
 //! - `posix_memalign` returns `EINVAL` for an alignment that is not a power-of-two multiple of
