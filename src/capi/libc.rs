@@ -237,6 +237,37 @@ pub extern "C" fn mallopt(_param: c_int, _value: c_int) -> c_int {
 #[no_mangle]
 pub extern "C" fn malloc_stats() {}
 
+/// Counter type of `struct mallinfo`: `int` in glibc, `size_t` in newlib (the same size on the
+/// ILP32 chips).
+#[cfg(not(target_os = "none"))]
+pub type mallinfo_field = c_int;
+/// Counter type of `struct mallinfo`: `size_t` in newlib.
+#[cfg(target_os = "none")]
+pub type mallinfo_field = usize;
+
+/// The C library's `struct mallinfo` (field order shared by glibc and newlib).
+#[repr(C)]
+#[derive(Clone, Copy, Default)]
+pub struct mallinfo {
+    pub arena: mallinfo_field,
+    pub ordblks: mallinfo_field,
+    pub smblks: mallinfo_field,
+    pub hblks: mallinfo_field,
+    pub hblkhd: mallinfo_field,
+    pub usmblks: mallinfo_field,
+    pub fsmblks: mallinfo_field,
+    pub uordblks: mallinfo_field,
+    pub fordblks: mallinfo_field,
+    pub keepcost: mallinfo_field,
+}
+
+/// All zero, as ESP-IDF (the heap_caps statistics functions have the real figures). Defined so
+/// that a call does not pull the C library's own allocator into the link.
+#[no_mangle]
+pub extern "C" fn mallinfo() -> mallinfo {
+    mallinfo::default()
+}
+
 /// newlib's reentrant `malloc`; the reentrancy structure is not needed (errno of the running
 /// task is set on failure).
 ///

@@ -252,6 +252,14 @@ TEST_CASE("valloc, pvalloc, cfree, the newlib _r forms and the no-op tunables", 
     TEST_ASSERT_EQUAL_INT(0, malloc_trim(0));
     TEST_ASSERT_EQUAL_INT(0, mallopt(M_TRIM_THRESHOLD, 1));
     malloc_stats();
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+    struct mallinfo mi = mallinfo(); /* all zero, as ESP-IDF */
+#pragma GCC diagnostic pop
+    TEST_ASSERT_EQUAL_INT(0, mi.arena);
+    TEST_ASSERT_EQUAL_INT(0, mi.uordblks);
+    TEST_ASSERT_EQUAL_INT(0, mi.fordblks);
+    TEST_ASSERT_EQUAL_INT(0, mi.keepcost);
     TEST_ASSERT_EQUAL(before, heap_caps_get_free_size(MALLOC_CAP_INTERNAL));
 }
 
