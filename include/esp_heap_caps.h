@@ -128,7 +128,7 @@ void *heap_caps_calloc_prefer(size_t n, size_t size, size_t num, ...);
 #define MALLOC_CAP_SPIRAM_NO_ENC 2097152
 
 // No heap has this bit: allocations fail; in check/dump/walk it selects all heaps.
-#define MALLOC_CAP_INVALID 2147483648
+#define MALLOC_CAP_INVALID (1u << 31)
 
 // Called when an allocation fails: requested size, caps and the name of the public function.
 typedef void (*esp_alloc_failed_hook_t)(size_t size, uint32_t caps, const char *function_name);

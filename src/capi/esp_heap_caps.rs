@@ -59,7 +59,10 @@ pub const MALLOC_CAP_SIMD: u32 = 0x100000;
 /// PSRAM exempt from flash encryption.
 pub const MALLOC_CAP_SPIRAM_NO_ENC: u32 = 0x200000;
 /// No heap has this bit: allocations fail; in check/dump/walk it selects all heaps.
-pub const MALLOC_CAP_INVALID: u32 = 0x80000000;
+// Written `1u32 << 31` so that cbindgen emits `(1u << 31)`: an `unsigned int`. A hex or decimal
+// literal came out as `2147483648`, a 64-bit `long long` on ILP32 targets that shifts every later
+// `*_prefer` vararg; ESP-IDF's `(1<<31)` overflows `int` (undefined behaviour, UBSan reports it).
+pub const MALLOC_CAP_INVALID: u32 = 1u32 << 31;
 
 /// Called when an allocation fails: requested size, caps and the name of the public function.
 pub type esp_alloc_failed_hook_t =

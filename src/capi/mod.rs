@@ -7,3 +7,7 @@ pub mod esp_heap_caps_init;
 #[cfg(not(target_os = "none"))]
 pub mod heapcaps_sim;
 pub mod multi_heap;
+
+/// `malloc`, `free`, ... over the capabilities allocator (replaces the C library's allocator).
+#[cfg(feature = "c-malloc")]
+pub mod libc;

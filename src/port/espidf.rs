@@ -9,6 +9,8 @@ extern "C" {
     fn heapcaps_port_write(bytes: *const u8, len: usize);
     fn heapcaps_port_abort() -> !;
     fn heapcaps_port_task_handle() -> *mut c_void;
+    // newlib and picolibc (as ESP-IDF builds them) both reach errno through this function.
+    fn __errno() -> *mut i32;
     fn heapcaps_port_diram(out: *mut usize) -> bool;
     fn esp_heap_adjust_alignment_to_hw(alignment: *mut usize, size: *mut usize, caps: *mut u32);
 }
@@ -58,4 +60,9 @@ pub fn abort() -> ! {
 pub fn task_handle() -> *mut c_void {
     // SAFETY: no preconditions; returns NULL before the scheduler starts.
     unsafe { heapcaps_port_task_handle() }
+}
+
+pub fn set_errno(code: i32) {
+    // SAFETY: newlib/picolibc return a valid pointer to the running task's errno.
+    unsafe { *__errno() = code }
 }

@@ -8,6 +8,17 @@ extern "C" {
     #[link_name = "abort"]
     fn c_abort() -> !;
     fn gettid() -> i32;
+    // The C library's per-thread errno cell: glibc and musl export `__errno_location`, the BSD
+    // family and macOS `__error`.
+    #[cfg_attr(
+        any(target_os = "linux", target_os = "android"),
+        link_name = "__errno_location"
+    )]
+    #[cfg_attr(
+        not(any(target_os = "linux", target_os = "android")),
+        link_name = "__error"
+    )]
+    fn errno_cell() -> *mut i32;
 }
 
 /// Initial value of a lock's storage ({owner, count}): 0 marks a free host lock.
@@ -81,6 +92,11 @@ pub fn abort() -> ! {
 pub fn task_handle() -> *mut c_void {
     // The calling thread stands in for the task.
     me() as usize as *mut c_void
+}
+
+pub fn set_errno(code: i32) {
+    // SAFETY: the C library returns a valid pointer to the calling thread's errno.
+    unsafe { *errno_cell() = code }
 }
 
 extern "C" {

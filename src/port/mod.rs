@@ -57,6 +57,16 @@ pub fn task_handle() -> *mut c_void {
     imp::task_handle()
 }
 
+/// `errno` value for "out of memory" (the same number in glibc, musl, newlib and picolibc).
+pub const ENOMEM: i32 = 12;
+/// `errno` value for "invalid argument" (the same number in glibc, musl, newlib and picolibc).
+pub const EINVAL: i32 = 22;
+
+/// Sets the calling thread's (task's) C `errno`. Only the C allocation entry points use this.
+pub fn set_errno(code: i32) {
+    imp::set_errno(code)
+}
+
 /// Prints `msg` to the diagnostic console and aborts.
 #[cold]
 pub fn fatal(msg: &[u8]) -> ! {

@@ -47,12 +47,12 @@ case "$PROFILE" in
 esac
 
 echo "== building libheapcaps.a ($PROFILE)"
-cargo build "${PFLAG[@]}" --quiet || exit 1
-cargo build "${PFLAG[@]}" --quiet --target i686-unknown-linux-gnu || exit 1
+cargo rustc "${PFLAG[@]}" --quiet --crate-type staticlib || exit 1
+cargo rustc "${PFLAG[@]}" --quiet --crate-type staticlib --target i686-unknown-linux-gnu || exit 1
 if [ "$any_c_malloc" = 1 ]; then
     # A separate target dir keeps the plain and the c-malloc libraries apart.
-    cargo build "${PFLAG[@]}" --quiet --features c-malloc --target-dir target/c-malloc || exit 1
-    cargo build "${PFLAG[@]}" --quiet --features c-malloc --target-dir target/c-malloc \
+    cargo rustc "${PFLAG[@]}" --quiet --crate-type staticlib --features c-malloc --target-dir target/c-malloc || exit 1
+    cargo rustc "${PFLAG[@]}" --quiet --crate-type staticlib --features c-malloc --target-dir target/c-malloc \
         --target i686-unknown-linux-gnu || exit 1
 fi
 
@@ -101,7 +101,10 @@ for arch in x86_64 i686; do
         ASAN_OPTIONS="detect_leaks=0:abort_on_error=0" UBSAN_OPTIONS="print_stacktrace=1" \
             "$exe" "$@" 2>&1 | tee "$log"
         rc=$?
-        line="$(grep -E '^[0-9]+ Tests [0-9]+ Failures [0-9]+ Ignored' "$log" | tail -n 1)"
+        # A binary that runs itself once per simulated chip prints one Unity summary per chip;
+        # add them up.
+        line="$(grep -E '^[0-9]+ Tests [0-9]+ Failures [0-9]+ Ignored' "$log" |
+            awk '{t+=$1; f+=$3; i+=$5; n++} END {if (n) printf "%d Tests %d Failures %d Ignored%s", t, f, i, (n > 1 ? " (" n " runs, one per chip)" : "")}')"
         if [ "$rc" -ne 0 ] || [ -z "$line" ]; then
             fail=1
             summary+=("$arch $name: FAIL (exit $rc) ${line}")
