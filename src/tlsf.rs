@@ -131,7 +131,8 @@ pub struct Geometry {
 
 #[inline(always)]
 const fn log2(x: u32) -> u32 {
-    31 - x.leading_zeros()
+    // `| 1` tells the compiler x is non-zero, so no zero guard is emitted (same result for x > 0).
+    31 - (x | 1).leading_zeros()
 }
 
 /// The class table shape for a region of `len` bytes: finer classes for larger regions.
@@ -392,42 +393,52 @@ impl Tlsf {
 
     // ----- free lists ----------------------------------------------------------------------
 
+    // The first block of a list has as `prev` the pseudo-block whose `next` link is the list's
+    // head slot (`head slot - HDR`), so unlinking any block is the same two stores and needs no
+    // class mapping. Pseudo-blocks lie inside the control structure, below `first`.
+
     #[inline(always)]
     fn insert(self, b: u32, size: u32) {
         let (fl, sl) = self.mapping(size);
         let h = self.head_off(fl, sl);
         let head = self.word(h);
-        self.set_links(b, head, 0);
+        self.set_links(b, head, h - HDR);
         if head != 0 {
             self.set_word(head + HDR + 4, b);
         } else {
-            let so = self.sl_bitmap_off(fl);
-            self.set_word(so, self.word(so) | (1 << sl));
-            self.set_fl_bitmap(self.fl_bitmap() | (1 << fl));
+            self.set_bits(fl, sl);
         }
         self.set_word(h, b);
     }
 
     #[inline(always)]
-    fn remove(self, b: u32, size: u32) {
+    fn set_bits(self, fl: u32, sl: u32) {
+        let so = self.sl_bitmap_off(fl);
+        self.set_word(so, self.word(so) | (1 << sl));
+        self.set_fl_bitmap(self.fl_bitmap() | (1 << fl));
+    }
+
+    #[inline(always)]
+    fn clear_bits(self, fl: u32, sl: u32) {
+        let so = self.sl_bitmap_off(fl);
+        let m = self.word(so) & !(1 << sl);
+        self.set_word(so, m);
+        if m == 0 {
+            self.set_fl_bitmap(self.fl_bitmap() & !(1 << fl));
+        }
+    }
+
+    #[inline(always)]
+    fn remove(self, b: u32) {
         let next = self.link_next(b);
         let prev = self.link_prev(b);
+        self.set_word(prev + HDR, next);
         if next != 0 {
             self.set_word(next + HDR + 4, prev);
-        }
-        if prev != 0 {
-            self.set_word(prev + HDR, next);
-        } else {
-            let (fl, sl) = self.mapping(size);
-            self.set_word(self.head_off(fl, sl), next);
-            if next == 0 {
-                let so = self.sl_bitmap_off(fl);
-                let m = self.word(so) & !(1 << sl);
-                self.set_word(so, m);
-                if m == 0 {
-                    self.set_fl_bitmap(self.fl_bitmap() & !(1 << fl));
-                }
-            }
+        } else if prev < self.first() {
+            // `b` was the only block of its list: `prev` is the head slot's pseudo-block.
+            let idx = (prev + HDR - self.heads_off()) / 4;
+            self.clear_bits(idx >> self.sl_log2(), idx & ((1 << self.sl_log2()) - 1));
         }
     }
 
@@ -453,14 +464,9 @@ impl Tlsf {
             let next = self.link_next(b);
             self.set_word(h, next);
             if next != 0 {
-                self.set_word(next + HDR + 4, 0);
+                self.set_word(next + HDR + 4, h - HDR);
             } else {
-                let so = self.sl_bitmap_off(fl);
-                let m = self.word(so) & !(1 << sl);
-                self.set_word(so, m);
-                if m == 0 {
-                    self.set_fl_bitmap(self.fl_bitmap() & !(1 << fl));
-                }
+                self.clear_bits(fl, sl);
             }
             return Some(b);
         }
@@ -479,7 +485,7 @@ impl Tlsf {
         while b != 0 && n < OWN_CLASS_SCAN {
             let s = self.size_of(b);
             if s >= size {
-                self.remove(b, s);
+                self.remove(b);
                 return Some(b);
             }
             b = self.link_next(b);
@@ -596,7 +602,7 @@ impl Tlsf {
                 let bs = self.size_of(b);
                 let addr = (self.ctl as usize).wrapping_add((b + HDR + offset) as usize);
                 if bs >= size && addr & (align as usize - 1) == 0 {
-                    self.remove(b, bs);
+                    self.remove(b);
                     self.use_block(b, size);
                     return Some(b + HDR);
                 }
@@ -678,12 +684,12 @@ impl Tlsf {
         let nw = self.word(n);
         if nw & FREE != 0 {
             let ns = nw & !FLAGS;
-            self.remove(n, ns);
+            self.remove(n);
             size += HDR + ns;
         }
         if let Some(pb) = prev {
             let ps = self.size_of(pb);
-            self.remove(pb, ps);
+            self.remove(pb);
             size += HDR + ps;
             start = pb;
             // Leave a FREE mark in the absorbed header so that a second free of `p` is caught.
@@ -703,7 +709,7 @@ impl Tlsf {
         let mut tail = cur - size;
         if nw & FREE != 0 {
             let ns = nw & !FLAGS;
-            self.remove(n, ns);
+            self.remove(n);
             tail += HDR + ns;
         } else if tail < MIN_BLOCK {
             return;
@@ -735,8 +741,7 @@ impl Tlsf {
             0
         };
         if cur + next_room >= size {
-            let ns = nw & !FLAGS;
-            self.remove(n, ns);
+            self.remove(n);
             let total = cur + next_room;
             self.set_word(b, total | (w & PREV_FREE));
             let nn = b + HDR + total;
@@ -749,9 +754,9 @@ impl Tlsf {
             let ps = self.size_of(pb);
             let total = ps + HDR + cur + next_room;
             if total >= size {
-                self.remove(pb, ps);
+                self.remove(pb);
                 if next_room != 0 {
-                    self.remove(n, nw & !FLAGS);
+                    self.remove(n);
                 }
                 // SAFETY: both ranges lie inside the region; `copy` allows overlap.
                 unsafe {
@@ -954,7 +959,7 @@ impl Tlsf {
                 if (sl_map >> sl) & 1 != (blk != 0) as u32 {
                     return Err(Corruption::BadList { at: h });
                 }
-                let mut prev = 0;
+                let mut prev = h - HDR;
                 while blk != 0 {
                     if blk < first || blk >= end || blk % ALIGN != 0 || list_free > chain_free {
                         return Err(Corruption::BadLink {
