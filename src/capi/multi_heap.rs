@@ -89,7 +89,7 @@ pub unsafe extern "C" fn multi_heap_aligned_alloc(
 #[no_mangle]
 pub unsafe extern "C" fn multi_heap_malloc(heap: multi_heap_handle_t, size: usize) -> *mut c_void {
     match heap_of(heap) {
-        Some(h) => h.malloc(size) as *mut c_void,
+        Some(h) => h.malloc_inline(size) as *mut c_void,
         None => ptr::null_mut(),
     }
 }
@@ -112,7 +112,7 @@ pub unsafe extern "C" fn multi_heap_aligned_free(heap: multi_heap_handle_t, p: *
 #[no_mangle]
 pub unsafe extern "C" fn multi_heap_free(heap: multi_heap_handle_t, p: *mut c_void) {
     if let Some(h) = heap_of(heap) {
-        h.free(p as *mut u8)
+        h.free_inline(p as *mut u8)
     }
 }
 
