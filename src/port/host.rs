@@ -38,6 +38,7 @@ fn me() -> u32 {
     t | 0x8000_0000
 }
 
+#[inline(never)]
 pub fn lock(lock: *mut c_void) {
     // SAFETY: a non-NULL lock given to multi_heap_set_lock points at an 8-byte, 4-aligned
     // portMUX_TYPE that outlives the heap (ESP-IDF's contract); atomics make shared use sound.
@@ -57,6 +58,7 @@ pub fn lock(lock: *mut c_void) {
     m.count.store(1, Ordering::Relaxed);
 }
 
+#[inline(never)]
 pub fn unlock(lock: *mut c_void) {
     // SAFETY: as in `lock`.
     let m = unsafe { &*(lock as *const Mux) };
