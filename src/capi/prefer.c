@@ -9,16 +9,23 @@ void *heapcaps_malloc_prefer_array(size_t size, size_t num, const uint32_t *caps
 void *heapcaps_realloc_prefer_array(void *ptr, size_t size, size_t num, const uint32_t *caps);
 void *heapcaps_calloc_prefer_array(size_t n, size_t size, size_t num, const uint32_t *caps);
 
-/* More preferences than this are not used in practice; extra ones are ignored. */
+/* Real preference lists are 1-3 long; a longer count is not a count (see collect). */
 #define HEAPCAPS_PREFER_MAX 16
 
+/* Code written for ESP-IDF's linux target, whose *_prefer functions ignore the list, passes a
+ * capability mask as `num` and no list (ESP-IDF's own host test does: num = MALLOC_CAP_DEFAULT).
+ * Reading `num` arguments that were never passed is undefined behaviour, so a `num` larger than
+ * any real list is taken as that single mask and nothing is read from `ap`. */
 static size_t collect(va_list ap, size_t num, uint32_t *out)
 {
-    size_t n = num < HEAPCAPS_PREFER_MAX ? num : HEAPCAPS_PREFER_MAX;
-    for (size_t i = 0; i < n; i++) {
+    if (num > HEAPCAPS_PREFER_MAX) {
+        out[0] = (uint32_t)num;
+        return 1;
+    }
+    for (size_t i = 0; i < num; i++) {
         out[i] = (uint32_t)va_arg(ap, unsigned int);
     }
-    return n;
+    return num;
 }
 
 void *heap_caps_malloc_prefer(size_t size, size_t num, ...)

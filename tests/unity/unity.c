@@ -243,6 +243,39 @@ void unity_assert_equal_memory(const void *expected, const void *actual, size_t 
     }
 }
 
+void unity_assert_each_equal(uintmax_t expected, const void *actual, size_t elem_size, size_t num,
+                             const char *msg, int line)
+{
+    const unsigned char *a = (const unsigned char *)actual;
+    if (num == 0) {
+        return;
+    }
+    if (a == NULL) {
+        line_start(line);
+        printf("FAIL: Expected Non-NULL Was NULL");
+        add_msg(msg);
+        bail_out();
+    }
+    for (size_t i = 0; i < num; i++) {
+        uintmax_t v = 0;
+        /* Little or big endian alike: assemble the element as the target stores it. */
+        switch (elem_size) {
+        case 1: v = a[i]; break;
+        case 2: { uint16_t x; memcpy(&x, a + 2 * i, 2); v = x; break; }
+        default: { uint32_t x; memcpy(&x, a + 4 * i, 4); v = x; break; }
+        }
+        uintmax_t mask = elem_size >= sizeof(uintmax_t) ? ~(uintmax_t)0
+                                                        : (((uintmax_t)1 << (8 * elem_size)) - 1);
+        if (v != (expected & mask)) {
+            line_start(line);
+            printf("FAIL: Element %zu Expected 0x%0*jX Was 0x%0*jX", i, (int)(2 * elem_size),
+                   expected & mask, (int)(2 * elem_size), v);
+            add_msg(msg);
+            bail_out();
+        }
+    }
+}
+
 void unity_assert_equal_string(const char *expected, const char *actual, const char *msg,
                                int line)
 {

@@ -76,6 +76,9 @@ void unity_run_case(const unity_test_case_t *tc);
 unity_test_case_t *unity_first_test_case(void);
 /* Runs every registered TEST_CASE matching the filters in argv (see unity_runner.c). */
 int unity_run_all(int argc, char **argv);
+/* ESP-IDF's test apps call this from app_main(): here it runs every test case and exits with
+ * the result, so ESP-IDF test files build and run unchanged on the host. */
+void unity_run_menu(void);
 
 /* Failure / ignore reporting; these do not return. */
 void unity_fail(const char *msg, int line);
@@ -89,6 +92,9 @@ void unity_assert_threshold_signed(intmax_t threshold, intmax_t actual, unity_cm
                                    const char *msg, int line);
 void unity_assert_threshold_unsigned(uintmax_t threshold, uintmax_t actual, unity_cmp_t cmp,
                                      const char *msg, int line);
+/* Every element of `actual` (num elements of elem_size bytes) equals `expected`. */
+void unity_assert_each_equal(uintmax_t expected, const void *actual, size_t elem_size, size_t num,
+                             const char *msg, int line);
 void unity_assert_equal_memory(const void *expected, const void *actual, size_t len,
                                const char *msg, int line);
 void unity_assert_equal_string(const char *expected, const char *actual, const char *msg,
@@ -238,6 +244,19 @@ void unity_message(const char *msg, int line);
 #define TEST_ASSERT_EQUAL_MEMORY_MESSAGE(e, a, len, msg)                                          \
     unity_assert_equal_memory((e), (a), (size_t)(len), (msg), __LINE__)
 #define TEST_ASSERT_EQUAL_MEMORY(e, a, len) TEST_ASSERT_EQUAL_MEMORY_MESSAGE(e, a, len, NULL)
+
+/* Each element of an array equals one value (the "EACH_EQUAL" family). */
+#define UNITY_EACH_EQUAL(e, a, size, n, msg)                                                      \
+    unity_assert_each_equal((uintmax_t)(e), (a), (size), (size_t)(n), (msg), __LINE__)
+#define TEST_ASSERT_EACH_EQUAL_UINT8_MESSAGE(e, a, n, msg) UNITY_EACH_EQUAL(e, a, 1, n, msg)
+#define TEST_ASSERT_EACH_EQUAL_UINT8(e, a, n) UNITY_EACH_EQUAL(e, a, 1, n, NULL)
+#define TEST_ASSERT_EACH_EQUAL_HEX8_MESSAGE(e, a, n, msg) UNITY_EACH_EQUAL(e, a, 1, n, msg)
+#define TEST_ASSERT_EACH_EQUAL_HEX8(e, a, n) UNITY_EACH_EQUAL(e, a, 1, n, NULL)
+#define TEST_ASSERT_EACH_EQUAL_UINT16(e, a, n) UNITY_EACH_EQUAL(e, a, 2, n, NULL)
+#define TEST_ASSERT_EACH_EQUAL_HEX16(e, a, n) UNITY_EACH_EQUAL(e, a, 2, n, NULL)
+#define TEST_ASSERT_EACH_EQUAL_UINT32_MESSAGE(e, a, n, msg) UNITY_EACH_EQUAL(e, a, 4, n, msg)
+#define TEST_ASSERT_EACH_EQUAL_UINT32(e, a, n) UNITY_EACH_EQUAL(e, a, 4, n, NULL)
+#define TEST_ASSERT_EACH_EQUAL_HEX32(e, a, n) UNITY_EACH_EQUAL(e, a, 4, n, NULL)
 #define TEST_ASSERT_EQUAL_STRING_MESSAGE(e, a, msg)                                               \
     unity_assert_equal_string((e), (a), (msg), __LINE__)
 #define TEST_ASSERT_EQUAL_STRING(e, a) TEST_ASSERT_EQUAL_STRING_MESSAGE(e, a, NULL)

@@ -12,6 +12,7 @@
 #include "unity.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static int name_matches(const char *name, const char *pat)
@@ -77,6 +78,13 @@ int unity_run_all(int argc, char **argv)
         }
     }
     return UNITY_END() == 0 ? 0 : 1;
+}
+
+void unity_run_menu(void)
+{
+    char name[] = "unity";
+    char *argv[] = {name, NULL};
+    exit(unity_run_all(1, argv));
 }
 
 int main(int argc, char **argv)
