@@ -6,10 +6,7 @@
 # anything changed, in well under a second when nothing did) and declares the archive as its
 # byproduct, so Ninja and Make both order the link after it.
 
-include_guard(GLOBAL)
-
-set(HEAPCAPS_ROOT "${CMAKE_CURRENT_LIST_DIR}/.." CACHE INTERNAL "heapcaps source tree")
-get_filename_component(HEAPCAPS_ROOT "${HEAPCAPS_ROOT}" ABSOLUTE)
+get_filename_component(HEAPCAPS_ROOT "${CMAKE_CURRENT_LIST_DIR}/.." ABSOLUTE)
 
 # The ONE table from IDF_TARGET to Rust target triple (and the rustup toolchain that has it).
 # linux maps to the triple of the machine the IDF build compiles for (see heapcaps_host_triple).

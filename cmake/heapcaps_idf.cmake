@@ -16,22 +16,24 @@ set(HEAPCAPS_KCONFIG_FEATURES
 
 # The C shims: `*_prefer` variadics (also compiled by build.rs outside ESP-IDF; HEAPCAPS_NO_C_SHIM
 # below turns that off) and the ESP-IDF platform port (FreeRTOS, ROM printf, startup hook).
-set(srcs "src/capi/prefer.c")
+set(srcs "${HEAPCAPS_ROOT}/src/capi/prefer.c")
 set(priv_requires)
 set(ldfragments)
 if(NOT target STREQUAL "linux")
     # No linker scripts are generated for the linux target.
-    set(ldfragments "linker.lf")
-    list(APPEND srcs "port/esp_idf/heapcaps_port.c")
+    set(ldfragments "${HEAPCAPS_ROOT}/linker.lf")
+    list(APPEND srcs "${HEAPCAPS_ROOT}/port/esp_idf/heapcaps_port.c")
     # ESP-IDF's heap needs soc and esp_system; the shim also calls into these common components.
     set(priv_requires soc esp_system esp_hw_support esp_rom freertos)
 endif()
 
+# (Paths are absolute: idf_component_register resolves relative ones against the directory of
+# the calling list file, which is cmake/ here.)
 # Public include directory: the same layout as ESP-IDF's heap ("include", with esp_heap_caps.h,
 # multi_heap.h, esp_heap_caps_init.h, ...). ESP-IDF also exports "tlsf" (for its ROM patches)
 # and has private includes; heapcaps needs neither (no ROM TLSF, no C internals).
 idf_component_register(SRCS ${srcs}
-                       INCLUDE_DIRS "include"
+                       INCLUDE_DIRS "${HEAPCAPS_ROOT}/include"
                        LDFRAGMENTS ${ldfragments}
                        PRIV_REQUIRES ${priv_requires})
 
