@@ -16,6 +16,11 @@ fn have(cmd: &str) -> bool {
 fn main() {
     println!("cargo:rerun-if-changed=src/capi/prefer.c");
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-env-changed=HEAPCAPS_NO_C_SHIM");
+    // The ESP-IDF component compiles prefer.c itself, with the IDF's compiler and flags.
+    if env::var_os("HEAPCAPS_NO_C_SHIM").is_some() {
+        return;
+    }
     let target = env::var("TARGET").unwrap_or_default();
     let bare = target.ends_with("-none-elf");
     let mut b = cc::Build::new();

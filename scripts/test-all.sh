@@ -39,6 +39,14 @@ else
 fi
 stage "build riscv32imc" cargo build --release --target riscv32imc-unknown-none-elf
 stage "build riscv32imac" cargo build --release --target riscv32imac-unknown-none-elf
+# Flash/RAM figures of the device library (a benchmark: fails only if something does not build).
+if command -v riscv64-unknown-elf-gcc >/dev/null; then
+  stage "size report (riscv32, picolibc)" scripts/size-report.sh
+fi
+# The plain CMake path (cargo-built archive, demo, C tests through ctest).
+if command -v cmake >/dev/null && command -v ninja >/dev/null; then
+  stage "cmake + ctest" sh -c 'cmake -S . -B target/cmake -G Ninja >/dev/null && cmake --build target/cmake && ctest --test-dir target/cmake --output-on-failure'
+fi
 if [ -z "${HEAPCAPS_QUICK:-}" ]; then
   stage "miri x86_64 (core tests)" cargo +nightly miri test --test core --test memory --test model
   stage "miri i686 (core tests)" cargo +nightly miri test --target i686-unknown-linux-gnu --test core --test memory

@@ -1,0 +1,99 @@
+# heapcaps as ESP-IDF's `heap` component (included from the root CMakeLists.txt when ESP_PLATFORM
+# is set). Registers the same public include directory as ESP-IDF's heap component, compiles the C
+# shims with the IDF toolchain and flags (they are ordinary component sources), and links the
+# Rust staticlib that cargo builds for the app's target with the features sdkconfig selects.
+
+include("${CMAKE_CURRENT_LIST_DIR}/heapcaps_cargo.cmake")
+
+idf_build_get_property(target IDF_TARGET)
+
+# Kconfig options that are cargo features of the same name (Cargo.toml [features]).
+set(HEAPCAPS_KCONFIG_FEATURES
+    HEAP_POISONING_DISABLED HEAP_POISONING_LIGHT HEAP_POISONING_COMPREHENSIVE
+    HEAP_TRACING_STANDALONE HEAP_TRACE_HASH_MAP
+    HEAP_USE_HOOKS HEAP_TASK_TRACKING HEAP_TRACK_DELETED_TASKS
+    HEAP_ABORT_WHEN_ALLOCATION_FAILS HEAP_PLACE_FUNCTION_INTO_FLASH HEAP_HAS_EXEC_HEAP)
+
+# The C shims: `*_prefer` variadics (also compiled by build.rs outside ESP-IDF; HEAPCAPS_NO_C_SHIM
+# below turns that off) and the ESP-IDF platform port (FreeRTOS, ROM printf, startup hook).
+set(srcs "${HEAPCAPS_ROOT}/src/capi/prefer.c")
+set(priv_requires)
+set(ldfragments)
+if(NOT target STREQUAL "linux")
+    # No linker scripts are generated for the linux target.
+    set(ldfragments "${HEAPCAPS_ROOT}/linker.lf")
+    list(APPEND srcs "${HEAPCAPS_ROOT}/port/esp_idf/heapcaps_port.c")
+    # ESP-IDF's heap needs soc and esp_system; the shim also calls into these common components.
+    set(priv_requires soc esp_system esp_hw_support esp_rom freertos)
+endif()
+
+# (Paths are absolute: idf_component_register resolves relative ones against the directory of
+# the calling list file, which is cmake/ here.)
+# Public include directory: the same layout as ESP-IDF's heap ("include", with esp_heap_caps.h,
+# multi_heap.h, esp_heap_caps_init.h, ...). ESP-IDF also exports "tlsf" (for its ROM patches)
+# and has private includes; heapcaps needs neither (no ROM TLSF, no C internals).
+idf_component_register(SRCS ${srcs}
+                       INCLUDE_DIRS "${HEAPCAPS_ROOT}/include"
+                       LDFRAGMENTS ${ldfragments}
+                       PRIV_REQUIRES ${priv_requires})
+
+if(CMAKE_BUILD_EARLY_EXPANSION)
+    # First pass (requirements only): no cargo yet.
+    return()
+endif()
+
+heapcaps_rust_target("${target}" triple toolchain)
+heapcaps_check_rust_target("${triple}" "${toolchain}" build_std)
+
+set(features)
+foreach(opt IN LISTS HEAPCAPS_KCONFIG_FEATURES)
+    if(CONFIG_${opt})
+        list(APPEND features ${opt})
+    endif()
+endforeach()
+if(target STREQUAL "linux" AND CONFIG_HEAPCAPS_LINUX_C_MALLOC)
+    # On the linux target there is no esp_libc malloc() calling heap_caps_malloc_default();
+    # heapcaps itself provides malloc & co. so that malloc() and heap_caps_*() share one heap.
+    list(APPEND features c-malloc)
+endif()
+
+# The C compiler of this IDF build for anything the cc crate compiles (build.rs). The shims
+# themselves are component sources above (built with IDF's flags and include directories), so
+# build.rs is told not to compile prefer.c a second time.
+string(REPLACE "-" "_" triple_us "${triple}")
+set(env
+    "CC_${triple_us}=${CMAKE_C_COMPILER}"
+    "AR_${triple_us}=${CMAKE_AR}"
+    "HEAPCAPS_NO_C_SHIM=1")
+
+set(cargo_args TRIPLE "${triple}" TOOLCHAIN "${toolchain}"
+    TARGET_DIR "${CMAKE_BINARY_DIR}/heapcaps_cargo" FEATURES ${features} ENV ${env})
+if(build_std)
+    list(APPEND cargo_args BUILD_STD)
+endif()
+heapcaps_cargo_staticlib(heapcaps_rust ${cargo_args})
+
+# The Rust archive calls back into the shims (heapcaps_port_*, heapcaps_*_prefer users) in this
+# component's library, so each lists the other: CMake repeats the pair on the link line.
+set_property(TARGET heapcaps_rust APPEND PROPERTY INTERFACE_LINK_LIBRARIES ${COMPONENT_LIB})
+if(target STREQUAL "linux")
+    # The host staticlib contains Rust's std, which needs these system libraries.
+    set_property(TARGET heapcaps_rust APPEND PROPERTY INTERFACE_LINK_LIBRARIES pthread dl m)
+endif()
+target_link_libraries(${COMPONENT_LIB} INTERFACE heapcaps_rust)
+
+if(NOT target STREQUAL "linux")
+    # The shim's startup hook (ESP_SYSTEM_INIT_FN) lives in an object nothing else may pull in
+    # before the Rust archive is scanned: keep it with an explicit undefined symbol.
+    target_link_libraries(${COMPONENT_LIB} INTERFACE "-u heapcaps_port_include")
+endif()
+
+if(CONFIG_HEAP_TRACING)
+    # Same interposition points as ESP-IDF's heap: a tracer can wrap these entry points. Note that
+    # --wrap only redirects calls made from other objects; calls inside the Rust archive (one
+    # object after LTO) are not redirected, so the tracing feature records inside heapcaps itself.
+    foreach(wrap heap_caps_realloc_base heap_caps_malloc_base heap_caps_calloc_base
+                 heap_caps_aligned_alloc_base heap_caps_free)
+        target_link_libraries(${COMPONENT_LIB} INTERFACE "-Wl,--wrap=${wrap}")
+    endforeach()
+endif()

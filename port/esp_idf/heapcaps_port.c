@@ -1,0 +1,111 @@
+/*
+ * heapcaps platform port for ESP-IDF: the C functions src/port/espidf.rs declares, mapped to
+ * FreeRTOS critical sections, the ROM console, ESP-IDF's abort and the FreeRTOS task handle,
+ * plus the startup hook that registers the chip's heaps.
+ *
+ * Built by ESP-IDF as an ordinary source of the `heap` component (cmake/heapcaps_idf.cmake), so
+ * it gets the app's compiler, flags, sdkconfig.h and include directories.
+ *
+ * Everything here may run with the flash cache disabled (allocation from ISRs), so it is placed in
+ * IRAM unless CONFIG_HEAP_PLACE_FUNCTION_INTO_FLASH; see linker.lf.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "sdkconfig.h"
+#include "esp_attr.h"
+#include "esp_err.h"
+#include "esp_rom_sys.h"
+#include "freertos/FreeRTOS.h"
+#include "freertos/task.h"
+#include "soc/soc.h"
+#include "esp_heap_caps_init.h"
+#include "esp_private/startup_internal.h"
+
+#ifdef CONFIG_HEAP_PLACE_FUNCTION_INTO_FLASH
+#define HEAPCAPS_PORT_ATTR
+#else
+#define HEAPCAPS_PORT_ATTR IRAM_ATTR
+#endif
+
+/* The Rust side initialises every lock it creates with portMUX_INITIALIZER_UNLOCKED's bytes
+ * (src/port/espidf.rs LOCK_INIT) and hands out 8-byte objects: make sure that still fits. */
+_Static_assert(sizeof(portMUX_TYPE) == 8, "heapcaps assumes an 8-byte portMUX_TYPE");
+
+/* Referenced with `-u` by the component so this object (and the init hook below) is always
+ * linked, even though only the Rust archive calls the functions here. */
+const int heapcaps_port_include = 1;
+
+HEAPCAPS_PORT_ATTR void heapcaps_port_lock(void *lock)
+{
+    /* _SAFE: callable from tasks and from ISRs (ESP-IDF allows allocation in ISRs). */
+    portENTER_CRITICAL_SAFE((portMUX_TYPE *)lock);
+}
+
+HEAPCAPS_PORT_ATTR void heapcaps_port_unlock(void *lock)
+{
+    portEXIT_CRITICAL_SAFE((portMUX_TYPE *)lock);
+}
+
+/* The ROM printf has no "%.*s" (it reads "%s" to the NUL and ignores '*'), and the Rust side's
+ * bytes are not NUL-terminated: print them through a small terminated buffer. */
+HEAPCAPS_PORT_ATTR void heapcaps_port_write(const uint8_t *bytes, size_t len)
+{
+    char buf[65];
+    while (len > 0) {
+        size_t n = len < sizeof buf - 1 ? len : sizeof buf - 1;
+        for (size_t i = 0; i < n; i++) {
+            buf[i] = (char)bytes[i];
+        }
+        buf[n] = '\0';
+        esp_rom_printf("%s", buf);
+        bytes += n;
+        len -= n;
+    }
+}
+
+/* ESP-IDF's heap aborts with abort() on corruption and invalid frees; so does heapcaps. */
+__attribute__((noreturn)) void heapcaps_port_abort(void)
+{
+    abort();
+}
+
+HEAPCAPS_PORT_ATTR void *heapcaps_port_task_handle(void)
+{
+    /* heap_caps_init and the first allocations run before the scheduler exists. */
+    if (xTaskGetSchedulerState() == taskSCHEDULER_NOT_STARTED) {
+        return NULL;
+    }
+    return (void *)xTaskGetCurrentTaskHandle();
+}
+
+/* The D/IRAM window of this chip: {DRAM low, DRAM high, IRAM low, inverted}. Returns whether
+ * its data and instruction addresses differ (only then do EXEC allocations need an alias). */
+bool heapcaps_port_diram(uintptr_t out[4])
+{
+#if defined(SOC_DIRAM_DRAM_LOW) && defined(SOC_DIRAM_IRAM_LOW)
+    out[0] = SOC_DIRAM_DRAM_LOW;
+    out[1] = SOC_DIRAM_DRAM_HIGH;
+    out[2] = SOC_DIRAM_IRAM_LOW;
+#ifdef SOC_DIRAM_INVERTED
+    out[3] = SOC_DIRAM_INVERTED;
+#else
+    out[3] = 0;
+#endif
+    return SOC_DIRAM_DRAM_LOW != SOC_DIRAM_IRAM_LOW;
+#else
+    (void)out;
+    return false;
+#endif
+}
+
+/* Startup: register the chip's heaps at the same point ESP-IDF's heap does (CORE stage, core 0,
+ * priority 100: after the app CPU is up, before esp_timer and the C library initialise). The
+ * non-OS stack heaps are added later by FreeRTOS' startup (heap_caps_enable_nonos_stack_heaps). */
+ESP_SYSTEM_INIT_FN(init_heap, CORE, BIT(0), 100)
+{
+    heap_caps_init();
+    return ESP_OK;
+}
