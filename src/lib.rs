@@ -7,6 +7,7 @@
 pub mod capi;
 pub mod caps;
 pub mod multi_heap;
+pub mod poison;
 pub mod port;
 pub mod text;
 pub mod tlsf;

@@ -8,6 +8,7 @@ use core::ffi::c_void;
 use core::mem::size_of;
 use core::ptr::{self, NonNull};
 
+use crate::poison;
 use crate::port;
 use crate::text::Line;
 use crate::tlsf::{self, BadPointer, BlockInfo, Corruption, Tlsf, HDR};
@@ -26,6 +27,12 @@ struct Header {
 }
 
 const HEADER: usize = size_of::<Header>();
+
+/// Bytes heap poisoning adds to every allocation (0 when poisoning is off, else ESP-IDF's 12).
+/// Free sizes, the largest free block and allocated sizes are reported without them.
+pub const POISON_OVERHEAD: usize = poison::OVERHEAD;
+/// Bytes of the poison head between a block's payload and the user pointer (0 or 8).
+pub const POISON_HEAD: usize = poison::HEAD;
 
 /// Bytes of a region that go to bookkeeping (header, TLSF control, sentinel) for a region of
 /// `size` bytes, when it is 4-byte aligned.
@@ -94,6 +101,10 @@ impl MultiHeap {
         let start = NonNull::new(start)?;
         if (start.as_ptr() as usize) % 4 != 0 || size < HEADER {
             return None;
+        }
+        if poison::COMPREHENSIVE {
+            // The whole region starts out as free memory; TLSF then writes its own structures.
+            poison::fill(start.as_ptr(), poison::FREE_FILL, size);
         }
         // SAFETY: the caller hands us the whole region; the TLSF part starts after the header.
         let t = unsafe { Tlsf::create(start.as_ptr().add(HEADER), size - HEADER)? };
@@ -211,14 +222,45 @@ impl MultiHeap {
             return ptr::null_mut();
         }
         let _g = self.lock();
+        self.malloc_locked(size)
+    }
+
+    /// `malloc` with the lock held (`size` > 0).
+    #[inline(always)]
+    fn malloc_locked(self, size: usize) -> *mut u8 {
+        let Some(req) = size.checked_add(poison::OVERHEAD) else {
+            return ptr::null_mut();
+        };
         let t = self.tlsf();
-        match t.malloc_sized(size) {
+        match t.malloc_sized(req) {
             Some((p, bs)) => {
                 self.take(bs as usize + HDR as usize);
-                t.ptr_at(p)
+                self.poison_new(t.ptr_at(p), size, "malloc")
             }
             None => ptr::null_mut(),
         }
+    }
+
+    /// Poisoning of a fresh block whose payload starts at `raw`: canaries, and in comprehensive
+    /// mode the check that nobody wrote to the free memory (abort) and the fresh-memory fill.
+    #[inline(always)]
+    fn poison_new(self, raw: *mut u8, size: usize, op: &str) -> *mut u8 {
+        if !poison::ENABLED {
+            return raw;
+        }
+        let user = poison::wrap(raw, size);
+        if poison::COMPREHENSIVE
+            && !poison::check_fill(
+                user,
+                size,
+                poison::FREE_FILL,
+                true,
+                Some(poison::MALLOC_FILL),
+            )
+        {
+            self.corrupt(op, user, "was written to after it was freed");
+        }
+        user
     }
 
     /// Allocates `size` bytes such that `result + offset` is a multiple of `align`.
@@ -226,34 +268,126 @@ impl MultiHeap {
         if size == 0 || align == 0 || !align.is_power_of_two() {
             return ptr::null_mut();
         }
+        // The user pointer, not the poison head, is what must be aligned.
+        let (Some(req), Some(offset)) = (
+            size.checked_add(poison::OVERHEAD),
+            offset.checked_add(poison::HEAD),
+        ) else {
+            return ptr::null_mut();
+        };
         let _g = self.lock();
         let t = self.tlsf();
-        match t.malloc_aligned(size, align, offset) {
+        match t.malloc_aligned(req, align, offset) {
             Some(p) => {
                 let bs = t.block_size(p).unwrap_or(0);
                 self.take(bs as usize + HDR as usize);
-                t.ptr_at(p)
+                self.poison_new(t.ptr_at(p), size, "aligned_alloc")
             }
             None => ptr::null_mut(),
         }
     }
 
     /// Frees `p` (NULL is ignored). A pointer that is not a live block of this heap aborts the
-    /// program with a message naming it, before anything is modified.
+    /// program with a message naming it, before anything is modified; so does a block whose
+    /// poison canaries are broken.
     #[inline]
     pub fn free(self, p: *mut u8) {
         if p.is_null() {
             return;
         }
         let _g = self.lock();
-        match self.tlsf().free(self.offset(p)) {
-            Ok(size) => self.give(size as usize + HDR as usize),
-            Err(e) => self.bad_pointer("free", p, e),
+        self.free_locked(p, "free");
+    }
+
+    /// `free` with the lock held (`p` not NULL).
+    #[inline(always)]
+    fn free_locked(self, p: *mut u8, op: &str) {
+        let t = self.tlsf();
+        let off = self.offset(p.wrapping_sub(poison::HEAD));
+        if !poison::ENABLED {
+            match t.free(off) {
+                Ok(size) => self.give(size as usize + HDR as usize),
+                Err(e) => self.bad_pointer(op, p, e),
+            }
+            return;
         }
+        let bs = self.verified(op, p, off) as u32;
+        // Comprehensive: the whole payload becomes free memory; the headers TLSF absorbs when it
+        // merges neighbours are found now (the block API still sees them) and filled after.
+        let mut absorbed: [Option<u32>; 2] = [None, None];
+        if poison::COMPREHENSIVE {
+            poison::fill(t.ptr_at(off), poison::FREE_FILL, bs as usize);
+            let b = off - HDR;
+            if t.block_at(off + bs).is_some_and(|n| !n.used) {
+                // The next block's header and free-list links end up inside the merged block.
+                absorbed[0] = Some(off + bs);
+            }
+            if self.prev_is_free(b) {
+                // The previous block's boundary tag and our own header end up inside it.
+                absorbed[1] = Some(b - 4);
+            }
+        }
+        match t.free(off) {
+            Ok(size) => self.give(size as usize + HDR as usize),
+            Err(e) => self.bad_pointer(op, p, e),
+        }
+        for at in absorbed.into_iter().flatten() {
+            poison::fill(
+                t.ptr_at(at),
+                poison::FREE_FILL,
+                if at == off + bs { 12 } else { 8 },
+            );
+        }
+    }
+
+    /// Whether the block physically before the block at header offset `b` is free: its boundary
+    /// tag (the word before `b`) names a free block that ends exactly at `b`.
+    fn prev_is_free(self, b: u32) -> bool {
+        let t = self.tlsf();
+        if b < t.first() + 4 {
+            return false;
+        }
+        // SAFETY: `b - 4 >= first` lies inside the block area; 4-aligned.
+        let tag = unsafe { ptr::read(t.ptr_at(b - 4) as *const u32) };
+        t.block_at(tag)
+            .is_some_and(|pb| !pb.used && pb.offset + HDR + pb.size == b)
+    }
+
+    /// Poisoning: checks that the user pointer `p` (payload offset `off`) is a live block with
+    /// intact canaries, aborting otherwise; returns the block's payload size.
+    fn verified(self, op: &str, p: *mut u8, off: u32) -> usize {
+        let t = self.tlsf();
+        let bs = match t.block_size(off) {
+            Ok(bs) => bs as usize,
+            Err(e) => self.bad_pointer(op, p, e),
+        };
+        if let Err(d) = poison::verify(t.ptr_at(off), bs) {
+            poison::report(d);
+            self.corrupt(op, p, "has broken canaries");
+        }
+        bs
+    }
+
+    #[cold]
+    fn corrupt(self, op: &str, p: *mut u8, why: &str) -> ! {
+        Line::err()
+            .s("CORRUPT HEAP: ")
+            .s(op)
+            .s("(")
+            .ptr(p)
+            .s("): block ")
+            .ptr(p)
+            .s(" ")
+            .s(why)
+            .s(" in heap ")
+            .ptr(self.start.as_ptr())
+            .s("\n");
+        port::abort()
     }
 
     /// Resizes `p` to `size` bytes. NULL `p` allocates; size 0 frees and returns NULL (and, unlike
     /// ESP-IDF, credits the freed bytes). On failure returns NULL and leaves `p` intact.
+    /// Comprehensive poisoning never resizes in place (allocate, copy, free), as ESP-IDF.
     pub fn realloc(self, p: *mut u8, size: usize) -> *mut u8 {
         if p.is_null() {
             return self.malloc(size);
@@ -262,16 +396,39 @@ impl MultiHeap {
             self.free(p);
             return ptr::null_mut();
         }
+        let Some(req) = size.checked_add(poison::OVERHEAD) else {
+            return ptr::null_mut();
+        };
         let _g = self.lock();
         let t = self.tlsf();
-        match t.realloc(self.offset(p), size) {
+        let off = self.offset(p.wrapping_sub(poison::HEAD));
+        if poison::ENABLED {
+            let bs = self.verified("realloc", p, off);
+            if poison::COMPREHENSIVE {
+                // SAFETY: `verified` checked the stored size against the block.
+                let old = unsafe { ptr::read_unaligned(t.ptr_at(off + 4) as *const u32) } as usize;
+                debug_assert!(old <= bs);
+                let n = self.malloc_locked(size);
+                if !n.is_null() {
+                    // SAFETY: both are live, distinct blocks of at least `min(old, size)` bytes.
+                    unsafe { ptr::copy_nonoverlapping(p, n, old.min(size)) };
+                    self.free_locked(p, "realloc");
+                }
+                return n;
+            }
+        }
+        match t.realloc(off, req) {
             Ok(Some((np, old, new))) => {
                 if new >= old {
                     self.take((new - old) as usize);
                 } else {
                     self.give((old - new) as usize);
                 }
-                t.ptr_at(np)
+                if poison::ENABLED {
+                    poison::wrap(t.ptr_at(np), size)
+                } else {
+                    t.ptr_at(np)
+                }
             }
             Ok(None) => ptr::null_mut(),
             Err(e) => self.bad_pointer("realloc", p, e),
@@ -279,12 +436,23 @@ impl MultiHeap {
     }
 
     /// Usable size of the allocated block `p` (at least what was requested). NULL gives 0.
+    /// With poisoning the canaries are checked (abort when broken) and not counted.
     pub fn allocated_size(self, p: *mut u8) -> usize {
+        self.full_block_size(p).saturating_sub(poison::OVERHEAD)
+    }
+
+    /// Whole payload size of the allocated block `p`, poison canaries included
+    /// (`multi_heap_get_full_block_size`). NULL gives 0.
+    pub fn full_block_size(self, p: *mut u8) -> usize {
         if p.is_null() {
             return 0;
         }
         let _g = self.lock();
-        match self.tlsf().block_size(self.offset(p)) {
+        let off = self.offset(p.wrapping_sub(poison::HEAD));
+        if poison::ENABLED {
+            return self.verified("get_allocated_size", p, off);
+        }
+        match self.tlsf().block_size(off) {
             Ok(s) => s as usize,
             Err(e) => self.bad_pointer("get_allocated_size", p, e),
         }
@@ -293,7 +461,9 @@ impl MultiHeap {
     /// Whether `p` is a live allocated block of this heap (no side effects).
     pub fn is_allocated(self, p: *const u8) -> bool {
         let _g = self.lock();
-        self.tlsf().validate(self.offset(p)).is_ok()
+        self.tlsf()
+            .validate(self.offset(p.wrapping_sub(poison::HEAD)))
+            .is_ok()
     }
 
     #[cold]
@@ -320,16 +490,20 @@ impl MultiHeap {
         port::abort()
     }
 
-    /// Free bytes right now.
+    /// Free bytes right now (without the poison overhead one more allocation would need).
     pub fn free_size(self) -> usize {
+        self.raw_free_size().saturating_sub(poison::OVERHEAD)
+    }
+
+    fn raw_free_size(self) -> usize {
         // SAFETY: a plain read of an initialised header word.
         unsafe { (*self.header()).free_bytes }
     }
 
-    /// Lowest free bytes seen.
+    /// Lowest free bytes seen (without the poison overhead, as `free_size`).
     pub fn minimum_free_size(self) -> usize {
         // SAFETY: as in `free_size`.
-        unsafe { (*self.header()).minimum_free_bytes }
+        unsafe { (*self.header()).minimum_free_bytes }.saturating_sub(poison::OVERHEAD)
     }
 
     /// Sets the low-water mark to the current free bytes and returns the old mark.
@@ -369,8 +543,8 @@ impl MultiHeap {
         let s = self.tlsf().stats();
         Info {
             total_free_bytes: self.free_size(),
-            total_allocated_bytes: s.used_bytes,
-            largest_free_block: s.largest_fit,
+            total_allocated_bytes: s.used_bytes - s.used_blocks * poison::OVERHEAD,
+            largest_free_block: s.largest_fit.saturating_sub(poison::OVERHEAD),
             minimum_free_bytes: self.minimum_free_size(),
             allocated_blocks: s.used_blocks,
             free_blocks: s.free_blocks,
@@ -414,10 +588,16 @@ impl MultiHeap {
         t.block_at(t.offset_of(header)?).map(|b| self.block(b))
     }
 
-    /// The allocated block whose payload contains `p`.
+    /// The allocated block whose payload contains `p`. With poisoning, `data` and `size` are
+    /// the user's view (past the poison head, without the 12 bytes), as ESP-IDF reports them.
     pub fn find_containing_block(self, p: *const u8) -> Option<Block> {
         let _g = self.lock();
-        self.tlsf().find_containing(p).map(|b| self.block(b))
+        self.tlsf().find_containing(p).map(|b| {
+            let mut b = self.block(b);
+            b.data = b.data.wrapping_add(poison::HEAD);
+            b.size = b.size.saturating_sub(poison::OVERHEAD);
+            b
+        })
     }
 
     /// Full integrity check. With `print_errors`, each problem is described on the diagnostic
@@ -430,14 +610,17 @@ impl MultiHeap {
             if !b.used {
                 sum_free += b.size as usize + HDR as usize;
             }
-            extra(self.block(b))
+            let ok = poison_check(t, b, print_errors);
+            extra(self.block(b)) && ok
         });
         let err = r.err();
-        let free = self.free_size();
-        let min = self.minimum_free_size();
+        let free = self.raw_free_size();
+        // SAFETY: lock held; header initialised.
+        let min = unsafe { (*self.header()).minimum_free_bytes };
         let counters_ok = err.is_some() || (sum_free == free && min <= free);
         if print_errors {
-            if let Some(c) = err {
+            // `BadChain` at 0 means only the per-block checks failed; they have reported.
+            if let Some(c) = err.filter(|c| *c != Corruption::BadChain { at: 0 }) {
                 report_corruption(t, c);
             } else if !counters_ok {
                 Line::err()
@@ -477,6 +660,37 @@ impl MultiHeap {
                 .s(" \n");
             true
         });
+    }
+}
+
+/// Poisoning checks of one block during `check`: canaries and stored size of used blocks; in
+/// comprehensive mode, the free fill of free blocks except TLSF's list links (first 8 payload
+/// bytes) and boundary tag (last 4).
+fn poison_check(t: Tlsf, b: BlockInfo, print: bool) -> bool {
+    if !poison::ENABLED {
+        return true;
+    }
+    let raw = t.ptr_at(b.offset + HDR);
+    if b.used {
+        match poison::verify(raw, b.size as usize) {
+            Ok(_) => true,
+            Err(d) => {
+                if print {
+                    poison::report(d);
+                }
+                false
+            }
+        }
+    } else if poison::COMPREHENSIVE && b.size > 12 {
+        poison::check_fill(
+            raw.wrapping_add(8),
+            b.size as usize - 12,
+            poison::FREE_FILL,
+            print,
+            None,
+        )
+    } else {
+        true
     }
 }
 
