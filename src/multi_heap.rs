@@ -506,6 +506,13 @@ impl MultiHeap {
         unsafe { (*self.header()).minimum_free_bytes }.saturating_sub(poison::OVERHEAD)
     }
 
+    /// The low-water mark as stored, without the poisoning correction: the unit of
+    /// `reset_minimum_free_bytes` and `restore_minimum_free_bytes`.
+    pub fn raw_minimum_free_bytes(self) -> usize {
+        // SAFETY: as in `free_size`.
+        unsafe { (*self.header()).minimum_free_bytes }
+    }
+
     /// Sets the low-water mark to the current free bytes and returns the old mark.
     pub fn reset_minimum_free_bytes(self) -> usize {
         let _g = self.lock();
