@@ -31,6 +31,8 @@ const HEADER: usize = size_of::<Header>();
 /// Bytes heap poisoning adds to every allocation (0 when poisoning is off, else ESP-IDF's 12).
 /// Free sizes, the largest free block and allocated sizes are reported without them.
 pub const POISON_OVERHEAD: usize = poison::OVERHEAD;
+const HEAD32: u32 = poison::HEAD as u32;
+
 /// Bytes of the poison head between a block's payload and the user pointer (0 or 8).
 pub const POISON_HEAD: usize = poison::HEAD;
 
@@ -370,13 +372,15 @@ impl MultiHeap {
 
     #[cold]
     fn corrupt(self, op: &str, p: *mut u8, why: &str) -> ! {
-        Line::err()
-            .s("CORRUPT HEAP: ")
-            .s(op)
-            .s("(")
-            .ptr(p)
-            .s("): block ")
-            .ptr(p)
+        let mut l = Line::err();
+        l.s("CORRUPT HEAP: ").s(op);
+        // Allocations name the block they were about to hand out; the others their argument.
+        if op.ends_with("alloc") {
+            l.s(": block ");
+        } else {
+            l.s("(").ptr(p).s("): block ");
+        }
+        l.ptr(p)
             .s(" ")
             .s(why)
             .s(" in heap ")
@@ -411,7 +415,7 @@ impl MultiHeap {
                 let n = self.malloc_locked(size);
                 if !n.is_null() {
                     // SAFETY: both are live, distinct blocks of at least `min(old, size)` bytes.
-                    unsafe { ptr::copy_nonoverlapping(p, n, old.min(size)) };
+                    unsafe { ptr::copy_nonoverlapping(t.ptr_at(off + HEAD32), n, old.min(size)) };
                     self.free_locked(p, "realloc");
                 }
                 return n;

@@ -65,7 +65,7 @@ fn write32(p: *mut u8, v: u32) {
 
 /// Fills `len` bytes at `p` with `byte`.
 #[inline(always)]
-pub fn fill(p: *mut u8, byte: u8, len: usize) {
+pub(crate) fn fill(p: *mut u8, byte: u8, len: usize) {
     // SAFETY: callers pass a range inside memory the heap owns and has locked.
     unsafe { ptr::write_bytes(p, byte, len) }
 }
@@ -73,7 +73,7 @@ pub fn fill(p: *mut u8, byte: u8, len: usize) {
 /// Writes head and tail around a request of `size` bytes whose block payload starts at `raw`,
 /// and returns the user pointer (`raw + HEAD`).
 #[inline(always)]
-pub fn wrap(raw: *mut u8, size: usize) -> *mut u8 {
+pub(crate) fn wrap(raw: *mut u8, size: usize) -> *mut u8 {
     write32(raw, HEAD_CANARY);
     // Sizes are below 4 GiB: TLSF offsets are 32-bit.
     write32(raw.wrapping_add(4), size as u32);
@@ -85,7 +85,7 @@ pub fn wrap(raw: *mut u8, size: usize) -> *mut u8 {
 /// Checks the canaries of the used block whose payload (`payload` bytes) starts at `raw`.
 /// Returns the stored request size. The stored size is bounded by the block before the tail is
 /// read (ESP-IDF reads the tail first, which can fault when the size word is smashed).
-pub fn verify(raw: *const u8, payload: usize) -> Result<usize, Damage> {
+pub(crate) fn verify(raw: *const u8, payload: usize) -> Result<usize, Damage> {
     let head = read32(raw);
     if head != HEAD_CANARY {
         return Err(Damage::Head { at: raw, got: head });
@@ -109,7 +109,7 @@ pub fn verify(raw: *const u8, payload: usize) -> Result<usize, Damage> {
 
 /// Prints `d` in ESP-IDF's format.
 #[cold]
-pub fn report(d: Damage) {
+pub(crate) fn report(d: Damage) {
     let mut l = Line::err();
     match d {
         Damage::Head { at, got } => {
@@ -143,7 +143,13 @@ fn expected32(l: &mut Line, want: u32, got: u32) {
 /// Checks that `len` bytes at `p` all hold `expect`; with `print`, names every bad word (or, in
 /// an unaligned remainder, every bad byte) as ESP-IDF does. With `replace`, rewrites the range to
 /// `replace` when it was intact (a damaged range is left as found, for post-mortem reading).
-pub fn check_fill(p: *mut u8, len: usize, expect: u8, print: bool, replace: Option<u8>) -> bool {
+pub(crate) fn check_fill(
+    p: *mut u8,
+    len: usize,
+    expect: u8,
+    print: bool,
+    replace: Option<u8>,
+) -> bool {
     let word = u32::from_ne_bytes([expect; 4]);
     let mut ok = true;
     let mut i = 0;

@@ -113,7 +113,9 @@ fn smallest_region_and_alignment() {
     assert!(min <= 220, "smallest usable region {min}");
     // SAFETY: as above.
     // With poisoning a 1-byte request takes a 16-byte payload: one word more.
-    let h = unsafe { MultiHeap::register(base, min + if PO > 0 { 4 } else { 0 }) }.unwrap();
+    let h =
+        unsafe { MultiHeap::register(base, min + if heapcaps::poison::ENABLED { 4 } else { 0 }) }
+            .unwrap();
     let p = h.malloc(12usize.saturating_sub(PO).max(1));
     assert!(!p.is_null() && p as usize % 4 == 0);
     // An unaligned start is refused, as ESP-IDF refuses it.
