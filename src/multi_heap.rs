@@ -375,7 +375,7 @@ impl MultiHeap {
         let mut l = Line::err();
         l.s("CORRUPT HEAP: ").s(op);
         // Allocations name the block they were about to hand out; the others their argument.
-        if op.ends_with("alloc") {
+        if op == "malloc" || op == "aligned_alloc" {
             l.s(": block ");
         } else {
             l.s("(").ptr(p).s("): block ");
@@ -386,6 +386,8 @@ impl MultiHeap {
             .s(" in heap ")
             .ptr(self.start.as_ptr())
             .s("\n");
+        // `abort` does not return: send the line now (its Drop would never run).
+        drop(l);
         port::abort()
     }
 
