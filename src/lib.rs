@@ -6,6 +6,8 @@
 
 pub mod capi;
 pub mod caps;
+#[cfg(not(target_os = "none"))]
+pub mod heapmap;
 pub mod multi_heap;
 pub mod poison;
 pub mod port;

@@ -167,3 +167,42 @@ fn print_heap_info_and_heap_caps_dump_format() {
     assert_eq!(got, want);
     assert!(got.contains("Free: Yes \n") && got.contains("Free: No \n"));
 }
+
+#[test]
+fn heap_map_svg_shows_every_block() {
+    const B8: u32 = heapcaps::Caps::BIT8.bits();
+    const D: u32 = heapcaps::Caps::DEFAULT.bits();
+    let r: &'static Registry = Box::leak(Box::new(Registry::new()));
+    let (a, b) = (leak(0x4000), leak(0x2000));
+    let region = |start, size, ty, caps| BootRegion {
+        start,
+        size,
+        ty,
+        caps,
+        startup_stack: false,
+        shown_at: start,
+        name: "T",
+    };
+    let x = heapcaps::Caps::EXEC.bits() | heapcaps::Caps::BIT32.bits();
+    // SAFETY: leaked memory, owned by the registry from now on.
+    unsafe {
+        r.init(&[
+            region(a, 0x4000, 0, [B8 | D, 0, 0]),
+            region(b, 0x2000, 1, [x, 0, 0]),
+        ])
+    };
+    let ps: Vec<_> = (0..10).map(|i| r.malloc(50 + i * 10, B8)).collect();
+    // SAFETY: from r.
+    unsafe { r.free(ps[3]) };
+    let svg = heapcaps::heapmap::render(r, "test <map>");
+    assert!(svg.starts_with("<svg") && svg.ends_with("</svg>\n"));
+    assert!(svg.contains("test &lt;map&gt;"));
+    let info = r.info(0);
+    assert_eq!(
+        svg.matches("<title>used block").count(),
+        info.allocated_blocks
+    );
+    assert_eq!(svg.matches("<title>free block").count(), info.free_blocks);
+    assert!(svg.contains("BIT8|DEFAULT") && svg.contains("EXEC|BIT32"));
+    assert!(svg.contains("used: IRAM: code-capable"));
+}
