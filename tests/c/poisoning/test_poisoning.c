@@ -33,7 +33,7 @@ static multi_heap_handle_t fresh(void)
     return h;
 }
 
-static uint32_t rd32(const void *p)
+__attribute__((unused)) static uint32_t rd32(const void *p)
 {
     uint32_t v;
     memcpy(&v, p, 4);
