@@ -318,7 +318,6 @@ impl MultiHeap {
         // merges neighbours are found now (the block API still sees them) and filled after.
         let mut absorbed: [Option<u32>; 2] = [None, None];
         if poison::COMPREHENSIVE {
-            poison::fill(t.ptr_at(off), poison::FREE_FILL, bs as usize);
             let b = off - HDR;
             if t.block_at(off + bs).is_some_and(|n| !n.used) {
                 // The next block's header and free-list links end up inside the merged block.
@@ -328,6 +327,7 @@ impl MultiHeap {
                 // The previous block's boundary tag and our own header end up inside it.
                 absorbed[1] = Some(b - 4);
             }
+            poison::fill(t.ptr_at(off), poison::FREE_FILL, bs as usize);
         }
         match t.free(off) {
             Ok(size) => self.give(size as usize + HDR as usize),
@@ -556,7 +556,9 @@ impl MultiHeap {
         let s = self.tlsf().stats();
         Info {
             total_free_bytes: self.free_size(),
-            total_allocated_bytes: s.used_bytes - s.used_blocks * poison::OVERHEAD,
+            total_allocated_bytes: s
+                .used_bytes
+                .saturating_sub(s.used_blocks * poison::OVERHEAD),
             largest_free_block: s.largest_fit.saturating_sub(poison::OVERHEAD),
             minimum_free_bytes: self.minimum_free_size(),
             allocated_blocks: s.used_blocks,
