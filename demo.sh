@@ -14,4 +14,5 @@ cargo rustc --quiet --release --features c-malloc --crate-type staticlib --targe
 mkdir -p target/demo
 ${CC:-gcc} -std=c11 -O1 -Wall -Wextra -D_GNU_SOURCE -Iinclude examples/demo/demo.c \
     target/c-malloc/release/libheapcaps.a -lpthread -ldl -lm -o target/demo/demo
-exec target/demo/demo "$chip"
+# The demo also draws the heaps as an SVG picture (heapcaps_sim_write_heap_map).
+HEAPCAPS_HEAP_MAP=target/demo/heap-map.svg exec target/demo/demo "$chip"

@@ -59,6 +59,15 @@ esp_err_t heapcaps_sim_select_chip(const char *name);
 // Name of the simulated chip (the one that will boot, if the heaps do not exist yet).
 const char *heapcaps_sim_chip_name(void);
 
+// Host tool (not in ESP-IDF): writes an SVG picture of every registered heap to `path`: one band
+// per region, used and free blocks by address, coloured by the kind of memory. Boots the
+// simulated chip if needed. `ESP_ERR_INVALID_ARG` for a NULL or non-UTF-8 path, `ESP_FAIL` when
+// the file cannot be written.
+//
+// # Safety
+// `path` must be NULL or a NUL-terminated string.
+esp_err_t heapcaps_sim_write_heap_map(const char *path);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -183,7 +183,7 @@ multi_heap_block_handle_t multi_heap_get_next_block(multi_heap_handle_t heap,
 // `block` must be a handle from `multi_heap_get_first_block` / `multi_heap_get_next_block`.
 bool multi_heap_is_free(multi_heap_block_handle_t block);
 
-// Payload address of `block`.
+// Payload address of `block` (with poisoning, 8 bytes further: the user pointer).
 //
 // # Safety
 // `block` must be a handle from the block iterator functions.

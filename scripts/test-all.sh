@@ -38,6 +38,19 @@ else
   failed=$((failed + 1)); failures+=("ABI contract missing")
 fi
 stage "build riscv32imc" cargo build --release --target riscv32imc-unknown-none-elf
+# Heap poisoning (ESP-IDF's Kconfig choice as cargo features): every Rust test (the corruption
+# matrix in tests/poisoning.rs asserts per mode), the 32-bit core tests, clippy, the device
+# build, and the C view of each mode (tests/c/run-poisoning.sh, which includes disabled).
+for mode in LIGHT COMPREHENSIVE; do
+  f=HEAP_POISONING_$mode
+  stage "rust tests x86_64 $f" cargo test --target "$host" --features "$f"
+  stage "rust tests i686 $f (poisoning, core, memory, dump_text)" cargo test --target i686-unknown-linux-gnu --features "$f" --test poisoning --test core --test memory --test dump_text
+  stage "clippy $f" cargo clippy --all-targets --features "$f" -- -D warnings
+  stage "build riscv32imc $f" cargo build --release --target riscv32imc-unknown-none-elf --features "$f"
+done
+if [ -x tests/c/run-poisoning.sh ]; then
+  stage "C poisoning tests (3 modes, x86_64 + i686)" tests/c/run-poisoning.sh
+fi
 stage "build riscv32imac" cargo build --release --target riscv32imac-unknown-none-elf
 # Flash/RAM figures of the device library (a benchmark: fails only if something does not build).
 if command -v riscv64-unknown-elf-gcc >/dev/null; then

@@ -6,7 +6,10 @@
 
 pub mod capi;
 pub mod caps;
+#[cfg(not(target_os = "none"))]
+pub mod heapmap;
 pub mod multi_heap;
+pub mod poison;
 pub mod port;
 pub mod text;
 pub mod tlsf;

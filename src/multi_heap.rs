@@ -8,6 +8,7 @@ use core::ffi::c_void;
 use core::mem::size_of;
 use core::ptr::{self, NonNull};
 
+use crate::poison;
 use crate::port;
 use crate::text::Line;
 use crate::tlsf::{self, BadPointer, BlockInfo, Corruption, Tlsf, HDR};
@@ -26,6 +27,14 @@ struct Header {
 }
 
 const HEADER: usize = size_of::<Header>();
+
+/// Bytes heap poisoning adds to every allocation (0 when poisoning is off, else ESP-IDF's 12).
+/// Free sizes, the largest free block and allocated sizes are reported without them.
+pub const POISON_OVERHEAD: usize = poison::OVERHEAD;
+const HEAD32: u32 = poison::HEAD as u32;
+
+/// Bytes of the poison head between a block's payload and the user pointer (0 or 8).
+pub const POISON_HEAD: usize = poison::HEAD;
 
 /// Bytes of a region that go to bookkeeping (header, TLSF control, sentinel) for a region of
 /// `size` bytes, when it is 4-byte aligned.
@@ -94,6 +103,10 @@ impl MultiHeap {
         let start = NonNull::new(start)?;
         if (start.as_ptr() as usize) % 4 != 0 || size < HEADER {
             return None;
+        }
+        if poison::COMPREHENSIVE {
+            // The whole region starts out as free memory; TLSF then writes its own structures.
+            poison::fill(start.as_ptr(), poison::FREE_FILL, size);
         }
         // SAFETY: the caller hands us the whole region; the TLSF part starts after the header.
         let t = unsafe { Tlsf::create(start.as_ptr().add(HEADER), size - HEADER)? };
@@ -217,14 +230,45 @@ impl MultiHeap {
             return ptr::null_mut();
         }
         let _g = self.lock();
+        self.malloc_locked(size)
+    }
+
+    /// `malloc` with the lock held (`size` > 0).
+    #[inline(always)]
+    fn malloc_locked(self, size: usize) -> *mut u8 {
+        let Some(req) = size.checked_add(poison::OVERHEAD) else {
+            return ptr::null_mut();
+        };
         let t = self.tlsf();
-        match t.malloc_sized(size) {
+        match t.malloc_sized(req) {
             Some((p, bs)) => {
                 self.take(bs as usize + HDR as usize);
-                t.ptr_at(p)
+                self.poison_new(t.ptr_at(p), size, "malloc")
             }
             None => ptr::null_mut(),
         }
+    }
+
+    /// Poisoning of a fresh block whose payload starts at `raw`: canaries, and in comprehensive
+    /// mode the check that nobody wrote to the free memory (abort) and the fresh-memory fill.
+    #[inline(always)]
+    fn poison_new(self, raw: *mut u8, size: usize, op: &str) -> *mut u8 {
+        if !poison::ENABLED {
+            return raw;
+        }
+        let user = poison::wrap(raw, size);
+        if poison::COMPREHENSIVE
+            && !poison::check_fill(
+                user,
+                size,
+                poison::FREE_FILL,
+                true,
+                Some(poison::MALLOC_FILL),
+            )
+        {
+            self.corrupt(op, user, "was written to after it was freed");
+        }
+        user
     }
 
     /// Allocates `size` bytes such that `result + offset` is a multiple of `align`.
@@ -232,20 +276,28 @@ impl MultiHeap {
         if size == 0 || align == 0 || !align.is_power_of_two() {
             return ptr::null_mut();
         }
+        // The user pointer, not the poison head, is what must be aligned.
+        let (Some(req), Some(offset)) = (
+            size.checked_add(poison::OVERHEAD),
+            offset.checked_add(poison::HEAD),
+        ) else {
+            return ptr::null_mut();
+        };
         let _g = self.lock();
         let t = self.tlsf();
-        match t.malloc_aligned(size, align, offset) {
+        match t.malloc_aligned(req, align, offset) {
             Some(p) => {
                 let bs = t.block_size(p).unwrap_or(0);
                 self.take(bs as usize + HDR as usize);
-                t.ptr_at(p)
+                self.poison_new(t.ptr_at(p), size, "aligned_alloc")
             }
             None => ptr::null_mut(),
         }
     }
 
     /// Frees `p` (NULL is ignored). A pointer that is not a live block of this heap aborts the
-    /// program with a message naming it, before anything is modified.
+    /// program with a message naming it, before anything is modified; so does a block whose
+    /// poison canaries are broken.
     #[inline]
     pub fn free(self, p: *mut u8) {
         self.free_inline(p)
@@ -258,14 +310,102 @@ impl MultiHeap {
             return;
         }
         let _g = self.lock();
-        match self.tlsf().free(self.offset(p)) {
-            Ok(size) => self.give(size as usize + HDR as usize),
-            Err(e) => self.bad_pointer("free", p, e),
+        self.free_locked(p, "free");
+    }
+
+    /// `free` with the lock held (`p` not NULL).
+    #[inline(always)]
+    fn free_locked(self, p: *mut u8, op: &str) {
+        let t = self.tlsf();
+        let off = self.offset(p.wrapping_sub(poison::HEAD));
+        if !poison::ENABLED {
+            match t.free(off) {
+                Ok(size) => self.give(size as usize + HDR as usize),
+                Err(e) => self.bad_pointer(op, p, e),
+            }
+            return;
         }
+        let bs = self.verified(op, p, off) as u32;
+        // Comprehensive: the whole payload becomes free memory; the headers TLSF absorbs when it
+        // merges neighbours are found now (the block API still sees them) and filled after.
+        let mut absorbed: [Option<u32>; 2] = [None, None];
+        if poison::COMPREHENSIVE {
+            let b = off - HDR;
+            if t.block_at(off + bs).is_some_and(|n| !n.used) {
+                // The next block's header and free-list links end up inside the merged block.
+                absorbed[0] = Some(off + bs);
+            }
+            if self.prev_is_free(b) {
+                // The previous block's boundary tag and our own header end up inside it.
+                absorbed[1] = Some(b - 4);
+            }
+            poison::fill(t.ptr_at(off), poison::FREE_FILL, bs as usize);
+        }
+        match t.free(off) {
+            Ok(size) => self.give(size as usize + HDR as usize),
+            Err(e) => self.bad_pointer(op, p, e),
+        }
+        for at in absorbed.into_iter().flatten() {
+            poison::fill(
+                t.ptr_at(at),
+                poison::FREE_FILL,
+                if at == off + bs { 12 } else { 8 },
+            );
+        }
+    }
+
+    /// Whether the block physically before the block at header offset `b` is free: its boundary
+    /// tag (the word before `b`) names a free block that ends exactly at `b`.
+    fn prev_is_free(self, b: u32) -> bool {
+        let t = self.tlsf();
+        if b < t.first() + 4 {
+            return false;
+        }
+        // SAFETY: `b - 4 >= first` lies inside the block area; 4-aligned.
+        let tag = unsafe { ptr::read(t.ptr_at(b - 4) as *const u32) };
+        t.block_at(tag)
+            .is_some_and(|pb| !pb.used && pb.offset + HDR + pb.size == b)
+    }
+
+    /// Poisoning: checks that the user pointer `p` (payload offset `off`) is a live block with
+    /// intact canaries, aborting otherwise; returns the block's payload size.
+    fn verified(self, op: &str, p: *mut u8, off: u32) -> usize {
+        let t = self.tlsf();
+        let bs = match t.block_size(off) {
+            Ok(bs) => bs as usize,
+            Err(e) => self.bad_pointer(op, p, e),
+        };
+        if let Err(d) = poison::verify(t.ptr_at(off), bs) {
+            poison::report(d);
+            self.corrupt(op, p, "has broken canaries");
+        }
+        bs
+    }
+
+    #[cold]
+    fn corrupt(self, op: &str, p: *mut u8, why: &str) -> ! {
+        let mut l = Line::err();
+        l.s("CORRUPT HEAP: ").s(op);
+        // Allocations name the block they were about to hand out; the others their argument.
+        if op == "malloc" || op == "aligned_alloc" {
+            l.s(": block ");
+        } else {
+            l.s("(").ptr(p).s("): block ");
+        }
+        l.ptr(p)
+            .s(" ")
+            .s(why)
+            .s(" in heap ")
+            .ptr(self.start.as_ptr())
+            .s("\n");
+        // `abort` does not return: send the line now (its Drop would never run).
+        drop(l);
+        port::abort()
     }
 
     /// Resizes `p` to `size` bytes. NULL `p` allocates; size 0 frees and returns NULL (and, unlike
     /// ESP-IDF, credits the freed bytes). On failure returns NULL and leaves `p` intact.
+    /// Comprehensive poisoning never resizes in place (allocate, copy, free), as ESP-IDF.
     pub fn realloc(self, p: *mut u8, size: usize) -> *mut u8 {
         if p.is_null() {
             return self.malloc(size);
@@ -274,16 +414,39 @@ impl MultiHeap {
             self.free(p);
             return ptr::null_mut();
         }
+        let Some(req) = size.checked_add(poison::OVERHEAD) else {
+            return ptr::null_mut();
+        };
         let _g = self.lock();
         let t = self.tlsf();
-        match t.realloc(self.offset(p), size) {
+        let off = self.offset(p.wrapping_sub(poison::HEAD));
+        if poison::ENABLED {
+            let bs = self.verified("realloc", p, off);
+            if poison::COMPREHENSIVE {
+                // SAFETY: `verified` checked the stored size against the block.
+                let old = unsafe { ptr::read_unaligned(t.ptr_at(off + 4) as *const u32) } as usize;
+                debug_assert!(old <= bs);
+                let n = self.malloc_locked(size);
+                if !n.is_null() {
+                    // SAFETY: both are live, distinct blocks of at least `min(old, size)` bytes.
+                    unsafe { ptr::copy_nonoverlapping(t.ptr_at(off + HEAD32), n, old.min(size)) };
+                    self.free_locked(p, "realloc");
+                }
+                return n;
+            }
+        }
+        match t.realloc(off, req) {
             Ok(Some((np, old, new))) => {
                 if new >= old {
                     self.take((new - old) as usize);
                 } else {
                     self.give((old - new) as usize);
                 }
-                t.ptr_at(np)
+                if poison::ENABLED {
+                    poison::wrap(t.ptr_at(np), size)
+                } else {
+                    t.ptr_at(np)
+                }
             }
             Ok(None) => ptr::null_mut(),
             Err(e) => self.bad_pointer("realloc", p, e),
@@ -291,23 +454,40 @@ impl MultiHeap {
     }
 
     /// Usable size of the allocated block `p` (at least what was requested). NULL, or anything
-    /// that is not a live block of this heap, gives 0.
+    /// that is not a live block of this heap, gives 0. With poisoning the canaries are checked
+    /// (abort when broken) and not counted.
     pub fn allocated_size(self, p: *mut u8) -> usize {
+        self.full_block_size(p).saturating_sub(poison::OVERHEAD)
+    }
+
+    /// Whole payload size of the allocated block `p`, poison canaries included
+    /// (`multi_heap_get_full_block_size`). NULL, or what is not a live block, gives 0.
+    pub fn full_block_size(self, p: *mut u8) -> usize {
         if p.is_null() {
             return 0;
         }
         let _g = self.lock();
         // A query changes nothing, so a pointer that is not a live block gets the defined answer
-        // 0 rather than an abort (ESP-IDF asserts on chips; its linux build answers 0).
-        self.tlsf()
-            .block_size(self.offset(p))
-            .map_or(0, |s| s as usize)
+        // 0 rather than an abort (ESP-IDF asserts on chips; its linux build answers 0). Broken
+        // canaries of a live block are corruption, and abort as ESP-IDF's assert does.
+        let off = self.offset(p.wrapping_sub(poison::HEAD));
+        let t = self.tlsf();
+        let Ok(bs) = t.block_size(off) else { return 0 };
+        if poison::ENABLED {
+            if let Err(d) = poison::verify(t.ptr_at(off), bs as usize) {
+                poison::report(d);
+                self.corrupt("get_allocated_size", p, "has broken canaries");
+            }
+        }
+        bs as usize
     }
 
     /// Whether `p` is a live allocated block of this heap (no side effects).
     pub fn is_allocated(self, p: *const u8) -> bool {
         let _g = self.lock();
-        self.tlsf().validate(self.offset(p)).is_ok()
+        self.tlsf()
+            .validate(self.offset(p.wrapping_sub(poison::HEAD)))
+            .is_ok()
     }
 
     #[cold]
@@ -334,14 +514,25 @@ impl MultiHeap {
         port::abort()
     }
 
-    /// Free bytes right now.
+    /// Free bytes right now (without the poison overhead one more allocation would need).
     pub fn free_size(self) -> usize {
+        self.raw_free_size().saturating_sub(poison::OVERHEAD)
+    }
+
+    fn raw_free_size(self) -> usize {
         // SAFETY: a plain read of an initialised header word.
         unsafe { (*self.header()).free_bytes }
     }
 
-    /// Lowest free bytes seen.
+    /// Lowest free bytes seen (without the poison overhead, as `free_size`).
     pub fn minimum_free_size(self) -> usize {
+        // SAFETY: as in `free_size`.
+        unsafe { (*self.header()).minimum_free_bytes }.saturating_sub(poison::OVERHEAD)
+    }
+
+    /// The low-water mark as stored, without the poisoning correction: the unit of
+    /// `reset_minimum_free_bytes` and `restore_minimum_free_bytes`.
+    pub fn raw_minimum_free_bytes(self) -> usize {
         // SAFETY: as in `free_size`.
         unsafe { (*self.header()).minimum_free_bytes }
     }
@@ -383,8 +574,10 @@ impl MultiHeap {
         let s = self.tlsf().stats();
         Info {
             total_free_bytes: self.free_size(),
-            total_allocated_bytes: s.used_bytes,
-            largest_free_block: s.largest_fit,
+            total_allocated_bytes: s
+                .used_bytes
+                .saturating_sub(s.used_blocks * poison::OVERHEAD),
+            largest_free_block: s.largest_fit.saturating_sub(poison::OVERHEAD),
             minimum_free_bytes: self.minimum_free_size(),
             allocated_blocks: s.used_blocks,
             free_blocks: s.free_blocks,
@@ -428,10 +621,16 @@ impl MultiHeap {
         t.block_at(t.offset_of(header)?).map(|b| self.block(b))
     }
 
-    /// The allocated block whose payload contains `p`.
+    /// The allocated block whose payload contains `p`. With poisoning, `data` and `size` are
+    /// the user's view (past the poison head, without the 12 bytes), as ESP-IDF reports them.
     pub fn find_containing_block(self, p: *const u8) -> Option<Block> {
         let _g = self.lock();
-        self.tlsf().find_containing(p).map(|b| self.block(b))
+        self.tlsf().find_containing(p).map(|b| {
+            let mut b = self.block(b);
+            b.data = b.data.wrapping_add(poison::HEAD);
+            b.size = b.size.saturating_sub(poison::OVERHEAD);
+            b
+        })
     }
 
     /// Full integrity check. With `print_errors`, each problem is described on the diagnostic
@@ -444,14 +643,17 @@ impl MultiHeap {
             if !b.used {
                 sum_free += b.size as usize + HDR as usize;
             }
-            extra(self.block(b))
+            let ok = poison_check(t, b, print_errors);
+            extra(self.block(b)) && ok
         });
         let err = r.err();
-        let free = self.free_size();
-        let min = self.minimum_free_size();
+        let free = self.raw_free_size();
+        // SAFETY: lock held; header initialised.
+        let min = unsafe { (*self.header()).minimum_free_bytes };
         let counters_ok = err.is_some() || (sum_free == free && min <= free);
         if print_errors {
-            if let Some(c) = err {
+            // `BadChain` at 0 means only the per-block checks failed; they have reported.
+            if let Some(c) = err.filter(|c| *c != Corruption::BadChain { at: 0 }) {
                 report_corruption(t, c);
             } else if !counters_ok {
                 Line::err()
@@ -491,6 +693,37 @@ impl MultiHeap {
                 .s(" \n");
             true
         });
+    }
+}
+
+/// Poisoning checks of one block during `check`: canaries and stored size of used blocks; in
+/// comprehensive mode, the free fill of free blocks except TLSF's list links (first 8 payload
+/// bytes) and boundary tag (last 4).
+fn poison_check(t: Tlsf, b: BlockInfo, print: bool) -> bool {
+    if !poison::ENABLED {
+        return true;
+    }
+    let raw = t.ptr_at(b.offset + HDR);
+    if b.used {
+        match poison::verify(raw, b.size as usize) {
+            Ok(_) => true,
+            Err(d) => {
+                if print {
+                    poison::report(d);
+                }
+                false
+            }
+        }
+    } else if poison::COMPREHENSIVE && b.size > 12 {
+        poison::check_fill(
+            raw.wrapping_add(8),
+            b.size as usize - 12,
+            poison::FREE_FILL,
+            print,
+            None,
+        )
+    } else {
+        true
     }
 }
 

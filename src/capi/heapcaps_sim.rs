@@ -35,3 +35,28 @@ pub extern "C" fn heapcaps_sim_chip_name() -> *const c_char {
     let n: &'static CStr = chips::selected_chip().name;
     n.as_ptr()
 }
+
+/// Host tool (not in ESP-IDF): writes an SVG picture of every registered heap to `path`: one band
+/// per region, used and free blocks by address, coloured by the kind of memory. Boots the
+/// simulated chip if needed. `ESP_ERR_INVALID_ARG` for a NULL or non-UTF-8 path, `ESP_FAIL` when
+/// the file cannot be written.
+///
+/// # Safety
+/// `path` must be NULL or a NUL-terminated string.
+#[no_mangle]
+pub unsafe extern "C" fn heapcaps_sim_write_heap_map(path: *const c_char) -> esp_err_t {
+    if path.is_null() {
+        return 0x102;
+    }
+    // SAFETY: caller contract.
+    let Ok(path) = unsafe { CStr::from_ptr(path) }.to_str() else {
+        return 0x102;
+    };
+    let reg = crate::caps::global();
+    let chip = chips::selected_chip().name.to_str().unwrap_or("?");
+    let title = std::format!("heapcaps heap map: simulated {chip}");
+    match crate::heapmap::write(reg, &title, path) {
+        Ok(()) => 0,
+        Err(_) => -1,
+    }
+}

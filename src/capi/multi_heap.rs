@@ -302,7 +302,7 @@ pub unsafe extern "C" fn multi_heap_get_full_block_size(
     heap: multi_heap_handle_t,
     p: *mut c_void,
 ) -> usize {
-    heap_of(heap).map_or(0, |h| h.allocated_size(p as *mut u8))
+    heap_of(heap).map_or(0, |h| h.full_block_size(p as *mut u8))
 }
 
 /// The start of the allocated block containing `ptr`, or NULL when `ptr` is in no allocated block
@@ -360,7 +360,7 @@ pub unsafe extern "C" fn multi_heap_is_free(block: multi_heap_block_handle_t) ->
     unsafe { ptr::read(block as *const u32) & 1 != 0 }
 }
 
-/// Payload address of `block`.
+/// Payload address of `block` (with poisoning, 8 bytes further: the user pointer).
 ///
 /// # Safety
 /// `block` must be a handle from the block iterator functions.
@@ -371,7 +371,9 @@ pub unsafe extern "C" fn multi_heap_get_block_address(
     if block.is_null() {
         return ptr::null_mut();
     }
-    (block as *mut u8).wrapping_add(crate::tlsf::HDR as usize) as *mut c_void
+    // With poisoning, the address a user of the block sees: past the poison head.
+    (block as *mut u8).wrapping_add(crate::tlsf::HDR as usize + crate::multi_heap::POISON_HEAD)
+        as *mut c_void
 }
 
 /// Takes the heap's lock (as the heap operations do).

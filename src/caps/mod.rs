@@ -545,7 +545,7 @@ impl Registry {
         if self.monitoring.load(Ordering::Relaxed) {
             // A heap added while monitoring starts its local minimum now.
             slot.saved_min
-                .store(h.minimum_free_size(), Ordering::Relaxed);
+                .store(h.raw_minimum_free_bytes(), Ordering::Relaxed);
         }
         slot.next
             .store(self.head.load(Ordering::Relaxed), Ordering::Relaxed);
