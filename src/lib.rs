@@ -6,10 +6,13 @@
 
 pub mod capi;
 pub mod caps;
+pub mod hooks;
 pub mod multi_heap;
 pub mod port;
 pub mod text;
 pub mod tlsf;
+#[cfg(feature = "HEAP_TRACING_STANDALONE")]
+pub mod trace;
 
 pub use caps::{Caps, HeapCapsAlloc};
 

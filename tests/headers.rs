@@ -10,6 +10,8 @@ struct Header {
     src: &'static str,
     includes: &'static [&'static str],
     prologue: &'static str,
+    /// Hand-written C after the generated items (inside the include guard).
+    epilogue: &'static str,
 }
 
 /// `esp_err_t` and its codes: from ESP-IDF on a device, defined here (guarded) on a host.
@@ -42,6 +44,7 @@ const HEADERS: &[Header] = &[
         prologue:
             "/* Opaque handle of a registered heap; its value is the start of the region. */\n\
                    typedef struct multi_heap_info *multi_heap_handle_t;\n",
+        epilogue: "",
     },
     Header {
         name: "esp_heap_caps.h",
@@ -57,14 +60,22 @@ const HEADERS: &[Header] = &[
              void *heap_caps_malloc_prefer(size_t size, size_t num, ...);\n\
              void *heap_caps_realloc_prefer(void *ptr, size_t size, size_t num, ...);\n\
              void *heap_caps_calloc_prefer(size_t n, size_t size, size_t num, ...);\n\
+             #ifdef CONFIG_HEAP_USE_HOOKS\n\
+             /* Optional user hooks (library built with feature HEAP_USE_HOOKS): called after every\n\
+              * successful allocation and after a block went back to its heap. */\n\
+             __attribute__((weak)) HEAP_IRAM_ATTR void esp_heap_trace_alloc_hook(void *ptr, size_t size, uint32_t caps);\n\
+             __attribute__((weak)) HEAP_IRAM_ATTR void esp_heap_trace_free_hook(void *ptr);\n\
+             #endif\n\
              #ifdef __cplusplus\n}\n#endif\n"
         ),
+        epilogue: "",
     },
     Header {
         name: "esp_heap_caps_init.h",
         src: "src/capi/esp_heap_caps_init.rs",
         includes: &["esp_heap_caps.h"],
         prologue: "",
+        epilogue: "",
     },
     Header {
         name: "heapcaps_sim.h",
@@ -74,6 +85,62 @@ const HEADERS: &[Header] = &[
             "/* Host builds of heapcaps only: the simulated chip behind the heaps. */\n",
             esp_err_prologue!()
         ),
+        epilogue: "",
+    },
+    Header {
+        name: "esp_heap_trace.h",
+        src: "src/capi/esp_heap_trace.rs",
+        includes: &[],
+        prologue: concat!(
+            "#if defined(ESP_PLATFORM)\n#include \"sdkconfig.h\"\n#endif\n",
+            esp_err_prologue!(),
+            "\n/* The record layout depends on two build options of the library, which C code must\n\
+             * see with the same values: CONFIG_HEAP_TRACING_STACK_DEPTH (environment variable of\n\
+             * the library build; default 2) and CONFIG_HEAP_TRACE_HASH_MAP (cargo feature\n\
+             * HEAP_TRACE_HASH_MAP; default off). ESP-IDF's sdkconfig.h defines both. */\n\
+             #ifndef CONFIG_HEAP_TRACING_STACK_DEPTH\n\
+             #define CONFIG_HEAP_TRACING_STACK_DEPTH 2\n\
+             #endif\n\
+             \n\
+             typedef enum {\n\
+             \x20   HEAP_TRACE_ALL,\n\
+             \x20   HEAP_TRACE_LEAKS,\n\
+             } heap_trace_mode_t;\n\
+             \n\
+             /* One traced allocation. `address` NULL marks an unused record. */\n\
+             typedef struct heap_trace_record_t {\n\
+             \x20   uint32_t ccount;  /* event stamp; bit 0 is the CPU */\n\
+             \x20   void *address;\n\
+             \x20   size_t size;\n\
+             \x20   bool freed;\n\
+             \x20   void *alloced_by[CONFIG_HEAP_TRACING_STACK_DEPTH];\n\
+             \x20   void *freed_by[CONFIG_HEAP_TRACING_STACK_DEPTH];\n\
+             \x20   struct {  /* TAILQ_ENTRY(heap_trace_record_t) */\n\
+             \x20       struct heap_trace_record_t *tqe_next;\n\
+             \x20       struct heap_trace_record_t **tqe_prev;\n\
+             \x20   } tailq_list;\n\
+             #if CONFIG_HEAP_TRACE_HASH_MAP\n\
+             \x20   struct {  /* SLIST_ENTRY(heap_trace_record_t) */\n\
+             \x20       struct heap_trace_record_t *sle_next;\n\
+             \x20   } slist_hashmap;\n\
+             #endif\n\
+             } heap_trace_record_t;\n\
+             \n\
+             typedef struct {\n\
+             \x20   heap_trace_mode_t mode;\n\
+             \x20   size_t total_allocations;\n\
+             \x20   size_t total_frees;\n\
+             \x20   size_t count;\n\
+             \x20   size_t capacity;\n\
+             \x20   size_t high_water_mark;\n\
+             \x20   size_t has_overflowed;\n\
+             #if CONFIG_HEAP_TRACE_HASH_MAP\n\
+             \x20   size_t total_hashmap_hits;\n\
+             \x20   size_t total_hashmap_miss;\n\
+             #endif\n\
+             } heap_trace_summary_t;\n"
+        ),
+        epilogue: "",
     },
 ];
 
@@ -87,6 +154,9 @@ fn generate(h: &Header) -> String {
     ));
     config.includes = h.includes.iter().map(|s| s.to_string()).collect();
     config.after_includes = Some(h.prologue.to_string());
+    if !h.epilogue.is_empty() {
+        config.trailer = Some(h.epilogue.to_string());
+    }
     let mut out = Vec::new();
     cbindgen::Builder::new()
         .with_config(config)

@@ -599,6 +599,31 @@ impl Registry {
 
     /// `heap_caps_aligned_alloc_base`: the search loop, no failure callback.
     pub fn aligned_alloc_base(&self, alignment: usize, size: usize, caps: u32) -> *mut u8 {
+        let p = self.aligned_alloc_raw(alignment, size, caps);
+        #[cfg(feature = "HEAP_TRACING_STANDALONE")]
+        self.trace_alloc(p, size);
+        p
+    }
+
+    /// Whether this registry's events go to the heap trace (the global one, behind the C API).
+    #[cfg(feature = "HEAP_TRACING_STANDALONE")]
+    #[inline(always)]
+    fn traced(&self) -> bool {
+        ptr::eq(self, &GLOBAL)
+    }
+
+    #[cfg(feature = "HEAP_TRACING_STANDALONE")]
+    #[inline(always)]
+    fn trace_alloc(&self, p: *mut u8, size: usize) {
+        let t = &crate::trace::TRACER;
+        if self.traced() && !p.is_null() && t.recording_allocs() {
+            t.record_alloc(p, size, &crate::trace::callers());
+        }
+    }
+
+    /// The search loop without tracing (ESP-IDF's calls inside heap_caps_base.c are not
+    /// wrapped either, so realloc and calloc are traced once).
+    fn aligned_alloc_raw(&self, alignment: usize, size: usize, caps: u32) -> *mut u8 {
         let (mut alignment, mut size, mut caps) = (alignment, size, caps);
         self.adjust_hw(&mut alignment, &mut size, &mut caps);
         if size == 0 || size > self.size_max.load(Ordering::Relaxed) {
@@ -625,12 +650,15 @@ impl Registry {
                     Some(a) if a.in_dram(s.start()) => {
                         let p = alloc_in(h, size + ALIAS_WORD, alignment);
                         if !p.is_null() {
-                            return to_iram(a, p, size + ALIAS_WORD);
+                            let p = to_iram(a, p, size + ALIAS_WORD);
+                            crate::hooks::alloc(p, size, caps);
+                            return p;
                         }
                     }
                     _ => {
                         let p = alloc_in(h, size, alignment);
                         if !p.is_null() {
+                            crate::hooks::alloc(p, size, caps);
                             return p;
                         }
                     }
@@ -648,10 +676,17 @@ impl Registry {
 
     /// `heap_caps_calloc_base`: overflow-checked, zeroed.
     pub fn calloc_base(&self, n: usize, size: usize, caps: u32) -> *mut u8 {
+        let p = self.calloc_raw(n, size, caps);
+        #[cfg(feature = "HEAP_TRACING_STANDALONE")]
+        self.trace_alloc(p, n.checked_mul(size).unwrap_or(0));
+        p
+    }
+
+    fn calloc_raw(&self, n: usize, size: usize, caps: u32) -> *mut u8 {
         let Some(total) = n.checked_mul(size) else {
             return ptr::null_mut();
         };
-        let p = self.malloc_base(total, caps);
+        let p = self.aligned_alloc_raw(WORD, total, caps);
         if !p.is_null() {
             // SAFETY: p is a fresh allocation of at least `total` bytes.
             unsafe { ptr::write_bytes(p, 0, total) };
@@ -686,6 +721,22 @@ impl Registry {
     /// # Safety
     /// `p` must be NULL or a live pointer returned by this registry's allocation functions.
     pub unsafe fn free(&self, p: *mut u8) {
+        #[cfg(feature = "HEAP_TRACING_STANDALONE")]
+        {
+            let t = &crate::trace::TRACER;
+            if self.traced() && !p.is_null() && t.recording_frees() {
+                t.record_free(p, &crate::trace::callers());
+            }
+        }
+        // SAFETY: forwarded caller contract.
+        unsafe { self.free_raw(p) }
+    }
+
+    /// `heap_caps_free` without tracing.
+    ///
+    /// # Safety
+    /// As for [`Registry::free`].
+    unsafe fn free_raw(&self, p: *mut u8) {
         if p.is_null() {
             return;
         }
@@ -694,6 +745,7 @@ impl Registry {
             Some((_, h)) => h.free(d),
             None => outside("free", p),
         }
+        crate::hooks::free(d);
     }
 
     /// `heap_caps_realloc_base`: no failure callback.
@@ -701,14 +753,42 @@ impl Registry {
     /// # Safety
     /// `p` must be NULL or a live pointer returned by this registry's allocation functions.
     pub unsafe fn realloc_base(&self, p: *mut u8, size: usize, caps: u32) -> *mut u8 {
+        #[cfg(feature = "HEAP_TRACING_STANDALONE")]
+        let callers = if self.traced() && crate::trace::TRACER.recording_frees() {
+            crate::trace::callers()
+        } else {
+            [ptr::null_mut(); crate::trace::STACK_DEPTH]
+        };
+        // SAFETY: forwarded caller contract.
+        let r = unsafe { self.realloc_raw(p, size, caps) };
+        #[cfg(feature = "HEAP_TRACING_STANDALONE")]
+        if self.traced() {
+            // A free then an allocation, like ESP-IDF's wrapper; but a failed realloc leaves the
+            // old block alive, so (unlike ESP-IDF) no free is recorded then.
+            let t = &crate::trace::TRACER;
+            if !r.is_null() || size == 0 {
+                t.record_free(p, &callers);
+            }
+            if size != 0 {
+                t.record_alloc(r, size, &callers);
+            }
+        }
+        r
+    }
+
+    /// `heap_caps_realloc_base` without tracing.
+    ///
+    /// # Safety
+    /// As for [`Registry::realloc_base`].
+    unsafe fn realloc_raw(&self, p: *mut u8, size: usize, caps: u32) -> *mut u8 {
         let (mut alignment, mut size, mut caps) = (WORD, size, caps);
         self.adjust_hw(&mut alignment, &mut size, &mut caps);
         if p.is_null() {
-            return self.aligned_alloc_base(alignment, size, caps);
+            return self.aligned_alloc_raw(alignment, size, caps);
         }
         if size == 0 {
             // SAFETY: forwarded caller contract.
-            unsafe { self.free(p) };
+            unsafe { self.free_raw(p) };
             return ptr::null_mut();
         }
         if size > self.size_max.load(Ordering::Relaxed) {
@@ -721,10 +801,16 @@ impl Registry {
         if !aliased && alignment <= WORD && caps & slot.all_caps() == caps {
             let r = h.realloc(d, size);
             if !r.is_null() {
+                if r != d {
+                    // The heap moved the block: report the old pointer gone (ESP-IDF only
+                    // does so in KASAN builds, leaving hook users with a phantom block).
+                    crate::hooks::free(d);
+                }
+                crate::hooks::alloc(r, size, caps);
                 return r;
             }
         }
-        let n = self.aligned_alloc_base(alignment, size, caps);
+        let n = self.aligned_alloc_raw(alignment, size, caps);
         if n.is_null() {
             return n;
         }
@@ -733,7 +819,7 @@ impl Registry {
         // SAFETY: both blocks are live and at least `min(size, old)` bytes long; distinct blocks.
         unsafe { ptr::copy_nonoverlapping(p, n, size.min(old)) };
         // SAFETY: forwarded caller contract.
-        unsafe { self.free(p) };
+        unsafe { self.free_raw(p) };
         n
     }
 
