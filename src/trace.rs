@@ -244,6 +244,7 @@ impl Tracer {
             }
             self.with(|t| t.map = m as *mut *mut Rec);
         }
+        register_entries();
         self.with(|t| {
             t.buf = buf;
             t.capacity = n;
@@ -742,6 +743,39 @@ unsafe fn map_remove(map: *mut *mut Rec, r: *mut Rec) {
 
 extern "C" {
     fn heapcaps_trace_callers(out: *mut *mut c_void, depth: usize) -> usize;
+    fn heapcaps_trace_set_entries(fns: *const *const c_void, n: usize);
+}
+
+/// Tells the caller capture which Rust functions are heapcaps entry points: an exported C
+/// function may tail-call one of them and then has no stack frame of its own.
+fn register_entries() {
+    use crate::caps::Registry as R;
+    let fns: [*const c_void; 22] = [
+        R::malloc as *const c_void,
+        R::calloc as *const c_void,
+        R::realloc as *const c_void,
+        R::free as *const c_void,
+        R::aligned_alloc as *const c_void,
+        R::aligned_calloc as *const c_void,
+        R::malloc_default as *const c_void,
+        R::realloc_default as *const c_void,
+        R::aligned_alloc_default as *const c_void,
+        R::malloc_prefer as *const c_void,
+        R::calloc_prefer as *const c_void,
+        R::realloc_prefer as *const c_void,
+        R::malloc_base as *const c_void,
+        R::calloc_base as *const c_void,
+        R::realloc_base as *const c_void,
+        R::aligned_alloc_base as *const c_void,
+        crate::caps::malloc as *const c_void,
+        crate::caps::free as *const c_void,
+        crate::caps::aligned_alloc as *const c_void,
+        <crate::caps::HeapCapsAlloc as core::alloc::GlobalAlloc>::alloc as *const c_void,
+        <crate::caps::HeapCapsAlloc as core::alloc::GlobalAlloc>::dealloc as *const c_void,
+        <crate::caps::HeapCapsAlloc as core::alloc::GlobalAlloc>::realloc as *const c_void,
+    ];
+    // SAFETY: the shim copies the array.
+    unsafe { heapcaps_trace_set_entries(fns.as_ptr(), fns.len()) };
 }
 
 /// Caller frames of the current heap call (see `hooks.c` for what is captured).

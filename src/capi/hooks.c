@@ -57,6 +57,21 @@ ENTRIES(ENTRY)
 #define ADDR(name) (void *)heapcaps_entry_##name,
 static void *const entries[] = { ENTRIES(ADDR) };
 
+/* heapcaps' Rust functions that a C entry point may tail-call into (so that the entry has no
+ * frame of its own), registered by the Rust side before tracing starts. */
+#define MAX_EXTRA 48
+static void *extra[MAX_EXTRA];
+static size_t n_extra;
+
+void heapcaps_trace_set_entries(void *const *fns, size_t n);
+void heapcaps_trace_set_entries(void *const *fns, size_t n)
+{
+    n_extra = 0;
+    for (size_t i = 0; i < n && i < MAX_EXTRA; i++) {
+        extra[n_extra++] = fns[i];
+    }
+}
+
 #define MAX_FRAMES 64
 
 struct walk {
@@ -90,6 +105,11 @@ static int is_entry(void *ip)
             return 1;
         }
     }
+    for (size_t i = 0; i < n_extra; i++) {
+        if (extra[i] == fn) {
+            return 1;
+        }
+    }
     return 0;
 }
 
@@ -119,6 +139,13 @@ size_t heapcaps_trace_callers(void **out, size_t depth)
     return k;
 }
 #else
+void heapcaps_trace_set_entries(void *const *fns, size_t n);
+void heapcaps_trace_set_entries(void *const *fns, size_t n)
+{
+    (void)fns;
+    (void)n;
+}
+
 size_t heapcaps_trace_callers(void **out, size_t depth)
 {
     for (size_t i = 0; i < depth; i++) {
