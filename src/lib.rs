@@ -9,6 +9,8 @@ pub mod caps;
 pub mod hooks;
 pub mod multi_heap;
 pub mod port;
+#[cfg(feature = "HEAP_TASK_TRACKING")]
+pub mod task_info;
 pub mod text;
 pub mod tlsf;
 #[cfg(feature = "HEAP_TRACING_STANDALONE")]

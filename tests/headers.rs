@@ -8,6 +8,8 @@ use std::path::Path;
 struct Header {
     name: &'static str,
     src: &'static str,
+    /// Further Rust files whose types go into the same header.
+    more_src: &'static [&'static str],
     includes: &'static [&'static str],
     prologue: &'static str,
     /// Hand-written C after the generated items (inside the include guard).
@@ -40,6 +42,7 @@ const HEADERS: &[Header] = &[
     Header {
         name: "multi_heap.h",
         src: "src/capi/multi_heap.rs",
+        more_src: &[],
         includes: &[],
         prologue:
             "/* Opaque handle of a registered heap; its value is the start of the region. */\n\
@@ -49,6 +52,7 @@ const HEADERS: &[Header] = &[
     Header {
         name: "esp_heap_caps.h",
         src: "src/capi/esp_heap_caps.rs",
+        more_src: &[],
         includes: &["multi_heap.h"],
         prologue: concat!(
             esp_err_prologue!(),
@@ -73,6 +77,7 @@ const HEADERS: &[Header] = &[
     Header {
         name: "esp_heap_caps_init.h",
         src: "src/capi/esp_heap_caps_init.rs",
+        more_src: &[],
         includes: &["esp_heap_caps.h"],
         prologue: "",
         epilogue: "",
@@ -80,6 +85,7 @@ const HEADERS: &[Header] = &[
     Header {
         name: "heapcaps_sim.h",
         src: "src/capi/heapcaps_sim.rs",
+        more_src: &[],
         includes: &[],
         prologue: concat!(
             "/* Host builds of heapcaps only: the simulated chip behind the heaps. */\n",
@@ -90,6 +96,7 @@ const HEADERS: &[Header] = &[
     Header {
         name: "esp_heap_trace.h",
         src: "src/capi/esp_heap_trace.rs",
+        more_src: &[],
         includes: &[],
         prologue: concat!(
             "#if defined(ESP_PLATFORM)\n#include \"sdkconfig.h\"\n#endif\n",
@@ -142,26 +149,56 @@ const HEADERS: &[Header] = &[
         ),
         epilogue: "",
     },
+    Header {
+        name: "esp_heap_task_info.h",
+        src: "src/capi/esp_heap_task_info.rs",
+        more_src: &["src/task_info.rs"],
+        includes: &[],
+        prologue: concat!(
+            "#if defined(ESP_PLATFORM)\n#include \"sdkconfig.h\"\n#endif\n",
+            "/* Empty unless task tracking is configured (library feature HEAP_TASK_TRACKING; define\n\
+             * CONFIG_HEAP_TASK_TRACKING for C code outside ESP-IDF). */\n\
+             #ifdef CONFIG_HEAP_TASK_TRACKING\n\
+             #include <stdio.h>\n",
+            esp_err_prologue!(),
+            "#if defined(ESP_PLATFORM)\n\
+             #include \"freertos/FreeRTOS.h\"\n\
+             #include \"freertos/task.h\"\n\
+             #else\n\
+             /* The host's stand-in for FreeRTOS' task handle (the calling thread's id). */\n\
+             typedef struct tskTaskControlBlock *TaskHandle_t;\n\
+             #endif\n"
+        ),
+        epilogue: "#endif /* CONFIG_HEAP_TASK_TRACKING */\n",
+    },
 ];
 
 fn generate(h: &Header) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut config =
         cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
-    config.include_guard = Some(format!(
-        "HEAPCAPS_{}",
-        h.name.to_uppercase().replace('.', "_")
-    ));
+    let guard = format!("HEAPCAPS_{}", h.name.to_uppercase().replace('.', "_"));
     config.includes = h.includes.iter().map(|s| s.to_string()).collect();
     config.after_includes = Some(h.prologue.to_string());
-    if !h.epilogue.is_empty() {
-        config.trailer = Some(h.epilogue.to_string());
+    if h.epilogue.is_empty() {
+        config.include_guard = Some(guard);
+    } else {
+        // cbindgen would close its guard before the epilogue: write the guard by hand.
+        config.include_guard = None;
+        config.header = Some(format!(
+            "{}\n\n#ifndef {guard}\n#define {guard}",
+            config.header.clone().unwrap_or_default()
+        ));
+        config.trailer = Some(format!("{}\n#endif  /* {guard} */", h.epilogue));
     }
     let mut out = Vec::new();
-    cbindgen::Builder::new()
+    let mut b = cbindgen::Builder::new()
         .with_config(config)
-        .with_src(root.join(h.src))
-        .generate()
+        .with_src(root.join(h.src));
+    for m in h.more_src {
+        b = b.with_src(root.join(m));
+    }
+    b.generate()
         .unwrap_or_else(|e| panic!("cbindgen failed for {}: {e}", h.name))
         .write(&mut out);
     String::from_utf8(out).expect("utf-8 header")

@@ -35,3 +35,21 @@ pub extern "C" fn heapcaps_sim_chip_name() -> *const c_char {
     let n: &'static CStr = chips::selected_chip().name;
     n.as_ptr()
 }
+
+/// Task tracking builds only (feature `HEAP_TASK_TRACKING`): marks the task (on a host, the
+/// thread) `handle` as deleted, the host's stand-in for FreeRTOS' `vTaskDelete`. Its statistics
+/// are then reported as DELETED (feature `HEAP_TRACK_DELETED_TASKS`) or dropped.
+#[cfg(feature = "HEAP_TASK_TRACKING")]
+#[no_mangle]
+pub extern "C" fn heapcaps_sim_task_deleted(handle: *mut core::ffi::c_void) {
+    let reg = crate::caps::global();
+    reg.tasks().task_deleted(reg, handle)
+}
+
+/// Task tracking builds only: the handle that stands for the calling thread (what
+/// `xTaskGetCurrentTaskHandle` returns on a chip).
+#[cfg(feature = "HEAP_TASK_TRACKING")]
+#[no_mangle]
+pub extern "C" fn heapcaps_sim_current_task() -> *mut core::ffi::c_void {
+    crate::port::task_handle()
+}

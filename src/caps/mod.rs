@@ -279,6 +279,9 @@ pub struct Registry {
     alias_hi: AtomicUsize,
     alias_iram: AtomicUsize,
     alias_inverted: AtomicBool,
+    /// Per-task statistics (task tracking).
+    #[cfg(feature = "HEAP_TASK_TRACKING")]
+    tasks: crate::task_info::Tasks,
 }
 
 // SAFETY: every field is an atomic except the two lock words, which are only handed to the port's
@@ -290,6 +293,13 @@ const WORD: usize = 4;
 /// chips, a pointer-sized word on 64-bit hosts (where addresses do not fit in 32 bits).
 const ALIAS_WORD: usize = core::mem::size_of::<usize>();
 const EXTMEM_DISABLED: usize = usize::MAX;
+/// The block-owner word before every allocation with task tracking: the allocating task's
+/// handle (`sizeof(TaskHandle_t)`: 4 on the chips, 8 on 64-bit hosts).
+pub const OWNER: usize = if cfg!(feature = "HEAP_TASK_TRACKING") {
+    core::mem::size_of::<*mut c_void>()
+} else {
+    0
+};
 /// `sizeof(heap_t)` on the chips (no task tracking): what ESP-IDF allocates per heap descriptor.
 const HEAP_T_SIZE: usize = 36;
 
@@ -328,6 +338,8 @@ impl Registry {
             alias_hi: AtomicUsize::new(0),
             alias_iram: AtomicUsize::new(0),
             alias_inverted: AtomicBool::new(false),
+            #[cfg(feature = "HEAP_TASK_TRACKING")]
+            tasks: crate::task_info::Tasks::new(),
         }
     }
 
@@ -626,7 +638,7 @@ impl Registry {
     fn aligned_alloc_raw(&self, alignment: usize, size: usize, caps: u32) -> *mut u8 {
         let (mut alignment, mut size, mut caps) = (alignment, size, caps);
         self.adjust_hw(&mut alignment, &mut size, &mut caps);
-        if size == 0 || size > self.size_max.load(Ordering::Relaxed) {
+        if size == 0 || size > self.size_max.load(Ordering::Relaxed).saturating_sub(OWNER) {
             return ptr::null_mut();
         }
         let exec = caps & Caps::EXEC.bits() != 0;
@@ -648,16 +660,18 @@ impl Registry {
                 }
                 match alias {
                     Some(a) if a.in_dram(s.start()) => {
-                        let p = alloc_in(h, size + ALIAS_WORD, alignment);
+                        let p = alloc_in(h, size + OWNER + ALIAS_WORD, alignment);
                         if !p.is_null() {
+                            let p = self.owned(s, h, p);
                             let p = to_iram(a, p, size + ALIAS_WORD);
                             crate::hooks::alloc(p, size, caps);
                             return p;
                         }
                     }
                     _ => {
-                        let p = alloc_in(h, size, alignment);
+                        let p = alloc_in(h, size + OWNER, alignment);
                         if !p.is_null() {
+                            let p = self.owned(s, h, p);
                             crate::hooks::alloc(p, size, caps);
                             return p;
                         }
@@ -666,6 +680,49 @@ impl Registry {
             }
         }
         ptr::null_mut()
+    }
+
+    /// Task tracking: stores the running task in the owner word of the fresh block `p`, books
+    /// the block to it, and returns the user pointer after the word. Without tracking: `p`.
+    #[inline(always)]
+    fn owned(&self, s: &Slot, h: MultiHeap, p: *mut u8) -> *mut u8 {
+        #[cfg(feature = "HEAP_TASK_TRACKING")]
+        {
+            // SAFETY: `p` is a fresh block of at least OWNER + 1 bytes (4-aligned only).
+            unsafe { ptr::write_unaligned(p as *mut *mut c_void, port::task_handle()) };
+            let u = p.wrapping_add(OWNER);
+            self.tasks
+                .on_alloc(self, Self::heap_id(s, h), u, h.allocated_size(p));
+            u
+        }
+        #[cfg(not(feature = "HEAP_TASK_TRACKING"))]
+        {
+            let _ = (s, h);
+            p
+        }
+    }
+
+    #[cfg(feature = "HEAP_TASK_TRACKING")]
+    fn heap_id(s: &Slot, h: MultiHeap) -> crate::task_info::HeapId {
+        crate::task_info::HeapId {
+            heap: h,
+            name: s.name(),
+            caps: s.all_caps(),
+            size: s.end() - s.start(),
+        }
+    }
+
+    /// The per-task statistics of this registry.
+    #[cfg(feature = "HEAP_TASK_TRACKING")]
+    pub fn tasks(&self) -> &crate::task_info::Tasks {
+        &self.tasks
+    }
+
+    /// Registered heaps as (OR-ed caps, start, heap), list order (task tracking's legacy walk).
+    #[cfg(feature = "HEAP_TASK_TRACKING")]
+    pub fn each_heap(&self) -> impl Iterator<Item = (u32, usize, MultiHeap)> + '_ {
+        self.iter()
+            .filter_map(|s| s.heap().map(|h| (s.all_caps(), s.start(), h)))
     }
 
     /// `heap_caps_malloc_base`.
@@ -741,8 +798,18 @@ impl Registry {
             return;
         }
         let (d, _) = self.dealias(p);
-        match self.find_heap(d as usize) {
-            Some((_, h)) => h.free(d),
+        let raw = d.wrapping_sub(OWNER);
+        match self.find_heap(raw as usize) {
+            Some((_, h)) => {
+                #[cfg(feature = "HEAP_TASK_TRACKING")]
+                {
+                    // SAFETY: the word before a live block's user pointer is its owner word
+                    // (and, for a bad pointer, still memory of this heap; `free` then aborts).
+                    let owner = unsafe { ptr::read_unaligned(raw as *const *mut c_void) };
+                    self.tasks.on_free(self, h, owner, d);
+                }
+                h.free(raw)
+            }
             None => outside("free", p),
         }
         crate::hooks::free(d);
@@ -791,16 +858,34 @@ impl Registry {
             unsafe { self.free_raw(p) };
             return ptr::null_mut();
         }
-        if size > self.size_max.load(Ordering::Relaxed) {
+        if size > self.size_max.load(Ordering::Relaxed).saturating_sub(OWNER) {
             return ptr::null_mut();
         }
         let (d, aliased) = self.dealias(p);
-        let Some((slot, h)) = self.find_heap(d as usize) else {
+        let raw = d.wrapping_sub(OWNER);
+        let Some((slot, h)) = self.find_heap(raw as usize) else {
             outside("realloc", p)
         };
         if !aliased && alignment <= WORD && caps & slot.all_caps() == caps {
-            let r = h.realloc(d, size);
+            #[cfg(feature = "HEAP_TASK_TRACKING")]
+            // SAFETY: the owner word of a live block (see `free_raw`).
+            let old_owner = unsafe { ptr::read_unaligned(raw as *const *mut c_void) };
+            let r = h.realloc(raw, size + OWNER);
             if !r.is_null() {
+                #[cfg(feature = "HEAP_TASK_TRACKING")]
+                {
+                    // SAFETY: `r` is the resized block, at least OWNER + size bytes.
+                    unsafe { ptr::write_unaligned(r as *mut *mut c_void, port::task_handle()) };
+                    self.tasks.on_realloc(
+                        self,
+                        Self::heap_id(slot, h),
+                        old_owner,
+                        d,
+                        r.wrapping_add(OWNER),
+                        h.allocated_size(r),
+                    );
+                }
+                let r = r.wrapping_add(OWNER);
                 if r != d {
                     // The heap moved the block: report the old pointer gone (ESP-IDF only
                     // does so in KASAN builds, leaving hook users with a phantom block).
@@ -815,7 +900,7 @@ impl Registry {
             return n;
         }
         // An EXEC block holds one extra word (the DRAM address) besides the user data.
-        let old = h.allocated_size(d) - if aliased { ALIAS_WORD } else { 0 };
+        let old = h.allocated_size(raw) - OWNER - if aliased { ALIAS_WORD } else { 0 };
         // SAFETY: both blocks are live and at least `min(size, old)` bytes long; distinct blocks.
         unsafe { ptr::copy_nonoverlapping(p, n, size.min(old)) };
         // SAFETY: forwarded caller contract.
@@ -1101,13 +1186,20 @@ impl Registry {
         let mut t = Info::default();
         for (_, h) in self.matching(caps) {
             let i = h.info();
-            t.total_free_bytes += i.total_free_bytes;
-            t.total_allocated_bytes += i.total_allocated_bytes;
-            t.minimum_free_bytes += i.minimum_free_bytes;
+            // Owner words are not the user's bytes. ESP-IDF subtracts them too, but from the
+            // running maximum inside the loop and without a floor (it can wrap); here each
+            // heap's figures are corrected on their own, floored at 0.
+            t.total_free_bytes += i.total_free_bytes.saturating_sub(OWNER);
+            t.total_allocated_bytes += i
+                .total_allocated_bytes
+                .saturating_sub(i.allocated_blocks * OWNER);
+            t.minimum_free_bytes += i.minimum_free_bytes.saturating_sub(OWNER);
             t.allocated_blocks += i.allocated_blocks;
             t.free_blocks += i.free_blocks;
             t.total_blocks += i.total_blocks;
-            t.largest_free_block = t.largest_free_block.max(i.largest_free_block);
+            t.largest_free_block = t
+                .largest_free_block
+                .max(i.largest_free_block.saturating_sub(OWNER));
         }
         t
     }
@@ -1196,8 +1288,9 @@ impl Registry {
         if p.is_null() {
             return 0;
         }
-        match self.find_heap(p as usize) {
-            Some((_, h)) => h.allocated_size(p),
+        let raw = p.wrapping_sub(OWNER);
+        match self.find_heap(raw as usize) {
+            Some((_, h)) => h.allocated_size(raw).saturating_sub(OWNER),
             None => outside("get_allocated_size", p),
         }
     }
@@ -1311,7 +1404,7 @@ fn alloc_in(h: MultiHeap, size: usize, alignment: usize) -> *mut u8 {
     if alignment <= WORD {
         h.malloc(size)
     } else {
-        h.aligned_alloc_offs(size, alignment, 0)
+        h.aligned_alloc_offs(size, alignment, OWNER)
     }
 }
 
@@ -1352,6 +1445,26 @@ fn abort_alloc_failed(size: usize, caps: u32) -> ! {
         .hex(caps as usize, 8, false)
         .s("\n");
     port::abort()
+}
+
+#[cfg(feature = "HEAP_TASK_TRACKING")]
+impl crate::task_info::Heaps for Registry {
+    fn biggest(&self) -> Option<MultiHeap> {
+        let mut best: Option<(usize, MultiHeap)> = None;
+        for s in self.iter() {
+            if let Some(h) = s.heap() {
+                let size = s.end() - s.start();
+                if best.map_or(true, |(b, _)| size > b) {
+                    best = Some((size, h));
+                }
+            }
+        }
+        best.map(|(_, h)| h)
+    }
+
+    fn containing(&self, p: usize) -> Option<MultiHeap> {
+        self.find_heap(p).map(|(_, h)| h)
+    }
 }
 
 struct WriterGuard(*mut c_void);
