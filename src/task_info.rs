@@ -238,9 +238,23 @@ fn c_name(name: &'static str) -> *const c_char {
     c"".as_ptr()
 }
 
+/// Raw memory for `n` values of `T` from `h`, aligned for `T` (heap blocks are only 4-aligned,
+/// records hold pointers: 8-aligned on 64-bit hosts).
+pub fn raw_alloc<T>(h: MultiHeap, n: usize) -> *mut T {
+    let Some(bytes) = n.checked_mul(core::mem::size_of::<T>()) else {
+        return ptr::null_mut();
+    };
+    let align = core::mem::align_of::<T>();
+    if align <= 4 {
+        h.malloc(bytes) as *mut T
+    } else {
+        h.aligned_alloc_offs(bytes, align, 0) as *mut T
+    }
+}
+
 fn alloc_rec<T>(heaps: &dyn Heaps) -> *mut T {
     match heaps.biggest() {
-        Some(h) => h.malloc(core::mem::size_of::<T>()) as *mut T,
+        Some(h) => raw_alloc::<T>(h, 1),
         None => ptr::null_mut(),
     }
 }

@@ -218,13 +218,12 @@ fn raw_array<T>(n: usize) -> Result<*mut T, ()> {
     if n == 0 {
         return Ok(ptr::null_mut());
     }
-    let bytes = n.checked_mul(core::mem::size_of::<T>()).ok_or(())?;
     let h = caps::global().biggest().ok_or(())?;
-    let p = h.malloc(bytes);
+    let p = crate::task_info::raw_alloc::<T>(h, n);
     if p.is_null() {
         Err(())
     } else {
-        Ok(p as *mut T)
+        Ok(p)
     }
 }
 
