@@ -16,7 +16,7 @@
 use core::cell::UnsafeCell;
 use core::ffi::c_void;
 use core::ptr;
-use core::sync::atomic::{AtomicU8, Ordering};
+use core::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 use crate::caps::{Caps, Error};
 use crate::port;
@@ -136,6 +136,9 @@ struct Inner {
 pub struct Tracer {
     /// Read without the lock on the allocation path (cheap "are we tracing" test).
     state: AtomicU8,
+    /// Copy of the record count (updated under the lock): a free with no records to update
+    /// skips the lock and the caller capture.
+    live: AtomicUsize,
     lock: UnsafeCell<[u32; 2]>,
     inner: UnsafeCell<Inner>,
 }
@@ -151,6 +154,7 @@ impl Tracer {
     const fn new() -> Tracer {
         Tracer {
             state: AtomicU8::new(UNKNOWN),
+            live: AtomicUsize::new(0),
             lock: UnsafeCell::new(port::LOCK_INIT),
             inner: UnsafeCell::new(Inner {
                 mode: HEAP_TRACE_ALL,
@@ -188,7 +192,9 @@ impl Tracer {
         port::lock(l);
         // SAFETY: the lock serialises all access to `inner`, and `with` is never re-entered
         // from `f` (nothing in this module allocates or calls out while holding it).
-        let r = f(unsafe { &mut *self.inner.get() });
+        let inner = unsafe { &mut *self.inner.get() };
+        let r = f(inner);
+        self.live.store(inner.count, Ordering::Relaxed);
         port::unlock(l);
         r
     }
@@ -217,7 +223,7 @@ impl Tracer {
     /// Whether frees are being recorded.
     #[inline(always)]
     pub fn recording_frees(&self) -> bool {
-        self.state() != STOPPED
+        self.state() != STOPPED && self.live.load(Ordering::Relaxed) != 0
     }
 
     /// `heap_trace_init_standalone`: `buf` must stay valid (and untouched by the program) for as

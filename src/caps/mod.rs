@@ -821,7 +821,9 @@ impl Registry {
     /// `p` must be NULL or a live pointer returned by this registry's allocation functions.
     pub unsafe fn realloc_base(&self, p: *mut u8, size: usize, caps: u32) -> *mut u8 {
         #[cfg(feature = "HEAP_TRACING_STANDALONE")]
-        let callers = if self.traced() && crate::trace::TRACER.recording_frees() {
+        let t = &crate::trace::TRACER;
+        #[cfg(feature = "HEAP_TRACING_STANDALONE")]
+        let callers = if self.traced() && (t.recording_allocs() || t.recording_frees()) {
             crate::trace::callers()
         } else {
             [ptr::null_mut(); crate::trace::STACK_DEPTH]
@@ -832,7 +834,6 @@ impl Registry {
         if self.traced() {
             // A free then an allocation, like ESP-IDF's wrapper; but a failed realloc leaves the
             // old block alive, so (unlike ESP-IDF) no free is recorded then.
-            let t = &crate::trace::TRACER;
             if !r.is_null() || size == 0 {
                 t.record_free(p, &callers);
             }
