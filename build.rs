@@ -50,6 +50,19 @@ fn main() {
         ),
     )
     .expect("write heapcaps_config.rs");
+    // A symbol named after the trace record layout; esp_heap_trace.h references the name built
+    // from the macros the C code sees, so a mismatch fails to link instead of corrupting memory.
+    let hash = env::var_os("CARGO_FEATURE_HEAP_TRACE_HASH_MAP").is_some() as u8;
+    std::fs::write(
+        std::path::Path::new(&out).join("heapcaps_trace_layout.rs"),
+        format!(
+            "/// Link-time check of the record layout (depth {depth}, hash map {hash}).\n\
+             #[allow(non_upper_case_globals)]\n\
+             #[no_mangle]\n\
+             pub static heapcaps_trace_layout_d{depth}_h{hash}: u8 = 0;\n"
+        ),
+    )
+    .expect("write heapcaps_trace_layout.rs");
     println!("cargo:rerun-if-changed=build.rs");
     let target = env::var("TARGET").unwrap_or_default();
     let bare = target.ends_with("-none-elf");

@@ -91,6 +91,26 @@ typedef struct {
 #endif
 } heap_trace_summary_t;
 
+/* Link-time check that this file and the library agree on the layout above: the
+* library defines heapcaps_trace_layout_d<DEPTH>_h<HASH MAP 0/1> for its build. */
+#if CONFIG_HEAP_TRACE_HASH_MAP
+#define HEAPCAPS_TRACE_LAYOUT_HASH 1
+#else
+#define HEAPCAPS_TRACE_LAYOUT_HASH 0
+#endif
+#define HEAPCAPS_TRACE_LAYOUT_NAME2(d, h) heapcaps_trace_layout_d##d##_h##h
+#define HEAPCAPS_TRACE_LAYOUT_NAME(d, h) HEAPCAPS_TRACE_LAYOUT_NAME2(d, h)
+#ifdef __cplusplus
+extern "C" {
+#endif
+extern const unsigned char
+    HEAPCAPS_TRACE_LAYOUT_NAME(CONFIG_HEAP_TRACING_STACK_DEPTH, HEAPCAPS_TRACE_LAYOUT_HASH);
+__attribute__((used, unused)) static const unsigned char *const heapcaps_trace_layout_check =
+    &HEAPCAPS_TRACE_LAYOUT_NAME(CONFIG_HEAP_TRACING_STACK_DEPTH, HEAPCAPS_TRACE_LAYOUT_HASH);
+#ifdef __cplusplus
+}
+#endif
+
 
 #ifdef __cplusplus
 extern "C" {

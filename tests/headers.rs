@@ -145,7 +145,27 @@ const HEADERS: &[Header] = &[
              \x20   size_t total_hashmap_hits;\n\
              \x20   size_t total_hashmap_miss;\n\
              #endif\n\
-             } heap_trace_summary_t;\n"
+             } heap_trace_summary_t;\n\
+             \n\
+             /* Link-time check that this file and the library agree on the layout above: the\n\
+              * library defines heapcaps_trace_layout_d<DEPTH>_h<HASH MAP 0/1> for its build. */\n\
+             #if CONFIG_HEAP_TRACE_HASH_MAP\n\
+             #define HEAPCAPS_TRACE_LAYOUT_HASH 1\n\
+             #else\n\
+             #define HEAPCAPS_TRACE_LAYOUT_HASH 0\n\
+             #endif\n\
+             #define HEAPCAPS_TRACE_LAYOUT_NAME2(d, h) heapcaps_trace_layout_d##d##_h##h\n\
+             #define HEAPCAPS_TRACE_LAYOUT_NAME(d, h) HEAPCAPS_TRACE_LAYOUT_NAME2(d, h)\n\
+             #ifdef __cplusplus\n\
+             extern \"C\" {\n\
+             #endif\n\
+             extern const unsigned char\n\
+             \x20   HEAPCAPS_TRACE_LAYOUT_NAME(CONFIG_HEAP_TRACING_STACK_DEPTH, HEAPCAPS_TRACE_LAYOUT_HASH);\n\
+             __attribute__((used, unused)) static const unsigned char *const heapcaps_trace_layout_check =\n\
+             \x20   &HEAPCAPS_TRACE_LAYOUT_NAME(CONFIG_HEAP_TRACING_STACK_DEPTH, HEAPCAPS_TRACE_LAYOUT_HASH);\n\
+             #ifdef __cplusplus\n\
+             }\n\
+             #endif\n"
         ),
         epilogue: "",
     },

@@ -8,6 +8,8 @@ use core::ffi::c_void;
 use crate::caps::{self, Caps};
 use crate::trace::{heap_trace_mode_t, heap_trace_record_t, heap_trace_summary_t, TRACER};
 
+include!(concat!(env!("OUT_DIR"), "/heapcaps_trace_layout.rs"));
+
 /// `esp_err_t` (from esp_err.h or the header prologue; not emitted).
 pub type esp_err_t = i32;
 
