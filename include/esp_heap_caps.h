@@ -56,6 +56,12 @@ extern "C" {
 void *heap_caps_malloc_prefer(size_t size, size_t num, ...);
 void *heap_caps_realloc_prefer(void *ptr, size_t size, size_t num, ...);
 void *heap_caps_calloc_prefer(size_t n, size_t size, size_t num, ...);
+#ifdef CONFIG_HEAP_USE_HOOKS
+/* Optional user hooks (library built with feature HEAP_USE_HOOKS): called after every
+* successful allocation and after a block went back to its heap. */
+__attribute__((weak)) HEAP_IRAM_ATTR void esp_heap_trace_alloc_hook(void *ptr, size_t size, uint32_t caps);
+__attribute__((weak)) HEAP_IRAM_ATTR void esp_heap_trace_free_hook(void *ptr);
+#endif
 #ifdef __cplusplus
 }
 #endif

@@ -68,6 +68,15 @@ const char *heapcaps_sim_chip_name(void);
 // `path` must be NULL or a NUL-terminated string.
 esp_err_t heapcaps_sim_write_heap_map(const char *path);
 
+// Task tracking builds only (feature `HEAP_TASK_TRACKING`): marks the task (on a host, the
+// thread) `handle` as deleted, the host's stand-in for FreeRTOS' `vTaskDelete`. Its statistics
+// are then reported as DELETED (feature `HEAP_TRACK_DELETED_TASKS`) or dropped.
+void heapcaps_sim_task_deleted(void *handle);
+
+// Task tracking builds only: the handle that stands for the calling thread (what
+// `xTaskGetCurrentTaskHandle` returns on a chip).
+void *heapcaps_sim_current_task(void);
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

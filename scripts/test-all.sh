@@ -60,6 +60,18 @@ fi
 if command -v cmake >/dev/null && command -v ninja >/dev/null; then
   stage "cmake + ctest" sh -c 'cmake -S . -B target/cmake -G Ninja >/dev/null && cmake --build target/cmake && ctest --test-dir target/cmake --output-on-failure'
 fi
+# Debugging features (tracing, hooks, task tracking). Their C tests run in the C stage (markers).
+dbg=HEAP_TRACING_STANDALONE,HEAP_TRACE_HASH_MAP,HEAP_USE_HOOKS,HEAP_TASK_TRACKING,HEAP_TRACK_DELETED_TASKS
+stage "rust tests x86_64, debugging features" cargo test --features "$dbg" --test trace --test task_info
+stage "rust tests i686, debugging features" cargo test --target i686-unknown-linux-gnu --features "$dbg" --test trace --test task_info
+stage "rust tests, no hash map, deleted tasks dropped" cargo test --features HEAP_TRACING_STANDALONE,HEAP_USE_HOOKS,HEAP_TASK_TRACKING --test trace --test task_info
+stage "rust tests, trace stack depth 0" env CONFIG_HEAP_TRACING_STACK_DEPTH=0 cargo test --target-dir target/depth0 --features HEAP_TRACING_STANDALONE --test trace
+stage "clippy, debugging features" cargo clippy --all-targets --features "$dbg" -- -D warnings
+stage "staticlib with tracing" cargo rustc -q --release --features c-malloc,HEAP_TRACING_STANDALONE,HEAP_USE_HOOKS --crate-type staticlib --target-dir target/trace
+if [ -x "$contract" ]; then
+  stage "ABI contract with tracing" "$contract" --trace --lib target/trace/release/libheapcaps.a --include include
+fi
+stage "build riscv32imc, debugging features" cargo build --release --target riscv32imc-unknown-none-elf --features "$dbg"
 if [ -z "${HEAPCAPS_QUICK:-}" ]; then
   stage "miri x86_64 (core tests)" cargo +nightly miri test --test core --test memory --test model
   stage "miri i686 (core tests)" cargo +nightly miri test --target i686-unknown-linux-gnu --test core --test memory

@@ -8,11 +8,16 @@ pub mod capi;
 pub mod caps;
 #[cfg(not(target_os = "none"))]
 pub mod heapmap;
+pub mod hooks;
 pub mod multi_heap;
 pub mod poison;
 pub mod port;
+#[cfg(feature = "HEAP_TASK_TRACKING")]
+pub mod task_info;
 pub mod text;
 pub mod tlsf;
+#[cfg(feature = "HEAP_TRACING_STANDALONE")]
+pub mod trace;
 
 pub use caps::{Caps, HeapCapsAlloc};
 

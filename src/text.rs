@@ -9,6 +9,8 @@ pub struct Line {
     buf: [u8; 160],
     len: usize,
     to_err: bool,
+    /// A C `FILE *` to write to instead (NULL: the console chosen by `to_err`).
+    stream: *mut core::ffi::c_void,
 }
 
 impl Line {
@@ -18,6 +20,7 @@ impl Line {
             buf: [0; 160],
             len: 0,
             to_err: true,
+            stream: core::ptr::null_mut(),
         }
     }
 
@@ -27,7 +30,15 @@ impl Line {
             buf: [0; 160],
             len: 0,
             to_err: false,
+            stream: core::ptr::null_mut(),
         }
+    }
+
+    /// A line for a C `FILE *` stream (NULL: standard output).
+    pub fn file(stream: *mut core::ffi::c_void) -> Line {
+        let mut l = Line::out();
+        l.stream = stream;
+        l
     }
 
     /// Appends raw text.
@@ -104,7 +115,9 @@ impl Line {
     /// Sends what has been assembled so far.
     pub fn flush(&mut self) {
         if self.len > 0 {
-            if self.to_err {
+            if !self.stream.is_null() {
+                port::write_file(self.stream, &self.buf[..self.len]);
+            } else if self.to_err {
                 port::write_err(&self.buf[..self.len]);
             } else {
                 port::write_out(&self.buf[..self.len]);

@@ -8,8 +8,12 @@ use std::path::Path;
 struct Header {
     name: &'static str,
     src: &'static str,
+    /// Further Rust files whose types go into the same header.
+    more_src: &'static [&'static str],
     includes: &'static [&'static str],
     prologue: &'static str,
+    /// Hand-written C after the generated items (inside the include guard).
+    epilogue: &'static str,
 }
 
 /// `esp_err_t` and its codes: from ESP-IDF on a device, defined here (guarded) on a host.
@@ -38,14 +42,17 @@ const HEADERS: &[Header] = &[
     Header {
         name: "multi_heap.h",
         src: "src/capi/multi_heap.rs",
+        more_src: &[],
         includes: &[],
         prologue:
             "/* Opaque handle of a registered heap; its value is the start of the region. */\n\
                    typedef struct multi_heap_info *multi_heap_handle_t;\n",
+        epilogue: "",
     },
     Header {
         name: "esp_heap_caps.h",
         src: "src/capi/esp_heap_caps.rs",
+        more_src: &[],
         includes: &["multi_heap.h"],
         prologue: concat!(
             esp_err_prologue!(),
@@ -57,23 +64,132 @@ const HEADERS: &[Header] = &[
              void *heap_caps_malloc_prefer(size_t size, size_t num, ...);\n\
              void *heap_caps_realloc_prefer(void *ptr, size_t size, size_t num, ...);\n\
              void *heap_caps_calloc_prefer(size_t n, size_t size, size_t num, ...);\n\
+             #ifdef CONFIG_HEAP_USE_HOOKS\n\
+             /* Optional user hooks (library built with feature HEAP_USE_HOOKS): called after every\n\
+              * successful allocation and after a block went back to its heap. */\n\
+             __attribute__((weak)) HEAP_IRAM_ATTR void esp_heap_trace_alloc_hook(void *ptr, size_t size, uint32_t caps);\n\
+             __attribute__((weak)) HEAP_IRAM_ATTR void esp_heap_trace_free_hook(void *ptr);\n\
+             #endif\n\
              #ifdef __cplusplus\n}\n#endif\n"
         ),
+        epilogue: "",
     },
     Header {
         name: "esp_heap_caps_init.h",
         src: "src/capi/esp_heap_caps_init.rs",
+        more_src: &[],
         includes: &["esp_heap_caps.h"],
         prologue: "",
+        epilogue: "",
     },
     Header {
         name: "heapcaps_sim.h",
         src: "src/capi/heapcaps_sim.rs",
+        more_src: &[],
         includes: &[],
         prologue: concat!(
             "/* Host builds of heapcaps only: the simulated chip behind the heaps. */\n",
             esp_err_prologue!()
         ),
+        epilogue: "",
+    },
+    Header {
+        name: "esp_heap_trace.h",
+        src: "src/capi/esp_heap_trace.rs",
+        more_src: &[],
+        includes: &[],
+        prologue: concat!(
+            "#if defined(ESP_PLATFORM)\n#include \"sdkconfig.h\"\n#endif\n",
+            esp_err_prologue!(),
+            "\n/* The record layout depends on two build options of the library, which C code must\n\
+             * see with the same values: CONFIG_HEAP_TRACING_STACK_DEPTH (environment variable of\n\
+             * the library build; default 2) and CONFIG_HEAP_TRACE_HASH_MAP (cargo feature\n\
+             * HEAP_TRACE_HASH_MAP; default off). ESP-IDF's sdkconfig.h defines both. */\n\
+             #ifndef CONFIG_HEAP_TRACING_STACK_DEPTH\n\
+             #define CONFIG_HEAP_TRACING_STACK_DEPTH 2\n\
+             #endif\n\
+             \n\
+             typedef enum {\n\
+             \x20   HEAP_TRACE_ALL,\n\
+             \x20   HEAP_TRACE_LEAKS,\n\
+             } heap_trace_mode_t;\n\
+             \n\
+             /* One traced allocation. `address` NULL marks an unused record. */\n\
+             typedef struct heap_trace_record_t {\n\
+             \x20   uint32_t ccount;  /* event stamp; bit 0 is the CPU */\n\
+             \x20   void *address;\n\
+             \x20   size_t size;\n\
+             \x20   bool freed;\n\
+             \x20   void *alloced_by[CONFIG_HEAP_TRACING_STACK_DEPTH];\n\
+             \x20   void *freed_by[CONFIG_HEAP_TRACING_STACK_DEPTH];\n\
+             \x20   struct {  /* TAILQ_ENTRY(heap_trace_record_t) */\n\
+             \x20       struct heap_trace_record_t *tqe_next;\n\
+             \x20       struct heap_trace_record_t **tqe_prev;\n\
+             \x20   } tailq_list;\n\
+             #if CONFIG_HEAP_TRACE_HASH_MAP\n\
+             \x20   struct {  /* SLIST_ENTRY(heap_trace_record_t) */\n\
+             \x20       struct heap_trace_record_t *sle_next;\n\
+             \x20   } slist_hashmap;\n\
+             #endif\n\
+             } heap_trace_record_t;\n\
+             \n\
+             typedef struct {\n\
+             \x20   heap_trace_mode_t mode;\n\
+             \x20   size_t total_allocations;\n\
+             \x20   size_t total_frees;\n\
+             \x20   size_t count;\n\
+             \x20   size_t capacity;\n\
+             \x20   size_t high_water_mark;\n\
+             \x20   size_t has_overflowed;\n\
+             #if CONFIG_HEAP_TRACE_HASH_MAP\n\
+             \x20   size_t total_hashmap_hits;\n\
+             \x20   size_t total_hashmap_miss;\n\
+             #endif\n\
+             } heap_trace_summary_t;\n\
+             \n\
+             /* Link-time check that this file and the library agree on the layout above: the\n\
+              * library defines heapcaps_trace_layout_d<DEPTH>_h<HASH MAP 0/1> for its build. */\n\
+             #if CONFIG_HEAP_TRACE_HASH_MAP\n\
+             #define HEAPCAPS_TRACE_LAYOUT_HASH 1\n\
+             #else\n\
+             #define HEAPCAPS_TRACE_LAYOUT_HASH 0\n\
+             #endif\n\
+             #define HEAPCAPS_TRACE_LAYOUT_NAME2(d, h) heapcaps_trace_layout_d##d##_h##h\n\
+             #define HEAPCAPS_TRACE_LAYOUT_NAME(d, h) HEAPCAPS_TRACE_LAYOUT_NAME2(d, h)\n\
+             #ifdef __cplusplus\n\
+             extern \"C\" {\n\
+             #endif\n\
+             extern const unsigned char\n\
+             \x20   HEAPCAPS_TRACE_LAYOUT_NAME(CONFIG_HEAP_TRACING_STACK_DEPTH, HEAPCAPS_TRACE_LAYOUT_HASH);\n\
+             __attribute__((used, unused)) static const unsigned char *const heapcaps_trace_layout_check =\n\
+             \x20   &HEAPCAPS_TRACE_LAYOUT_NAME(CONFIG_HEAP_TRACING_STACK_DEPTH, HEAPCAPS_TRACE_LAYOUT_HASH);\n\
+             #ifdef __cplusplus\n\
+             }\n\
+             #endif\n"
+        ),
+        epilogue: "",
+    },
+    Header {
+        name: "esp_heap_task_info.h",
+        src: "src/capi/esp_heap_task_info.rs",
+        more_src: &["src/task_info.rs"],
+        includes: &[],
+        prologue: concat!(
+            "#if defined(ESP_PLATFORM)\n#include \"sdkconfig.h\"\n#endif\n",
+            "/* Empty unless task tracking is configured (library feature HEAP_TASK_TRACKING; define\n\
+             * CONFIG_HEAP_TASK_TRACKING for C code outside ESP-IDF). */\n\
+             #ifdef CONFIG_HEAP_TASK_TRACKING\n\
+             #include <stdio.h>\n",
+            esp_err_prologue!(),
+            "#if defined(ESP_PLATFORM)\n\
+             #include \"freertos/FreeRTOS.h\"\n\
+             #include \"freertos/task.h\"\n\
+             #else\n\
+             /* The host's stand-in for FreeRTOS' task handle (the calling thread's id). */\n\
+             typedef struct tskTaskControlBlock *TaskHandle_t;\n\
+             #endif\n"
+        ),
+        epilogue: "#endif /* CONFIG_HEAP_TASK_TRACKING */\n",
     },
 ];
 
@@ -81,17 +197,28 @@ fn generate(h: &Header) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let mut config =
         cbindgen::Config::from_file(root.join("cbindgen.toml")).expect("cbindgen.toml");
-    config.include_guard = Some(format!(
-        "HEAPCAPS_{}",
-        h.name.to_uppercase().replace('.', "_")
-    ));
+    let guard = format!("HEAPCAPS_{}", h.name.to_uppercase().replace('.', "_"));
     config.includes = h.includes.iter().map(|s| s.to_string()).collect();
     config.after_includes = Some(h.prologue.to_string());
+    if h.epilogue.is_empty() {
+        config.include_guard = Some(guard);
+    } else {
+        // cbindgen would close its guard before the epilogue: write the guard by hand.
+        config.include_guard = None;
+        config.header = Some(format!(
+            "{}\n\n#ifndef {guard}\n#define {guard}",
+            config.header.clone().unwrap_or_default()
+        ));
+        config.trailer = Some(format!("{}\n#endif  /* {guard} */", h.epilogue));
+    }
     let mut out = Vec::new();
-    cbindgen::Builder::new()
+    let mut b = cbindgen::Builder::new()
         .with_config(config)
-        .with_src(root.join(h.src))
-        .generate()
+        .with_src(root.join(h.src));
+    for m in h.more_src {
+        b = b.with_src(root.join(m));
+    }
+    b.generate()
         .unwrap_or_else(|e| panic!("cbindgen failed for {}: {e}", h.name))
         .write(&mut out);
     String::from_utf8(out).expect("utf-8 header")

@@ -60,3 +60,21 @@ pub unsafe extern "C" fn heapcaps_sim_write_heap_map(path: *const c_char) -> esp
         Err(_) => -1,
     }
 }
+
+/// Task tracking builds only (feature `HEAP_TASK_TRACKING`): marks the task (on a host, the
+/// thread) `handle` as deleted, the host's stand-in for FreeRTOS' `vTaskDelete`. Its statistics
+/// are then reported as DELETED (feature `HEAP_TRACK_DELETED_TASKS`) or dropped.
+#[cfg(feature = "HEAP_TASK_TRACKING")]
+#[no_mangle]
+pub extern "C" fn heapcaps_sim_task_deleted(handle: *mut core::ffi::c_void) {
+    let reg = crate::caps::global();
+    reg.tasks().task_deleted(reg, handle)
+}
+
+/// Task tracking builds only: the handle that stands for the calling thread (what
+/// `xTaskGetCurrentTaskHandle` returns on a chip).
+#[cfg(feature = "HEAP_TASK_TRACKING")]
+#[no_mangle]
+pub extern "C" fn heapcaps_sim_current_task() -> *mut core::ffi::c_void {
+    crate::port::task_handle()
+}

@@ -4,6 +4,10 @@
 
 pub mod esp_heap_caps;
 pub mod esp_heap_caps_init;
+#[cfg(feature = "HEAP_TASK_TRACKING")]
+pub mod esp_heap_task_info;
+#[cfg(feature = "HEAP_TRACING_STANDALONE")]
+pub mod esp_heap_trace;
 #[cfg(not(target_os = "none"))]
 pub mod heapcaps_sim;
 pub mod multi_heap;

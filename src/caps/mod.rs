@@ -279,6 +279,9 @@ pub struct Registry {
     alias_hi: AtomicUsize,
     alias_iram: AtomicUsize,
     alias_inverted: AtomicBool,
+    /// Per-task statistics (task tracking).
+    #[cfg(feature = "HEAP_TASK_TRACKING")]
+    tasks: crate::task_info::Tasks,
 }
 
 // SAFETY: every field is an atomic except the two lock words, which are only handed to the port's
@@ -290,6 +293,13 @@ const WORD: usize = 4;
 /// chips, a pointer-sized word on 64-bit hosts (where addresses do not fit in 32 bits).
 const ALIAS_WORD: usize = core::mem::size_of::<usize>();
 const EXTMEM_DISABLED: usize = usize::MAX;
+/// The block-owner word before every allocation with task tracking: the allocating task's
+/// handle (`sizeof(TaskHandle_t)`: 4 on the chips, 8 on 64-bit hosts).
+pub const OWNER: usize = if cfg!(feature = "HEAP_TASK_TRACKING") {
+    core::mem::size_of::<*mut c_void>()
+} else {
+    0
+};
 /// `sizeof(heap_t)` on the chips (no task tracking): what ESP-IDF allocates per heap descriptor.
 const HEAP_T_SIZE: usize = 36;
 
@@ -328,6 +338,8 @@ impl Registry {
             alias_hi: AtomicUsize::new(0),
             alias_iram: AtomicUsize::new(0),
             alias_inverted: AtomicBool::new(false),
+            #[cfg(feature = "HEAP_TASK_TRACKING")]
+            tasks: crate::task_info::Tasks::new(),
         }
     }
 
@@ -599,9 +611,34 @@ impl Registry {
 
     /// `heap_caps_aligned_alloc_base`: the search loop, no failure callback.
     pub fn aligned_alloc_base(&self, alignment: usize, size: usize, caps: u32) -> *mut u8 {
+        let p = self.aligned_alloc_raw(alignment, size, caps);
+        #[cfg(feature = "HEAP_TRACING_STANDALONE")]
+        self.trace_alloc(p, size);
+        p
+    }
+
+    /// Whether this registry's events go to the heap trace (the global one, behind the C API).
+    #[cfg(feature = "HEAP_TRACING_STANDALONE")]
+    #[inline(always)]
+    fn traced(&self) -> bool {
+        ptr::eq(self, &GLOBAL)
+    }
+
+    #[cfg(feature = "HEAP_TRACING_STANDALONE")]
+    #[inline(always)]
+    fn trace_alloc(&self, p: *mut u8, size: usize) {
+        let t = &crate::trace::TRACER;
+        if self.traced() && !p.is_null() && t.recording_allocs() {
+            t.record_alloc(p, size, &crate::trace::callers());
+        }
+    }
+
+    /// The search loop without tracing (ESP-IDF's calls inside heap_caps_base.c are not
+    /// wrapped either, so realloc and calloc are traced once).
+    fn aligned_alloc_raw(&self, alignment: usize, size: usize, caps: u32) -> *mut u8 {
         let (mut alignment, mut size, mut caps) = (alignment, size, caps);
         self.adjust_hw(&mut alignment, &mut size, &mut caps);
-        if size == 0 || size > self.size_max.load(Ordering::Relaxed) {
+        if size == 0 || size > self.size_max.load(Ordering::Relaxed).saturating_sub(OWNER) {
             return ptr::null_mut();
         }
         let exec = caps & Caps::EXEC.bits() != 0;
@@ -623,14 +660,19 @@ impl Registry {
                 }
                 match alias {
                     Some(a) if a.in_dram(s.start()) => {
-                        let p = alloc_in(h, size + ALIAS_WORD, alignment);
+                        let p = alloc_in(h, size + OWNER + ALIAS_WORD, alignment);
                         if !p.is_null() {
-                            return to_iram(a, p, size + ALIAS_WORD);
+                            let p = self.owned(s, h, p);
+                            let p = to_iram(a, p, size + ALIAS_WORD);
+                            crate::hooks::alloc(p, size, caps);
+                            return p;
                         }
                     }
                     _ => {
-                        let p = alloc_in(h, size, alignment);
+                        let p = alloc_in(h, size + OWNER, alignment);
                         if !p.is_null() {
+                            let p = self.owned(s, h, p);
+                            crate::hooks::alloc(p, size, caps);
                             return p;
                         }
                     }
@@ -638,6 +680,49 @@ impl Registry {
             }
         }
         ptr::null_mut()
+    }
+
+    /// Task tracking: stores the running task in the owner word of the fresh block `p`, books
+    /// the block to it, and returns the user pointer after the word. Without tracking: `p`.
+    #[inline(always)]
+    fn owned(&self, s: &Slot, h: MultiHeap, p: *mut u8) -> *mut u8 {
+        #[cfg(feature = "HEAP_TASK_TRACKING")]
+        {
+            // SAFETY: `p` is a fresh block of at least OWNER + 1 bytes (4-aligned only).
+            unsafe { ptr::write_unaligned(p as *mut *mut c_void, port::task_handle()) };
+            let u = p.wrapping_add(OWNER);
+            self.tasks
+                .on_alloc(self, Self::heap_id(s, h), u, h.full_block_size(p));
+            u
+        }
+        #[cfg(not(feature = "HEAP_TASK_TRACKING"))]
+        {
+            let _ = (s, h);
+            p
+        }
+    }
+
+    #[cfg(feature = "HEAP_TASK_TRACKING")]
+    fn heap_id(s: &Slot, h: MultiHeap) -> crate::task_info::HeapId {
+        crate::task_info::HeapId {
+            heap: h,
+            name: s.name(),
+            caps: s.all_caps(),
+            size: s.end() - s.start(),
+        }
+    }
+
+    /// The per-task statistics of this registry.
+    #[cfg(feature = "HEAP_TASK_TRACKING")]
+    pub fn tasks(&self) -> &crate::task_info::Tasks {
+        &self.tasks
+    }
+
+    /// Registered heaps as (OR-ed caps, start, heap), list order (task tracking's legacy walk).
+    #[cfg(feature = "HEAP_TASK_TRACKING")]
+    pub fn each_heap(&self) -> impl Iterator<Item = (u32, usize, MultiHeap)> + '_ {
+        self.iter()
+            .filter_map(|s| s.heap().map(|h| (s.all_caps(), s.start(), h)))
     }
 
     /// `heap_caps_malloc_base`.
@@ -648,10 +733,17 @@ impl Registry {
 
     /// `heap_caps_calloc_base`: overflow-checked, zeroed.
     pub fn calloc_base(&self, n: usize, size: usize, caps: u32) -> *mut u8 {
+        let p = self.calloc_raw(n, size, caps);
+        #[cfg(feature = "HEAP_TRACING_STANDALONE")]
+        self.trace_alloc(p, n.checked_mul(size).unwrap_or(0));
+        p
+    }
+
+    fn calloc_raw(&self, n: usize, size: usize, caps: u32) -> *mut u8 {
         let Some(total) = n.checked_mul(size) else {
             return ptr::null_mut();
         };
-        let p = self.malloc_base(total, caps);
+        let p = self.aligned_alloc_raw(WORD, total, caps);
         if !p.is_null() {
             // SAFETY: p is a fresh allocation of at least `total` bytes.
             unsafe { ptr::write_bytes(p, 0, total) };
@@ -686,14 +778,41 @@ impl Registry {
     /// # Safety
     /// `p` must be NULL or a live pointer returned by this registry's allocation functions.
     pub unsafe fn free(&self, p: *mut u8) {
+        #[cfg(feature = "HEAP_TRACING_STANDALONE")]
+        {
+            let t = &crate::trace::TRACER;
+            if self.traced() && !p.is_null() && t.recording_frees() {
+                t.record_free(p, &crate::trace::callers());
+            }
+        }
+        // SAFETY: forwarded caller contract.
+        unsafe { self.free_raw(p) }
+    }
+
+    /// `heap_caps_free` without tracing.
+    ///
+    /// # Safety
+    /// As for [`Registry::free`].
+    unsafe fn free_raw(&self, p: *mut u8) {
         if p.is_null() {
             return;
         }
         let (d, _) = self.dealias(p);
-        match self.find_heap(d as usize) {
-            Some((_, h)) => h.free(d),
+        let raw = d.wrapping_sub(OWNER);
+        match self.find_heap(raw as usize) {
+            Some((_, h)) => {
+                #[cfg(feature = "HEAP_TASK_TRACKING")]
+                {
+                    // SAFETY: the word before a live block's user pointer is its owner word
+                    // (and, for a bad pointer, still memory of this heap; `free` then aborts).
+                    let owner = unsafe { ptr::read_unaligned(raw as *const *mut c_void) };
+                    self.tasks.on_free(self, h, owner, d);
+                }
+                h.free(raw)
+            }
             None => outside("free", p),
         }
+        crate::hooks::free(d);
     }
 
     /// `heap_caps_realloc_base`: no failure callback.
@@ -701,39 +820,92 @@ impl Registry {
     /// # Safety
     /// `p` must be NULL or a live pointer returned by this registry's allocation functions.
     pub unsafe fn realloc_base(&self, p: *mut u8, size: usize, caps: u32) -> *mut u8 {
+        #[cfg(feature = "HEAP_TRACING_STANDALONE")]
+        let t = &crate::trace::TRACER;
+        #[cfg(feature = "HEAP_TRACING_STANDALONE")]
+        let callers = if self.traced() && (t.recording_allocs() || t.recording_frees()) {
+            crate::trace::callers()
+        } else {
+            [ptr::null_mut(); crate::trace::STACK_DEPTH]
+        };
+        // SAFETY: forwarded caller contract.
+        let r = unsafe { self.realloc_raw(p, size, caps) };
+        #[cfg(feature = "HEAP_TRACING_STANDALONE")]
+        if self.traced() {
+            // A free then an allocation, like ESP-IDF's wrapper; but a failed realloc leaves the
+            // old block alive, so (unlike ESP-IDF) no free is recorded then.
+            if !r.is_null() || size == 0 {
+                t.record_free(p, &callers);
+            }
+            if size != 0 {
+                t.record_alloc(r, size, &callers);
+            }
+        }
+        r
+    }
+
+    /// `heap_caps_realloc_base` without tracing.
+    ///
+    /// # Safety
+    /// As for [`Registry::realloc_base`].
+    unsafe fn realloc_raw(&self, p: *mut u8, size: usize, caps: u32) -> *mut u8 {
         let (mut alignment, mut size, mut caps) = (WORD, size, caps);
         self.adjust_hw(&mut alignment, &mut size, &mut caps);
         if p.is_null() {
-            return self.aligned_alloc_base(alignment, size, caps);
+            return self.aligned_alloc_raw(alignment, size, caps);
         }
         if size == 0 {
             // SAFETY: forwarded caller contract.
-            unsafe { self.free(p) };
+            unsafe { self.free_raw(p) };
             return ptr::null_mut();
         }
-        if size > self.size_max.load(Ordering::Relaxed) {
+        if size > self.size_max.load(Ordering::Relaxed).saturating_sub(OWNER) {
             return ptr::null_mut();
         }
         let (d, aliased) = self.dealias(p);
-        let Some((slot, h)) = self.find_heap(d as usize) else {
+        let raw = d.wrapping_sub(OWNER);
+        let Some((slot, h)) = self.find_heap(raw as usize) else {
             outside("realloc", p)
         };
         if !aliased && alignment <= WORD && caps & slot.all_caps() == caps {
-            let r = h.realloc(d, size);
+            #[cfg(feature = "HEAP_TASK_TRACKING")]
+            // SAFETY: the owner word of a live block (see `free_raw`).
+            let old_owner = unsafe { ptr::read_unaligned(raw as *const *mut c_void) };
+            let r = h.realloc(raw, size + OWNER);
             if !r.is_null() {
+                #[cfg(feature = "HEAP_TASK_TRACKING")]
+                {
+                    // SAFETY: `r` is the resized block, at least OWNER + size bytes.
+                    unsafe { ptr::write_unaligned(r as *mut *mut c_void, port::task_handle()) };
+                    self.tasks.on_realloc(
+                        self,
+                        Self::heap_id(slot, h),
+                        old_owner,
+                        d,
+                        r.wrapping_add(OWNER),
+                        h.full_block_size(r),
+                    );
+                }
+                let r = r.wrapping_add(OWNER);
+                if r != d {
+                    // The heap moved the block: report the old pointer gone (ESP-IDF only
+                    // does so in KASAN builds, leaving hook users with a phantom block).
+                    crate::hooks::free(d);
+                }
+                crate::hooks::alloc(r, size, caps);
                 return r;
             }
         }
-        let n = self.aligned_alloc_base(alignment, size, caps);
+        let n = self.aligned_alloc_raw(alignment, size, caps);
         if n.is_null() {
             return n;
         }
         // An EXEC block holds one extra word (the DRAM address) besides the user data.
-        let old = h.allocated_size(d) - if aliased { ALIAS_WORD } else { 0 };
+        let old = h.allocated_size(raw) - OWNER - if aliased { ALIAS_WORD } else { 0 };
         // SAFETY: both blocks are live and at least `min(size, old)` bytes long; distinct blocks.
         unsafe { ptr::copy_nonoverlapping(p, n, size.min(old)) };
         // SAFETY: forwarded caller contract.
-        unsafe { self.free(p) };
+        unsafe { self.free_raw(p) };
         n
     }
 
@@ -1015,13 +1187,20 @@ impl Registry {
         let mut t = Info::default();
         for (_, h) in self.matching(caps) {
             let i = h.info();
-            t.total_free_bytes += i.total_free_bytes;
-            t.total_allocated_bytes += i.total_allocated_bytes;
-            t.minimum_free_bytes += i.minimum_free_bytes;
+            // Owner words are not the user's bytes. ESP-IDF subtracts them too, but from the
+            // running maximum inside the loop and without a floor (it can wrap); here each
+            // heap's figures are corrected on their own, floored at 0.
+            t.total_free_bytes += i.total_free_bytes.saturating_sub(OWNER);
+            t.total_allocated_bytes += i
+                .total_allocated_bytes
+                .saturating_sub(i.allocated_blocks * OWNER);
+            t.minimum_free_bytes += i.minimum_free_bytes.saturating_sub(OWNER);
             t.allocated_blocks += i.allocated_blocks;
             t.free_blocks += i.free_blocks;
             t.total_blocks += i.total_blocks;
-            t.largest_free_block = t.largest_free_block.max(i.largest_free_block);
+            t.largest_free_block = t
+                .largest_free_block
+                .max(i.largest_free_block.saturating_sub(OWNER));
         }
         t
     }
@@ -1112,8 +1291,9 @@ impl Registry {
         if p.is_null() {
             return 0;
         }
-        match self.find_heap(p as usize) {
-            Some((_, h)) => h.allocated_size(p),
+        let raw = p.wrapping_sub(OWNER);
+        match self.find_heap(raw as usize) {
+            Some((_, h)) => h.allocated_size(raw).saturating_sub(OWNER),
             None => 0,
         }
     }
@@ -1225,7 +1405,7 @@ fn alloc_in(h: MultiHeap, size: usize, alignment: usize) -> *mut u8 {
     if alignment <= WORD {
         h.malloc(size)
     } else {
-        h.aligned_alloc_offs(size, alignment, 0)
+        h.aligned_alloc_offs(size, alignment, OWNER)
     }
 }
 
@@ -1266,6 +1446,26 @@ fn abort_alloc_failed(size: usize, caps: u32) -> ! {
         .hex(caps as usize, 8, false)
         .s("\n");
     port::abort()
+}
+
+#[cfg(feature = "HEAP_TASK_TRACKING")]
+impl crate::task_info::Heaps for Registry {
+    fn biggest(&self) -> Option<MultiHeap> {
+        let mut best: Option<(usize, MultiHeap)> = None;
+        for s in self.iter() {
+            if let Some(h) = s.heap() {
+                let size = s.end() - s.start();
+                if best.map_or(true, |(b, _)| size > b) {
+                    best = Some((size, h));
+                }
+            }
+        }
+        best.map(|(_, h)| h)
+    }
+
+    fn containing(&self, p: usize) -> Option<MultiHeap> {
+        self.find_heap(p).map(|(_, h)| h)
+    }
 }
 
 struct WriterGuard(*mut c_void);

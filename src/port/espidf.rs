@@ -66,3 +66,38 @@ pub fn set_errno(code: i32) {
     // SAFETY: newlib/picolibc return a valid pointer to the running task's errno.
     unsafe { *__errno() = code }
 }
+
+extern "C" {
+    fn fwrite(p: *const c_void, size: usize, n: usize, stream: *mut c_void) -> usize;
+}
+
+#[cfg(feature = "HEAP_TASK_TRACKING")]
+extern "C" {
+    fn pcTaskGetName(task: *mut c_void) -> *const u8;
+}
+
+/// FreeRTOS' name of `handle`, truncated to fit `out` (NUL-terminated).
+#[cfg(feature = "HEAP_TASK_TRACKING")]
+pub fn task_name(handle: *mut c_void, out: &mut [u8]) {
+    let Some(cap) = out.len().checked_sub(1) else {
+        return;
+    };
+    // SAFETY: FreeRTOS returns the task's NUL-terminated name (or NULL).
+    let name = unsafe { pcTaskGetName(handle) };
+    let mut i = 0;
+    while i < cap && !name.is_null() {
+        // SAFETY: reading up to the NUL of a C string.
+        let b = unsafe { *name.add(i) };
+        if b == 0 {
+            break;
+        }
+        out[i] = b;
+        i += 1;
+    }
+    out[i] = 0;
+}
+
+pub fn write_file(stream: *mut c_void, bytes: &[u8]) {
+    // SAFETY: the caller passes a valid `FILE *` from C.
+    unsafe { fwrite(bytes.as_ptr() as *const c_void, 1, bytes.len(), stream) };
+}

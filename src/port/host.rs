@@ -172,3 +172,35 @@ pub fn map_memory(len: usize, alias_off: usize, alias_len: usize) -> Option<(*mu
         Some((a as *mut u8, b as *mut u8))
     }
 }
+
+extern "C" {
+    fn fwrite(p: *const c_void, size: usize, n: usize, stream: *mut c_void) -> usize;
+}
+
+#[cfg(feature = "HEAP_TASK_TRACKING")]
+extern "C" {
+    fn pthread_self() -> usize;
+    fn pthread_getname_np(thread: usize, name: *mut u8, len: usize) -> i32;
+}
+
+/// The calling thread's name (the thread stands in for the task; `handle` is always the caller).
+#[cfg(feature = "HEAP_TASK_TRACKING")]
+pub fn task_name(_handle: *mut c_void, out: &mut [u8]) {
+    if out.is_empty() {
+        return;
+    }
+    out[0] = 0;
+    // SAFETY: `out` is writable for its length; glibc writes at most that many bytes, NUL included.
+    let r = unsafe { pthread_getname_np(pthread_self(), out.as_mut_ptr(), out.len()) };
+    if r != 0 {
+        out[0] = 0;
+    }
+    if let Some(last) = out.last_mut() {
+        *last = 0;
+    }
+}
+
+pub fn write_file(stream: *mut c_void, bytes: &[u8]) {
+    // SAFETY: the caller passes a valid `FILE *` from C.
+    unsafe { fwrite(bytes.as_ptr() as *const c_void, 1, bytes.len(), stream) };
+}

@@ -57,6 +57,22 @@ pub fn task_handle() -> *mut c_void {
     imp::task_handle()
 }
 
+/// Copies the name of task `handle` (the running one on a host: the thread name) into `out`,
+/// NUL-terminated and truncated to fit. Used by task tracking when a task first allocates.
+#[cfg(feature = "HEAP_TASK_TRACKING")]
+pub fn task_name(handle: *mut c_void, out: &mut [u8]) {
+    imp::task_name(handle, out)
+}
+
+/// Writes bytes to a C `FILE *` stream (NULL: standard output).
+pub fn write_file(stream: *mut c_void, bytes: &[u8]) {
+    if stream.is_null() {
+        write_out(bytes)
+    } else {
+        imp::write_file(stream, bytes)
+    }
+}
+
 /// `errno` value for "out of memory" (the same number in glibc, musl, newlib and picolibc).
 pub const ENOMEM: i32 = 12;
 /// `errno` value for "invalid argument" (the same number in glibc, musl, newlib and picolibc).

@@ -2,6 +2,7 @@
 # Builds libheapcaps.a and runs every tests/c/test_*.c against it, on x86_64 and i686.
 #
 #   tests/c/run.sh [FILTER...]     FILTER is passed to every test binary (test name or "[tag]")
+#   CTEST_ONLY='test_heap_trace*.c' tests/c/run.sh   only the files matching that glob
 #   CTEST_PROFILE=debug tests/c/run.sh   link a debug build of the library instead (Rust debug
 #                                        assertions: overflow and misaligned-pointer checks)
 #
@@ -10,6 +11,9 @@
 #   // heapcaps-test: c-malloc
 # is linked against a library built with `--features c-malloc` (heapcaps provides malloc/free) and
 # runs without ASan, whose interceptors would own malloc otherwise (UBSan stays on).
+# A marker line may also name cargo features and extra compiler flags (comma-separated, no spaces):
+#   // heapcaps-test: features=HEAP_TRACING_STANDALONE,HEAP_USE_HOOKS cflags=-DCONFIG_HEAP_USE_HOOKS
+# Such a file is linked against a library built with those features (in target/ctest-FEATURES).
 # Every file is also compiled once as C++ (syntax only) to keep the headers C++-safe.
 # Exit status is non-zero when anything fails to build or any test fails.
 set -u -o pipefail
@@ -23,13 +27,16 @@ UBSAN=(-fsanitize=undefined -fno-sanitize-recover=undefined)
 LIBS=(-lpthread -ldl -lm)
 HARNESS=(tests/unity/unity.c tests/unity/unity_runner.c)
 
-mapfile -t TESTS < <(ls tests/c/test_*.c 2>/dev/null | sort)
+mapfile -t TESTS < <(ls tests/c/${CTEST_ONLY:-test_*.c} 2>/dev/null | sort)
 if [ "${#TESTS[@]}" -eq 0 ]; then
     echo "no tests/c/test_*.c found" >&2
     exit 1
 fi
 
 needs_c_malloc() { grep -Eq '^[[:space:]]*//[[:space:]]*heapcaps-test:.*\bc-malloc\b' "$1"; }
+marker() { grep -E '^[[:space:]]*//[[:space:]]*heapcaps-test:' "$1" | head -1; }
+features_of() { marker "$1" | grep -oE '\bfeatures=[^[:space:]]+' | cut -d= -f2; }
+cflags_of() { marker "$1" | grep -oE '\bcflags=[^[:space:]]+' | cut -d= -f2- | tr ',' ' '; }
 
 any_c_malloc=0
 for t in "${TESTS[@]}"; do
@@ -59,9 +66,19 @@ fi
 OUT="$ROOT/target/ctests/$PROFILE"
 mkdir -p "$OUT"
 
-lib_for() { # arch c_malloc
+dir_for() { # c_malloc [features]
     local dir=target
-    [ "$2" = 1 ] && dir=target/c-malloc
+    [ "$1" = 1 ] && dir=target/c-malloc
+    if [ -n "${2:-}" ]; then
+        dir="target/ctest-$(tr ',' '-' <<<"$2")"
+        [ "$1" = 1 ] && dir="$dir-c-malloc"
+    fi
+    echo "$dir"
+}
+
+lib_for() { # arch c_malloc [features]
+    local dir
+    dir="$(dir_for "$2" "${3:-}")"
     if [ "$1" = x86_64 ]; then
         echo "$dir/$PROFILE/libheapcaps.a"
     else
@@ -71,7 +88,9 @@ lib_for() { # arch c_malloc
 
 echo "== C++ syntax check (g++ -x c++)"
 for f in "${HARNESS[@]}" "${TESTS[@]}"; do
-    if ! g++ -x c++ -std=c++17 -fsyntax-only -Wall -Wextra -Werror -Iinclude -Itests/unity "$f"; then
+    xf=()
+    case "$f" in tests/c/*) read -r -a xf <<<"$(cflags_of "$f")" ;; esac
+    if ! g++ -x c++ -std=c++17 -fsyntax-only -Wall -Wextra -Werror "${xf[@]}" -Iinclude -Itests/unity "$f"; then
         echo "C++ syntax check failed: $f"
         fail=1
     fi
@@ -85,11 +104,26 @@ for arch in x86_64 i686; do
         cm=0
         san=("${SAN[@]}")
         if needs_c_malloc "$t"; then cm=1; san=("${UBSAN[@]}"); fi
-        lib="$(lib_for "$arch" "$cm")"
+        feats="$(features_of "$t")"
+        lib="$(lib_for "$arch" "$cm" "$feats")"
+        extra=()
+        read -r -a extra <<<"$(cflags_of "$t")"
+        if [ -n "$feats" ]; then
+            all="$feats"
+            [ "$cm" = 1 ] && all="$all,c-malloc"
+            tgt=()
+            [ "$arch" = i686 ] && tgt=(--target i686-unknown-linux-gnu)
+            if ! cargo rustc "${PFLAG[@]}" --quiet --crate-type staticlib --features "$all" \
+                --target-dir "$(dir_for "$cm" "$feats")" "${tgt[@]}"; then
+                summary+=("$arch $name: LIBRARY BUILD FAILED ($all)")
+                fail=1
+                continue
+            fi
+        fi
         exe="$OUT/$arch/$name"
         mkdir -p "$OUT/$arch"
-        echo "== $arch: $name ($( [ $cm = 1 ] && echo 'c-malloc lib, UBSan only' || echo 'ASan+UBSan'))"
-        if ! gcc "${CFLAGS[@]}" "${archflags[@]}" "${san[@]}" -o "$exe" "${HARNESS[@]}" "$t" "$lib" "${LIBS[@]}"; then
+        echo "== $arch: $name ($( [ $cm = 1 ] && echo 'c-malloc lib, UBSan only' || echo 'ASan+UBSan'))${feats:+ features $feats}"
+        if ! gcc "${CFLAGS[@]}" "${extra[@]}" "${archflags[@]}" "${san[@]}" -o "$exe" "${HARNESS[@]}" "$t" "$lib" "${LIBS[@]}"; then
             echo "BUILD FAILED: $arch $name"
             summary+=("$arch $name: BUILD FAILED")
             fail=1
