@@ -472,7 +472,16 @@ impl MultiHeap {
         // canaries of a live block are corruption, and abort as ESP-IDF's assert does.
         let off = self.offset(p.wrapping_sub(poison::HEAD));
         let t = self.tlsf();
-        let Ok(bs) = t.block_size(off) else { return 0 };
+        let bs = match t.block_size(off) {
+            Ok(bs) => bs,
+            // An implausible header is either a pointer into the middle of something (answer 0)
+            // or a smashed header (corruption: abort). Only a full check tells them apart; this
+            // is an error path, so its cost does not matter.
+            Err(BadPointer::BadHeader) if t.check(|_| true).is_err() => {
+                self.bad_pointer("get_allocated_size", p, BadPointer::BadHeader)
+            }
+            Err(_) => return 0,
+        };
         if poison::ENABLED {
             if let Err(d) = poison::verify(t.ptr_at(off), bs as usize) {
                 poison::report(d);
