@@ -460,6 +460,28 @@ impl MultiHeap {
         self.full_block_size(p).saturating_sub(poison::OVERHEAD)
     }
 
+    /// Whether `p` is exactly the user pointer of a live block, established by walking the heap
+    /// (O(blocks)), so the answer is right for any pointer: a stack address or a pointer into the
+    /// middle of a block whose bytes happen to look like a header included. For the public size
+    /// queries; a heap whose chain is broken aborts naming the pointer.
+    pub fn is_live_block(self, p: *mut u8) -> bool {
+        if p.is_null() || !self.contains(p) {
+            return false;
+        }
+        let target = p.wrapping_sub(poison::HEAD) as usize;
+        let mut found = false;
+        self.walk(|b| {
+            if b.data as usize == target {
+                found = b.used;
+            }
+            (b.data as usize) < target
+        });
+        if !found && !self.check(false) {
+            self.bad_pointer("get_allocated_size", p, BadPointer::BadHeader)
+        }
+        found
+    }
+
     /// Whole payload size of the allocated block `p`, poison canaries included
     /// (`multi_heap_get_full_block_size`). NULL, or what is not a live block, gives 0.
     pub fn full_block_size(self, p: *mut u8) -> usize {

@@ -141,7 +141,14 @@ pub unsafe extern "C" fn multi_heap_get_allocated_size(
     heap: multi_heap_handle_t,
     p: *mut c_void,
 ) -> usize {
-    heap_of(heap).map_or(0, |h| h.allocated_size(p as *mut u8))
+    heap_of(heap).map_or(0, |h| {
+        let p = p as *mut u8;
+        if h.is_live_block(p) {
+            h.allocated_size(p)
+        } else {
+            0
+        }
+    })
 }
 
 /// Registers `[start, start + size)` as a heap and returns its handle (= `start`), or NULL when
@@ -302,7 +309,14 @@ pub unsafe extern "C" fn multi_heap_get_full_block_size(
     heap: multi_heap_handle_t,
     p: *mut c_void,
 ) -> usize {
-    heap_of(heap).map_or(0, |h| h.full_block_size(p as *mut u8))
+    heap_of(heap).map_or(0, |h| {
+        let p = p as *mut u8;
+        if h.is_live_block(p) {
+            h.full_block_size(p)
+        } else {
+            0
+        }
+    })
 }
 
 /// The start of the allocated block containing `ptr`, or NULL when `ptr` is in no allocated block

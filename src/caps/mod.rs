@@ -1293,7 +1293,9 @@ impl Registry {
         }
         let raw = p.wrapping_sub(OWNER);
         match self.find_heap(raw as usize) {
-            Some((_, h)) => h.allocated_size(raw).saturating_sub(OWNER),
+            // Exact for any pointer (a public query; see MultiHeap::is_live_block).
+            Some((_, h)) if h.is_live_block(raw) => h.allocated_size(raw).saturating_sub(OWNER),
+            Some(_) => 0,
             None => 0,
         }
     }
