@@ -224,7 +224,9 @@ impl MultiHeap {
     }
 
     /// `malloc`, always inlined: for the C entry point, where a call layer costs ~10% per op.
-    #[inline(always)]
+    // Forced inlining saves a call layer per operation on hosts; chips keep one copy (flash).
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     pub fn malloc_inline(self, size: usize) -> *mut u8 {
         if size == 0 {
             return ptr::null_mut();
@@ -234,7 +236,9 @@ impl MultiHeap {
     }
 
     /// `malloc` with the lock held (`size` > 0).
-    #[inline(always)]
+    // Forced inlining saves a call layer per operation on hosts; chips keep one copy (flash).
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     fn malloc_locked(self, size: usize) -> *mut u8 {
         let Some(req) = size.checked_add(poison::OVERHEAD) else {
             return ptr::null_mut();
@@ -304,7 +308,9 @@ impl MultiHeap {
     }
 
     /// `free`, always inlined: for the C entry point.
-    #[inline(always)]
+    // Forced inlining saves a call layer per operation on hosts; chips keep one copy (flash).
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     pub fn free_inline(self, p: *mut u8) {
         if p.is_null() {
             return;
@@ -314,7 +320,9 @@ impl MultiHeap {
     }
 
     /// `free` with the lock held (`p` not NULL).
-    #[inline(always)]
+    // Forced inlining saves a call layer per operation on hosts; chips keep one copy (flash).
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     fn free_locked(self, p: *mut u8, op: &str) {
         let t = self.tlsf();
         let off = self.offset(p.wrapping_sub(poison::HEAD));

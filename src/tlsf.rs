@@ -510,13 +510,15 @@ impl Tlsf {
 
     /// Allocates `req` bytes; returns the payload offset. (Out of line: the hot path inlines
     /// `malloc_sized` into the heap layer; this copy serves realloc's fallback and tests.)
-    #[inline(never)]
+    #[cfg_attr(not(target_os = "none"), inline(never))]
     pub fn malloc(self, req: usize) -> Option<u32> {
         self.malloc_sized(req).map(|(p, _)| p)
     }
 
     /// Allocates `req` bytes; returns the payload offset and the block's payload size.
-    #[inline(always)]
+    // Forced inlining saves a call layer per operation on hosts; chips keep one copy (flash).
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     pub fn malloc_sized(self, req: usize) -> Option<(u32, u32)> {
         // max_payload < 2^31, so once under it the rounding below cannot overflow.
         if req > self.max_payload() as usize {
@@ -622,7 +624,9 @@ impl Tlsf {
     }
 
     /// Checks that `p` (a payload offset) is a live allocated block of this instance.
-    #[inline(always)]
+    // Forced inlining saves a call layer per operation on hosts; chips keep one copy (flash).
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     pub fn validate(self, p: u32) -> Result<u32, BadPointer> {
         let first = self.first();
         let end = self.end();
@@ -666,14 +670,16 @@ impl Tlsf {
     }
 
     /// `free` for the rare paths, so that only the heap layer's free inlines the fast one.
-    #[inline(never)]
+    #[cfg_attr(not(target_os = "none"), inline(never))]
     fn free_out_of_line(self, p: u32) -> Result<u32, BadPointer> {
         self.free(p)
     }
 
     /// Frees the block whose payload starts at `p`, merging it with free neighbours.
     /// Returns the freed payload size.
-    #[inline(always)]
+    // Forced inlining saves a call layer per operation on hosts; chips keep one copy (flash).
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     pub fn free(self, p: u32) -> Result<u32, BadPointer> {
         let b = self.validate(p)?;
         let w = self.word(b);

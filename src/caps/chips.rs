@@ -743,7 +743,14 @@ mod device {
                     n += 1;
                 }
             }
-            res[..n].sort_unstable_by_key(|r| r.0);
+            // Insertion sort: a handful of entries, and core's sort would cost ~3.8 KB of flash.
+            for i in 1..n {
+                let mut j = i;
+                while j > 0 && res[j - 1].0 > res[j].0 {
+                    res.swap(j - 1, j);
+                    j -= 1;
+                }
+            }
             let tbl = regions();
             let mut list = [BootRegion {
                 start: 0,
