@@ -243,7 +243,14 @@ impl Tracer {
         #[cfg(feature = "HEAP_TRACE_HASH_MAP")]
         if self.with(|t| t.map.is_null()) {
             let bytes = HASH_MAP_SIZE * core::mem::size_of::<*mut Rec>();
-            let m = crate::caps::global().calloc(1, bytes, Caps::INTERNAL.bits());
+            // Aligned for pointers: heap blocks are only 4-byte aligned, pointers need 8 on
+            // 64-bit hosts.
+            let m = crate::caps::global().aligned_calloc(
+                core::mem::align_of::<*mut Rec>(),
+                1,
+                bytes,
+                Caps::INTERNAL.bits(),
+            );
             if m.is_null() {
                 // ESP-IDF does not check this allocation; refusing is the safe answer.
                 return Err(Error::NoMem);
