@@ -338,7 +338,8 @@ impl Tlsf {
     // ----- classes -------------------------------------------------------------------------
 
     /// The class a block of payload `size` lives in.
-    #[inline(always)]
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     fn mapping(self, size: u32) -> (u32, u32) {
         if size < SMALL {
             (0, size >> 2)
@@ -350,7 +351,8 @@ impl Tlsf {
     }
 
     /// The first class whose every block can hold `size` bytes.
-    #[inline(always)]
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     fn mapping_search(self, size: u32) -> (u32, u32) {
         if size >= SMALL {
             // Fits: size <= max_payload < 2^31, so adding less than size cannot overflow.
@@ -362,7 +364,8 @@ impl Tlsf {
     }
 
     /// The first non-empty class at or above `(fl, sl)`.
-    #[inline(always)]
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     fn find_suitable(self, fl: u32, sl: u32) -> Option<(u32, u32)> {
         // Callers never pass more than fl_count, whose bitmap word is a spare that stays 0.
         debug_assert!(fl <= self.fl_count());
@@ -388,7 +391,8 @@ impl Tlsf {
     // head slot (`head slot - HDR`), so unlinking any block is the same two stores and needs no
     // class mapping. Pseudo-blocks lie inside the control structure, below `first`.
 
-    #[inline(always)]
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline(never))]
     fn insert(self, b: u32, size: u32) {
         let (fl, sl) = self.mapping(size);
         let h = self.head_off(fl, sl);
@@ -402,14 +406,16 @@ impl Tlsf {
         self.set_word(h, b);
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     fn set_bits(self, fl: u32, sl: u32) {
         let so = self.sl_bitmap_off(fl);
         self.set_word(so, self.word(so) | (1 << sl));
         self.set_fl_bitmap(self.fl_bitmap() | (1 << fl));
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
     fn clear_bits(self, fl: u32, sl: u32) {
         let so = self.sl_bitmap_off(fl);
         let m = self.word(so) & !(1 << sl);
@@ -419,7 +425,8 @@ impl Tlsf {
         }
     }
 
-    #[inline(always)]
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline(never))]
     fn remove(self, b: u32) {
         let next = self.link_next(b);
         let prev = self.link_prev(b);
@@ -434,7 +441,8 @@ impl Tlsf {
     }
 
     /// Marks `b` (payload `size`, previous block in use) free and files it in its list.
-    #[inline(always)]
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline(never))]
     fn make_free(self, b: u32, size: u32) {
         self.set_word(b, size | FREE);
         self.set_tag(b, size);
@@ -446,7 +454,8 @@ impl Tlsf {
     // ----- allocation ----------------------------------------------------------------------
 
     /// Finds and unlinks a free block with payload of at least `size` bytes.
-    #[inline(always)]
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline(never))]
     fn take_block(self, size: u32) -> Option<u32> {
         let (fl, sl) = self.mapping_search(size);
         if let Some((fl, sl)) = self.find_suitable(fl, sl) {
@@ -487,7 +496,8 @@ impl Tlsf {
 
     /// Turns the unlinked free block `b` into a used block of payload `size`, giving any usable
     /// surplus back as a new free block.
-    #[inline(always)]
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline(never))]
     fn use_block(self, b: u32, size: u32) {
         let w = self.word(b);
         let bs = w & !FLAGS;
@@ -518,7 +528,7 @@ impl Tlsf {
     /// Allocates `req` bytes; returns the payload offset and the block's payload size.
     // Forced inlining saves a call layer per operation on hosts; chips keep one copy (flash).
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
+    #[cfg_attr(target_os = "none", inline(never))]
     pub fn malloc_sized(self, req: usize) -> Option<(u32, u32)> {
         // max_payload < 2^31, so once under it the rounding below cannot overflow.
         if req > self.max_payload() as usize {
@@ -679,7 +689,7 @@ impl Tlsf {
     /// Returns the freed payload size.
     // Forced inlining saves a call layer per operation on hosts; chips keep one copy (flash).
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
+    #[cfg_attr(target_os = "none", inline(never))]
     pub fn free(self, p: u32) -> Result<u32, BadPointer> {
         let b = self.validate(p)?;
         let w = self.word(b);
