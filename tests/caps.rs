@@ -572,7 +572,14 @@ fn selection_index_matches_list_walk() {
         .collect();
     // SAFETY: leaked memory owned by the registry from here on.
     unsafe { r.init(&regions) };
-    let pool = [DRAM, PSRAM, [I | B8, 0, 0], [0, D | B32, B8], [S, I, 0], [B32, 0, D | I]];
+    let pool = [
+        DRAM,
+        PSRAM,
+        [I | B8, 0, 0],
+        [0, D | B32, B8],
+        [S, I, 0],
+        [B32, 0, D | I],
+    ];
     let mut seed = 12345u32;
     let mut rnd = move || {
         seed ^= seed << 13;

@@ -280,6 +280,13 @@ struct Index {
     slot: [AtomicUsize; MAX_HEAPS],
     /// Lowest used position (`MAX_HEAPS` while empty).
     low: AtomicUsize,
+    /// Slot indices of the listed heaps sorted by start address (`nsorted` used), for the
+    /// address lookup of free/realloc: a binary search instead of a list walk.
+    sorted: [AtomicUsize; MAX_HEAPS],
+    nsorted: AtomicUsize,
+    /// Sequence count of `sorted` (odd while a writer changes it): a reader that sees it change
+    /// during its search falls back to walking the list.
+    seq: AtomicUsize,
 }
 
 impl Index {
@@ -290,6 +297,9 @@ impl Index {
             live: AtomicU32::new(0),
             slot: [const { AtomicUsize::new(0) }; MAX_HEAPS],
             low: AtomicUsize::new(MAX_HEAPS),
+            sorted: [const { AtomicUsize::new(0) }; MAX_HEAPS],
+            nsorted: AtomicUsize::new(0),
+            seq: AtomicUsize::new(0),
         }
     }
 
@@ -593,6 +603,71 @@ impl Registry {
             cur = slot.next.load(Ordering::Relaxed);
         }
         ix.live.store(live, Ordering::Release);
+        ix.nsorted.store(0, Ordering::Relaxed);
+        let mut cur = self.head.load(Ordering::Relaxed);
+        while let Some(i) = cur.checked_sub(1) {
+            let Some(slot) = self.slots.get(i) else { break };
+            self.insert_by_addr(i);
+            cur = slot.next.load(Ordering::Relaxed);
+        }
+    }
+
+    /// Adds slot `idx` to the address-sorted table (writer lock held).
+    fn insert_by_addr(&self, idx: usize) {
+        let ix = &self.index;
+        let n = ix.nsorted.load(Ordering::Relaxed);
+        let Some(me) = self.slots.get(idx) else {
+            return;
+        };
+        if n >= MAX_HEAPS {
+            return;
+        }
+        let seq = ix.seq.load(Ordering::Relaxed);
+        ix.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
+        core::sync::atomic::fence(Ordering::Release);
+        // Shift larger starts up by one, then drop the new slot into the gap.
+        let mut j = n;
+        while j > 0 {
+            let prev = ix.sorted[j - 1].load(Ordering::Relaxed);
+            if self.slots.get(prev).is_none_or(|s| s.start() < me.start()) {
+                break;
+            }
+            ix.sorted[j].store(prev, Ordering::Relaxed);
+            j -= 1;
+        }
+        ix.sorted[j].store(idx, Ordering::Relaxed);
+        ix.nsorted.store(n + 1, Ordering::Relaxed);
+        ix.seq.store(seq.wrapping_add(2), Ordering::Release);
+    }
+
+    /// Binary search of the address table; None if a writer changed it meanwhile.
+    #[inline]
+    fn lookup_by_addr(&self, p: usize) -> Option<Option<&Slot>> {
+        let ix = &self.index;
+        let seq = ix.seq.load(Ordering::Acquire);
+        if seq % 2 == 1 {
+            return None;
+        }
+        let (mut lo, mut hi) = (0, ix.nsorted.load(Ordering::Relaxed).min(MAX_HEAPS));
+        // Invariant: every entry below `lo` starts at or below p, every entry from `hi` above.
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let s = self
+                .slots
+                .get(ix.sorted.get(mid)?.load(Ordering::Relaxed))?;
+            if s.start() <= p {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let found = lo
+            .checked_sub(1)
+            .and_then(|i| ix.sorted.get(i))
+            .and_then(|i| self.slots.get(i.load(Ordering::Relaxed)))
+            .filter(|s| p < s.end());
+        core::sync::atomic::fence(Ordering::Acquire);
+        (ix.seq.load(Ordering::Relaxed) == seq).then_some(found)
     }
 
     /// Puts slot `idx` at position `pos` of the index and adds it to `live` if its heap exists.
@@ -714,6 +789,7 @@ impl Registry {
         self.index.low.store(pos, Ordering::Relaxed);
         let mut live = self.index.live.load(Ordering::Relaxed);
         self.publish(idx, pos, &mut live);
+        self.insert_by_addr(idx);
         self.head.store(idx + 1, Ordering::Release);
         self.index.live.store(live, Ordering::Release);
         Ok(())
@@ -836,9 +912,13 @@ impl Registry {
         (p, false)
     }
 
-    /// The first registered heap (list order) whose range contains `p`.
+    /// The registered heap whose range contains `p` (heap ranges never overlap): a binary search
+    /// of the address table, or the list walk if a writer was busy with the table.
     #[inline]
     fn find_heap(&self, p: usize) -> Option<(&Slot, MultiHeap)> {
+        if let Some(found) = self.lookup_by_addr(p) {
+            return found.and_then(|s| Some((s, s.heap()?)));
+        }
         self.iter().find_map(|s| {
             let h = s.heap()?;
             (p >= s.start() && p < s.end()).then_some((s, h))
