@@ -629,7 +629,7 @@ impl Registry {
         let mut j = n;
         while j > 0 {
             let prev = ix.sorted[j - 1].load(Ordering::Relaxed);
-            if self.slots.get(prev).is_none_or(|s| s.start() < me.start()) {
+            if self.slots.get(prev).map_or(true, |s| s.start() < me.start()) {
                 break;
             }
             ix.sorted[j].store(prev, Ordering::Relaxed);
