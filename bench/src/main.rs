@@ -25,9 +25,7 @@ mod workloads;
 use std::rc::Rc;
 use std::time::Instant;
 
-use contenders::{
-    Baseline, Contender, Dlmalloc, Heapcaps, LinkedList, Rlsf, Talc, MALLOC_ALIGN,
-};
+use contenders::{Baseline, Contender, Dlmalloc, Heapcaps, LinkedList, Rlsf, Talc, MALLOC_ALIGN};
 use workloads::{Op, Rng, Trace, ALIGNED, CAPS, FREE, MALLOC, REALLOC, REGION};
 
 /// Contenders over one region, in report order.
@@ -138,10 +136,10 @@ fn replay<C: Contender>(c: &mut C, ops: &[Op], slots: &mut [Slot]) -> u32 {
 /// Time-stamp counter, fenced so the operation between two reads is what is measured.
 #[inline(always)]
 fn tsc() -> u64 {
-    #[cfg(target_arch = "x86_64")]
-    use core::arch::x86_64::{_mm_lfence, _rdtsc};
     #[cfg(target_arch = "x86")]
     use core::arch::x86::{_mm_lfence, _rdtsc};
+    #[cfg(target_arch = "x86_64")]
+    use core::arch::x86_64::{_mm_lfence, _rdtsc};
     // SAFETY: lfence and rdtsc exist on every x86 this runs on (SSE2 is baseline on both targets).
     unsafe {
         _mm_lfence();
@@ -209,7 +207,13 @@ fn pertime_one<C: Contender>(t: &Trace, f: f64) -> Vec<(&'static str, usize, f64
         v.sort_unstable();
         let mean = v.iter().map(|&x| x as f64).sum::<f64>() / v.len() as f64;
         let p = ((v.len() as f64 * 0.999) as usize).min(v.len() - 1);
-        out.push((want, v.len(), mean / f, v[p] as f64 / f, v[v.len() - 1] as f64 / f));
+        out.push((
+            want,
+            v.len(),
+            mean / f,
+            v[p] as f64 / f,
+            v[v.len() - 1] as f64 / f,
+        ));
     }
     out
 }
@@ -427,7 +431,11 @@ fn frag_mixed<C: Contender>(seed: u64, curve: bool) -> f64 {
     let mut step = 0usize;
     loop {
         if curve && step % 100 == 0 {
-            println!("curve {} {step} {:.2}", C::NAME, 100.0 * live as f64 / SMALL as f64);
+            println!(
+                "curve {} {step} {:.2}",
+                C::NAME,
+                100.0 * live as f64 / SMALL as f64
+            );
         }
         step += 1;
         let n = r.range(1, 1024) as usize;
@@ -460,7 +468,11 @@ fn frag_mixed<C: Contender>(seed: u64, curve: bool) -> f64 {
         }
     }
     if curve {
-        println!("curve {} {step} {:.2}", C::NAME, 100.0 * live as f64 / SMALL as f64);
+        println!(
+            "curve {} {step} {:.2}",
+            C::NAME,
+            100.0 * live as f64 / SMALL as f64
+        );
     }
     100.0 * live as f64 / SMALL as f64
 }
@@ -575,11 +587,17 @@ fn mem() {
         ];
         println!(
             "overhead {n} {}",
-            row.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" ")
+            row.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(" ")
         );
         println!(
             "| {n} | {} |",
-            row.iter().map(|x| x.to_string()).collect::<Vec<_>>().join(" | ")
+            row.iter()
+                .map(|x| x.to_string())
+                .collect::<Vec<_>>()
+                .join(" | ")
         );
     }
     println!("\nControl bytes: region bytes not available to one allocation right after setting up the heap (region - largest allocation); heapcaps' own overhead() in brackets. rlsf's {}-byte control structure is placed inside the region; talc's {}-byte struct and dlmalloc's {}-byte state live outside it (not counted).\n", Rlsf::CONTROL, std::mem::size_of::<contenders::TalcHeap>(), std::mem::size_of::<Dlmalloc>());
@@ -670,7 +688,12 @@ fn w5_time<C: Contender>(f: f64) -> [f64; 4] {
     }
     m.sort_by(f64::total_cmp);
     fr.sort_by(f64::total_cmp);
-    [m[m.len() / 2], m[m.len() - 1], fr[fr.len() / 2], fr[fr.len() - 1]]
+    [
+        m[m.len() / 2],
+        m[m.len() - 1],
+        fr[fr.len() / 2],
+        fr[fr.len() - 1],
+    ]
 }
 
 /// W5 under callgrind: one malloc (and its free) in `probe_malloc` / `probe_free`.
@@ -744,7 +767,8 @@ fn scale(n: usize) {
     let d = Caps::DEFAULT.bits();
     let b8 = Caps::BIT8.bits();
     let i = Caps::INTERNAL.bits();
-    let mem = |len: usize| Box::leak(vec![0u128; len / 16].into_boxed_slice()).as_mut_ptr() as usize;
+    let mem =
+        |len: usize| Box::leak(vec![0u128; len / 16].into_boxed_slice()).as_mut_ptr() as usize;
     let boot = BootRegion {
         start: mem(SMALL),
         size: SMALL,

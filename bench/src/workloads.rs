@@ -462,7 +462,11 @@ fn w8(r: &mut Rng, n: usize) -> Trace {
                 85..=96 => r.range(257, 1024),
                 _ => r.range(1025, 1600),
             };
-            let life = if r.pct(5) { r.range(100, 800) } else { r.range(1, 50) } as u64;
+            let life = if r.pct(5) {
+                r.range(100, 800)
+            } else {
+                r.range(1, 50)
+            } as u64;
             let Some(s) = empty.pop() else { break };
             if !g.fits(size) {
                 empty.push(s);
