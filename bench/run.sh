@@ -170,3 +170,15 @@ done
 
 python3 "$BENCH/tables.py" "$RAW" "${ARCHS[@]}" | tee "$OUT/results.md"
 python3 "$BENCH/plots.py" "$RAW" "$OUT" "${ARCHS[@]}"
+# The generated tables also go into BENCHMARKS.md, between its two marker lines.
+python3 - "$ROOT/BENCHMARKS.md" "$OUT/results.md" <<'PY'
+import sys
+doc, res = sys.argv[1], open(sys.argv[2]).read()
+text = open(doc).read()
+a, b = "<!-- results:begin -->", "<!-- results:end -->"
+if a in text and b in text:
+    head, rest = text.split(a, 1)
+    tail = rest.split(b, 1)[1]
+    res = "\n".join("#" + l if l.startswith("#") else l for l in res.split("\n"))
+    open(doc, "w").write(head + a + "\n\n" + res + "\n" + b + tail)
+PY
