@@ -630,3 +630,30 @@ fn selection_index_matches_list_walk() {
     let full = unsafe { r.add_region_with_caps(DRAM, m, m + len, "R") };
     assert_eq!(full, Err(Error::NoMem));
 }
+
+/// A runtime region nested inside a block of an older heap (ESP-IDF allows it): pointers in the
+/// nested region belong to it, pointers of the outer heap before and after it to the outer one.
+#[test]
+fn nested_runtime_region_lookup() {
+    let r: &'static Registry = Box::leak(Box::new(Registry::new()));
+    let len = 0x8000;
+    // SAFETY: leaked memory owned by the registry from here on.
+    unsafe { r.init(&[region(mem(len), len, 0, DRAM, false)]) };
+    let before = r.malloc_base(64, B8);
+    let buf = r.malloc_base(0x2000, B8) as usize;
+    let after = r.malloc_base(64, B8);
+    assert!(before as usize != 0 && buf != 0 && after as usize > buf);
+    // Nested at the very start of the block, then a second one nested at the same start.
+    // SAFETY: the block is never freed and belongs to the new heaps from here on.
+    unsafe { r.add_region_with_caps([S | D, 0, 0], buf, buf + 0x1000, "N1") }.unwrap();
+    // SAFETY: as above (inside N1).
+    unsafe { r.add_region_with_caps([S | D, 0, 0], buf, buf + 0x800, "N2") }.unwrap();
+    let inner = r.malloc_base(16, S);
+    assert!((inner as usize) >= buf && (inner as usize) < buf + 0x800, "newest heap first");
+    for p in [before, after, inner] {
+        // SAFETY: live blocks of this registry; a wrong heap lookup aborts.
+        unsafe { r.free(p) };
+    }
+    let again = r.malloc_base(16, S);
+    assert_eq!(again, inner, "freed into the innermost heap");
+}

@@ -625,11 +625,16 @@ impl Registry {
         let seq = ix.seq.load(Ordering::Relaxed);
         ix.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
         core::sync::atomic::fence(Ordering::Release);
-        // Shift larger starts up by one, then drop the new slot into the gap.
+        // Shift larger starts up by one, then drop the new slot into the gap (after equal
+        // starts: a runtime region nested at the start of an older one comes after it).
         let mut j = n;
         while j > 0 {
             let prev = ix.sorted[j - 1].load(Ordering::Relaxed);
-            if self.slots.get(prev).map_or(true, |s| s.start() < me.start()) {
+            if self
+                .slots
+                .get(prev)
+                .map_or(true, |s| s.start() <= me.start())
+            {
                 break;
             }
             ix.sorted[j].store(prev, Ordering::Relaxed);
@@ -661,11 +666,24 @@ impl Registry {
                 hi = mid;
             }
         }
-        let found = lo
-            .checked_sub(1)
-            .and_then(|i| ix.sorted.get(i))
-            .and_then(|i| self.slots.get(i.load(Ordering::Relaxed)))
-            .filter(|s| p < s.end());
+        // Heap ranges are disjoint or nested (a runtime region can lie inside an older heap,
+        // never around one), so the heap the list walk finds first (the newest, innermost) is
+        // the containing entry with the greatest start: scan down from the last start <= p.
+        // Without nesting the first entry looked at decides.
+        let mut found = None;
+        for i in (0..lo).rev() {
+            let Some(s) = ix
+                .sorted
+                .get(i)
+                .and_then(|i| self.slots.get(i.load(Ordering::Relaxed)))
+            else {
+                break;
+            };
+            if p < s.end() && s.heap.load(Ordering::Relaxed) != 0 {
+                found = Some(s);
+                break;
+            }
+        }
         core::sync::atomic::fence(Ordering::Acquire);
         (ix.seq.load(Ordering::Relaxed) == seq).then_some(found)
     }
@@ -912,8 +930,8 @@ impl Registry {
         (p, false)
     }
 
-    /// The registered heap whose range contains `p` (heap ranges never overlap): a binary search
-    /// of the address table, or the list walk if a writer was busy with the table.
+    /// The first registered heap (list order) whose range contains `p`: a binary search of the
+    /// address table, or the list walk if a writer was busy with the table.
     #[inline]
     fn find_heap(&self, p: usize) -> Option<(&Slot, MultiHeap)> {
         if let Some(found) = self.lookup_by_addr(p) {
