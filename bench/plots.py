@@ -72,11 +72,11 @@ def timing(arch):
                                  for c, v in d[w].items()} for w in d}
     fig, axes = plt.subplots(3, 1, figsize=(11, 12))
     bars(axes[0], net(ns, "baseline", "c-baseline"), MAIN, "ns per operation (net of harness)",
-         f"Mean time per operation ({arch}; lower is better)")
+         f"Mean time per operation ({arch}; lower is better)", log=True)
     bars(axes[1], net(ir, "baseline", "c-baseline"), MAIN, "instructions per operation",
          f"Instructions per operation, callgrind ({arch}; lower is better)", log=True)
     bars(axes[2], p999, MAIN, "ns (incl. ~35 ns timer cost)",
-         f"p99.9 time of a single operation ({arch}; lower is better)")
+         f"p99.9 time of a single operation ({arch}; lower is better)", log=True)
     save(fig, f"timing-{arch}.png")
 
     # The caps layer and malloc against multi_heap (C API).
@@ -99,10 +99,11 @@ def efficiency(arch):
         return
     fig, (a1, a2) = plt.subplots(1, 2, figsize=(12, 4.5), gridspec_kw={"width_ratios": [2, 1]})
     for c, pts in curves.items():
-        a1.plot([p[0] for p in pts], [p[1] for p in pts], label=c, color=COLOR.get(c), lw=1.2)
-    a1.set_xlabel("operations (55 % malloc, 25 % free, 20 % realloc of 1-1024 B)")
-    a1.set_ylabel("live bytes, % of the 256 KiB region")
-    a1.set_title(f"W3 utilisation until the first failure ({arch}, seed 101)")
+        ys = sorted(p[1] for p in pts)
+        a1.plot(range(1, len(ys) + 1), ys, label=c, color=COLOR.get(c), lw=1.5, marker=".")
+    a1.set_xlabel("seed, sorted by result")
+    a1.set_ylabel("live bytes at first failure, % of region")
+    a1.set_title(f"W3 utilisation at the first failure, 64 seeds ({arch}; higher is better)")
     a1.grid(alpha=0.3)
     a1.legend(fontsize=8)
     cs = list(eff)

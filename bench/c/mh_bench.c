@@ -146,9 +146,10 @@ __attribute__((noinline)) static unsigned replay(const op_t *ops, uint32_t n, vo
 
 static inline uint64_t tsc(void)
 {
-    _mm_lfence();
+    /* lfence by hand: -m32 builds do not enable SSE2 intrinsics by default. */
+    __asm__ volatile("lfence" ::: "memory");
     uint64_t t = __rdtsc();
-    _mm_lfence();
+    __asm__ volatile("lfence" ::: "memory");
     return t;
 }
 

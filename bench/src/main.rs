@@ -11,7 +11,7 @@
 //!   one W CONTENDER [OPS]    replays one workload once (for callgrind; `replay` is the function
 //!                            to collect), prints `ops N fails F`
 //!   trace W OPS FILE         writes the trace for the C driver
-//!   frag                     W3 efficiency tables (markdown) and utilisation curves (curve lines)
+//!   frag                     W3 efficiency tables (markdown), per-seed results (curve lines)
 //!   mem                      W4 overhead tables (markdown)
 //!   largest                  largest free block / free space after W1 (lines `largest C RATIO`)
 //!   w5 [CONTENDER OP]        W5 adversarial: time of the 2048 B malloc and the free; with a
@@ -421,23 +421,14 @@ fn frag_refill<C: Contender>(seed: u64) -> [f64; 3] {
 
 /// Fragmentation (b): random malloc (55%), free (25%), realloc (20%) of sizes 1-1024 until the
 /// first failure; live requested bytes then, as a percentage of the region.
-fn frag_mixed<C: Contender>(seed: u64, curve: bool) -> f64 {
+fn frag_mixed<C: Contender>(seed: u64) -> f64 {
     let mut region = Region::new(SMALL);
     // SAFETY: the region outlives the heap.
     let mut c = unsafe { C::new(region.base(), SMALL) }.expect("heap setup");
     let mut r = Rng::new(seed);
     let mut blocks: Vec<(*mut u8, usize)> = Vec::new();
     let mut live = 0usize;
-    let mut step = 0usize;
     loop {
-        if curve && step % 100 == 0 {
-            println!(
-                "curve {} {step} {:.2}",
-                C::NAME,
-                100.0 * live as f64 / SMALL as f64
-            );
-        }
-        step += 1;
         let n = r.range(1, 1024) as usize;
         let roll = r.range(0, 99);
         // SAFETY: blocks holds live blocks of `c` with their sizes.
@@ -467,13 +458,6 @@ fn frag_mixed<C: Contender>(seed: u64, curve: bool) -> f64 {
             }
         }
     }
-    if curve {
-        println!(
-            "curve {} {step} {:.2}",
-            C::NAME,
-            100.0 * live as f64 / SMALL as f64
-        );
-    }
     100.0 * live as f64 / SMALL as f64
 }
 
@@ -490,7 +474,7 @@ fn frag_row<C: Contender>() {
             a[i] += x[i] / SEEDS.len() as f64;
         }
         a_min = a_min.min(x[1]);
-        let y = frag_mixed::<C>(s + 100, false);
+        let y = frag_mixed::<C>(s + 100);
         b += y / SEEDS.len() as f64;
         b_min = b_min.min(y);
     }
@@ -525,9 +509,12 @@ fn frag() {
     for name in CONTENDERS {
         with_contender!(name, frag_row);
     }
-    // Utilisation curves (seed 101) for the plots.
+    // Distribution over 64 seeds, for the utilisation plot.
     for name in CONTENDERS {
-        with_contender!(name, frag_mixed, 101, true);
+        for seed in 0..64u64 {
+            let pct = with_contender!(name, frag_mixed, 1000 + seed);
+            println!("curve {name} {seed} {pct:.2}");
+        }
     }
 }
 
