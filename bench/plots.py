@@ -63,7 +63,8 @@ def timing(arch):
         if f[0] != arch:
             continue
         if f[1] == "ns":
-            ns.setdefault(f[2], {})[f[3]] = float(f[4])
+            d = ns.setdefault(f[2], {})
+            d[f[3]] = min(float(f[4]), d.get(f[3], float("inf")))
         elif f[1] == "ir":
             ir.setdefault(f[2], {})[f[3]] = float(f[4])
         elif f[1] == "pt" and f[4] == "all":
