@@ -649,7 +649,10 @@ fn nested_runtime_region_lookup() {
     // SAFETY: as above (inside N1).
     unsafe { r.add_region_with_caps([S | D, 0, 0], buf, buf + 0x800, "N2") }.unwrap();
     let inner = r.malloc_base(16, S);
-    assert!((inner as usize) >= buf && (inner as usize) < buf + 0x800, "newest heap first");
+    assert!(
+        (inner as usize) >= buf && (inner as usize) < buf + 0x800,
+        "newest heap first"
+    );
     for p in [before, after, inner] {
         // SAFETY: live blocks of this registry; a wrong heap lookup aborts.
         unsafe { r.free(p) };

@@ -421,14 +421,14 @@ fn w8(r: &mut Rng, n: usize) -> Trace {
             }
         }
         // Replace a long-lived buffer now and then.
-        if step % 3000 == 0 {
+        if step.is_multiple_of(3000) {
             let s = r.range(0, LONG as u32 - 1) as usize;
             g.free(s);
             let size = r.range(2048, 16384);
             g.malloc(s, size);
         }
         // Burst of packet buffers.
-        if step % 2000 == 0 {
+        if step.is_multiple_of(2000) {
             let k = r.range(24, 64);
             for j in 0..k {
                 let size = r.range(1500, 1600);
@@ -442,7 +442,7 @@ fn w8(r: &mut Rng, n: usize) -> Trace {
             }
         }
         // String builder: grows in 32-byte steps, then is freed.
-        if step % 7 == 0 {
+        if step.is_multiple_of(7) {
             if g.size[builder] == 0 {
                 g.malloc(builder, 32);
             } else if g.size[builder] < 2048 {
