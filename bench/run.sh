@@ -2,7 +2,7 @@
 # Builds and runs the whole heapcaps benchmark (issue 7's suite) on x86_64 and i686, then writes
 # the tables (bench/results/results.md, also printed) and the plots (bench/results/*.png).
 # Raw outputs (callgrind files, traces, logs) go to bench/results/raw/ (not committed).
-# About 10 minutes on a 2-core machine; HEAPCAPS_BENCH_QUICK=1 uses tiny op counts (a smoke
+# About 8-10 minutes on a loaded 2-core machine; HEAPCAPS_BENCH_QUICK=1 uses tiny op counts (a smoke
 # test of the whole pipeline in about 2 minutes; figures then mean little).
 #
 # Usage: bench/run.sh [ARCH...]   (ARCH: x86_64 i686; default both)
