@@ -559,3 +559,106 @@ fn chip_layouts_match_a_typical_boot() {
     assert_eq!(chips::chip("esp32c6").unwrap().hw.size_max, 0x80000);
     assert!(chips::chip("esp8266").is_none());
 }
+
+/// The precomputed selection index picks exactly the heap a plain walk of the list (ESP-IDF's
+/// method) picks: boot heaps plus runtime heaps up to `MAX_HEAPS`, random capability sets.
+#[test]
+fn selection_index_matches_list_walk() {
+    let r: &'static Registry = Box::leak(Box::new(Registry::new()));
+    let len = 0x1000;
+    let boot = [DRAM, DIRAM, PSRAM];
+    let regions: Vec<BootRegion> = boot
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| region(mem(len * (i + 1)), len * (i + 1), i, c, i == 1))
+        .collect();
+    // SAFETY: leaked memory owned by the registry from here on.
+    unsafe { r.init(&regions) };
+    let pool = [
+        DRAM,
+        PSRAM,
+        [I | B8, 0, 0],
+        [0, D | B32, B8],
+        [S, I, 0],
+        [B32, 0, D | I],
+    ];
+    let mut seed = 12345u32;
+    let mut rnd = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        seed
+    };
+    let check = |rnd: &mut dyn FnMut() -> u32| {
+        for _ in 0..200 {
+            let bits = [D, I, B8, B32, S];
+            let caps = bits.iter().filter(|_| rnd() % 3 == 0).fold(0, |a, b| a | b);
+            let heaps: Vec<_> = r.heaps().collect();
+            let want = (0..3).find_map(|p| {
+                heaps.iter().find(|h| {
+                    let all = h.2[0] | h.2[1] | h.2[2];
+                    h.3 && h.2[p] & caps != 0 && all & caps == caps
+                })
+            });
+            let q = r.malloc_base(16, caps);
+            match want {
+                None => assert!(q.is_null(), "caps {caps:#x}: expected no heap"),
+                Some(h) => {
+                    let a = q as usize;
+                    assert!(a >= h.0 && a < h.1, "caps {caps:#x}: wrong heap");
+                    // SAFETY: just allocated here.
+                    unsafe { r.free(q) };
+                }
+            }
+        }
+    };
+    check(&mut rnd);
+    r.enable_nonos_stack_heaps();
+    check(&mut rnd);
+    let mut added = 0;
+    while r.heaps().count() < heapcaps::caps::MAX_HEAPS {
+        let c = pool[rnd() as usize % pool.len()];
+        // SAFETY: leaked memory owned by the registry from here on.
+        unsafe { r.add_region_with_caps(c, mem(len), 0, "R").unwrap_err() };
+        let m = mem(len);
+        // SAFETY: as above.
+        unsafe { r.add_region_with_caps(c, m, m + len, "R") }.unwrap();
+        added += 1;
+        check(&mut rnd);
+    }
+    assert_eq!(added, heapcaps::caps::MAX_HEAPS - 3);
+    let m = mem(len);
+    // SAFETY: as above.
+    let full = unsafe { r.add_region_with_caps(DRAM, m, m + len, "R") };
+    assert_eq!(full, Err(Error::NoMem));
+}
+
+/// A runtime region nested inside a block of an older heap (ESP-IDF allows it): pointers in the
+/// nested region belong to it, pointers of the outer heap before and after it to the outer one.
+#[test]
+fn nested_runtime_region_lookup() {
+    let r: &'static Registry = Box::leak(Box::new(Registry::new()));
+    let len = 0x8000;
+    // SAFETY: leaked memory owned by the registry from here on.
+    unsafe { r.init(&[region(mem(len), len, 0, DRAM, false)]) };
+    let before = r.malloc_base(64, B8);
+    let buf = r.malloc_base(0x2000, B8) as usize;
+    let after = r.malloc_base(64, B8);
+    assert!(before as usize != 0 && buf != 0 && after as usize > buf);
+    // Nested at the very start of the block, then a second one nested at the same start.
+    // SAFETY: the block is never freed and belongs to the new heaps from here on.
+    unsafe { r.add_region_with_caps([S | D, 0, 0], buf, buf + 0x1000, "N1") }.unwrap();
+    // SAFETY: as above (inside N1).
+    unsafe { r.add_region_with_caps([S | D, 0, 0], buf, buf + 0x800, "N2") }.unwrap();
+    let inner = r.malloc_base(16, S);
+    assert!(
+        (inner as usize) >= buf && (inner as usize) < buf + 0x800,
+        "newest heap first"
+    );
+    for p in [before, after, inner] {
+        // SAFETY: live blocks of this registry; a wrong heap lookup aborts.
+        unsafe { r.free(p) };
+    }
+    let again = r.malloc_base(16, S);
+    assert_eq!(again, inner, "freed into the innermost heap");
+}

@@ -1,24 +1,37 @@
 /* C driver of the heapcaps benchmark: replays a trace written by `heapcaps-bench trace` through
- * the multi_heap C API (include/multi_heap.h, linked with libheapcaps.a) on a 256 KiB region.
+ * heapcaps' C API (linked with libheapcaps.a) on a 1 MiB region.
  *
- * Usage: mh_bench TRACE [REPS] [baseline]
- *   Replays the trace once (warm-up, failure count), then 40 timed batches of REPS replays,
- *   and prints "ops N fails F ns_per_op X" (X = best batch mean; the machine may be shared, and
- *   the best batch is the one least disturbed by other load). REPS 0 replays once only:
- *   the callgrind mode (collect the function `replay`). "baseline" runs the same harness with
- *   no allocator calls, to subtract the harness's own cost.
+ * Usage: mh_bench TRACE MODE REPS
+ *   MODE   mh        multi_heap_* on the region (multi_heap.h)
+ *          caps      heap_caps_*(..., MALLOC_CAP_8BIT) with the region added by
+ *                    heap_caps_add_region_with_caps (runtime regions go first in the heap list)
+ *          malloc    malloc/free/realloc (library built with --features c-malloc), region added
+ *                    as DEFAULT|INTERNAL|8BIT|32BIT memory, so malloc takes it first
+ *          sys       malloc/free/realloc and heap_caps_malloc on the simulated chip's own heaps
+ *                    (HEAPCAPS_CHIP selects the chip; W7; c-malloc library)
+ *          baseline  the harness alone, no allocator calls
+ *   REPS > 0  replay once (warm-up, failure count), then 15 timed batches of REPS replays;
+ *             prints "ops N fails F ns_per_op X" (X = best batch mean).
+ *   REPS = 0  replay once: the callgrind mode (collect the function `replay`).
+ *   REPS < 0  per-operation timing: -REPS timed replays, each op timed with rdtsc; per op the
+ *             median over the replays; prints "pertime KIND N MEAN P99.9 MAX" (ns) per kind.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/mman.h>
+#include <x86intrin.h>
 
+#include "esp_heap_caps.h"
+#include "esp_heap_caps_init.h"
 #include "multi_heap.h"
 
-enum { OP_MALLOC = 0, OP_FREE = 1, OP_REALLOC = 2, OP_ALIGNED = 3 };
-#define REGION (256 * 1024)
-#define BATCHES 40
+enum { OP_MALLOC = 0, OP_FREE = 1, OP_REALLOC = 2, OP_ALIGNED = 3, OP_CAPS = 4 };
+enum { M_MH, M_CAPS, M_MALLOC, M_SYS, M_BASE };
+#define REGION (1024 * 1024)
+#define BATCHES 15
 
 typedef struct {
     uint32_t kind, slot, size, align;
@@ -26,45 +39,99 @@ typedef struct {
 
 static _Alignas(16) uint8_t region[REGION];
 static multi_heap_handle_t heap;
-static int baseline;
+static int mode;
 
 /* Keeps the baseline's fake results observable, as black_box does in the Rust harness. */
 static void *volatile sink;
 
+
+/* Driver bookkeeping comes from mmap: with the c-malloc library, malloc is heapcaps on the
+ * (small) simulated chip and must not be disturbed by the driver's own arrays. */
+static void *big(size_t n)
+{
+    void *p = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {
+        fprintf(stderr, "mmap failed\n");
+        exit(1);
+    }
+    return p;
+}
+
 static inline void *do_malloc(size_t n)
 {
-    if (baseline) {
-        sink = region + n;
-        return sink;
+    switch (mode) {
+    case M_MH: return multi_heap_malloc(heap, n);
+    case M_CAPS: return heap_caps_malloc(n, MALLOC_CAP_8BIT);
+    case M_BASE: sink = region + n; return sink;
+    default: return malloc(n);
     }
-    return multi_heap_malloc(heap, n);
+}
+
+static inline void *do_caps(size_t n, uint32_t caps)
+{
+    switch (mode) {
+    case M_MH: return multi_heap_malloc(heap, n);
+    case M_BASE: sink = region + n + caps; return sink;
+    default: return heap_caps_malloc(n, caps);
+    }
 }
 
 static inline void *do_aligned(size_t n, size_t a)
 {
-    if (baseline) {
-        sink = region + n + a;
-        return sink;
+    switch (mode) {
+    case M_MH: return multi_heap_aligned_alloc(heap, n, a);
+    case M_BASE: sink = region + n + a; return sink;
+    case M_CAPS: return heap_caps_aligned_alloc(a, n, MALLOC_CAP_8BIT);
+    default: return heap_caps_aligned_alloc(a, n, MALLOC_CAP_DEFAULT);
     }
-    return multi_heap_aligned_alloc(heap, n, a);
 }
 
 static inline void do_free(void *p)
 {
-    if (baseline) {
-        sink = p;
-        return;
+    switch (mode) {
+    case M_MH: multi_heap_free(heap, p); return;
+    case M_CAPS: heap_caps_free(p); return;
+    case M_BASE: sink = p; return;
+    default: free(p); return;
     }
-    multi_heap_free(heap, p);
 }
 
 static inline void *do_realloc(void *p, size_t n)
 {
-    if (baseline) {
-        sink = (uint8_t *)p + n;
-        return sink;
+    switch (mode) {
+    case M_MH: return multi_heap_realloc(heap, p, n);
+    case M_CAPS: return heap_caps_realloc(p, n, MALLOC_CAP_8BIT);
+    case M_BASE: sink = (uint8_t *)p + n; return sink;
+    default: return realloc(p, n);
     }
-    return multi_heap_realloc(heap, p, n);
+}
+
+static inline unsigned step(const op_t *o, void **slots)
+{
+    void **s = &slots[o->slot];
+    switch (o->kind) {
+    case OP_MALLOC: *s = do_malloc(o->size); return *s == NULL;
+    case OP_CAPS: *s = do_caps(o->size, o->align); return *s == NULL;
+    case OP_ALIGNED: *s = do_aligned(o->size, o->align); return *s == NULL;
+    case OP_FREE:
+        if (*s != NULL) {
+            do_free(*s);
+            *s = NULL;
+        }
+        return 0;
+    case OP_REALLOC:
+        if (*s == NULL) {
+            return 1;
+        } else {
+            void *q = do_realloc(*s, o->size);
+            if (q == NULL) {
+                return 1;
+            }
+            *s = q;
+        }
+        return 0;
+    }
+    return 0;
 }
 
 /* The whole harness; not inlined so callgrind can collect exactly this function. */
@@ -72,38 +139,28 @@ __attribute__((noinline)) static unsigned replay(const op_t *ops, uint32_t n, vo
 {
     unsigned fails = 0;
     for (uint32_t i = 0; i < n; i++) {
-        const op_t *o = &ops[i];
-        void **s = &slots[o->slot];
-        switch (o->kind) {
-        case OP_MALLOC:
-            *s = do_malloc(o->size);
-            fails += *s == NULL;
-            break;
-        case OP_ALIGNED:
-            *s = do_aligned(o->size, o->align);
-            fails += *s == NULL;
-            break;
-        case OP_FREE:
-            if (*s != NULL) {
-                do_free(*s);
-                *s = NULL;
-            }
-            break;
-        case OP_REALLOC:
-            if (*s == NULL) {
-                fails++;
-            } else {
-                void *q = do_realloc(*s, o->size);
-                if (q == NULL) {
-                    fails++;
-                } else {
-                    *s = q;
-                }
-            }
-            break;
-        }
+        fails += step(&ops[i], slots);
     }
     return fails;
+}
+
+static inline uint64_t tsc(void)
+{
+    /* lfence by hand: -m32 builds do not enable SSE2 intrinsics by default. */
+    __asm__ volatile("lfence" ::: "memory");
+    uint64_t t = __rdtsc();
+    __asm__ volatile("lfence" ::: "memory");
+    return t;
+}
+
+__attribute__((noinline)) static void replay_timed(const op_t *ops, uint32_t n, void **slots,
+                                                   uint32_t *ticks)
+{
+    for (uint32_t i = 0; i < n; i++) {
+        uint64_t t0 = tsc();
+        step(&ops[i], slots);
+        ticks[i] = (uint32_t)(tsc() - t0);
+    }
 }
 
 static double now_ns(void)
@@ -119,14 +176,77 @@ static int cmp_double(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* TSC ticks per ns, against the monotonic clock over 30 ms. */
+static double tsc_per_ns(void)
+{
+    double t0 = now_ns();
+    uint64_t c0 = tsc();
+    while (now_ns() - t0 < 30e6) {
+    }
+    return (double)(tsc() - c0) / (now_ns() - t0);
+}
+
+static void pertime(const op_t *ops, uint32_t n, void **slots, int reps)
+{
+    uint32_t *ticks = big(sizeof(uint32_t) * n * reps);
+    uint32_t *col = big(sizeof(uint32_t) * reps);
+    uint32_t *med = big(sizeof(uint32_t) * n);
+    for (int r = 0; r < reps; r++) {
+        replay_timed(ops, n, slots, ticks + (size_t)r * n);
+    }
+    for (uint32_t i = 0; i < n; i++) {
+        for (int r = 0; r < reps; r++) {
+            col[r] = ticks[(size_t)r * n + i];
+        }
+        qsort(col, reps, sizeof col[0], cmp_u32);
+        med[i] = col[reps / 2];
+    }
+    double f = tsc_per_ns();
+    static const char *names[] = {"malloc", "free", "realloc"};
+    uint32_t *v = big(sizeof(uint32_t) * n);
+    for (int k = 0; k < 4; k++) {
+        uint32_t m = 0;
+        double sum = 0;
+        for (uint32_t i = 0; i < n; i++) {
+            uint32_t kind = ops[i].kind;
+            int kk = kind == OP_FREE ? 1 : kind == OP_REALLOC ? 2 : 0;
+            if (k == 3 || kk == k) {
+                v[m++] = med[i];
+                sum += med[i];
+            }
+        }
+        if (m == 0) {
+            continue;
+        }
+        qsort(v, m, sizeof v[0], cmp_u32);
+        uint32_t p = (uint32_t)((double)m * 0.999);
+        if (p >= m) {
+            p = m - 1;
+        }
+        printf("pertime %s %u %.2f %.2f %.2f\n", k == 3 ? "all" : names[k], m, sum / m / f,
+               v[p] / f, v[m - 1] / f);
+    }
+}
+
 int main(int argc, char **argv)
 {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s TRACE [REPS] [baseline]\n", argv[0]);
+    if (argc < 4) {
+        fprintf(stderr, "usage: %s TRACE mh|caps|malloc|sys|baseline REPS\n", argv[0]);
         return 2;
     }
-    long reps = argc > 2 ? atol(argv[2]) : 0;
-    baseline = argc > 3 && strcmp(argv[3], "baseline") == 0;
+    const char *m = argv[2];
+    mode = !strcmp(m, "mh")       ? M_MH
+           : !strcmp(m, "caps")   ? M_CAPS
+           : !strcmp(m, "malloc") ? M_MALLOC
+           : !strcmp(m, "sys")    ? M_SYS
+                                  : M_BASE;
+    long reps = atol(argv[3]);
 
     FILE *f = fopen(argv[1], "rb");
     uint32_t hdr[2];
@@ -135,8 +255,8 @@ int main(int argc, char **argv)
         return 1;
     }
     uint32_t nslots = hdr[0], nops = hdr[1];
-    op_t *ops = malloc(sizeof(op_t) * nops);
-    void **slots = calloc(nslots, sizeof(void *));
+    op_t *ops = big(sizeof(op_t) * nops + 1);
+    void **slots = big(nslots * sizeof(void *));
     if (ops == NULL || slots == NULL || fread(ops, sizeof(op_t), nops, f) != nops) {
         fprintf(stderr, "bad trace %s\n", argv[1]);
         return 1;
@@ -149,23 +269,31 @@ int main(int argc, char **argv)
         }
     }
 
-    heap = multi_heap_register(region, REGION);
-    if (heap == NULL) {
-        fprintf(stderr, "multi_heap_register failed\n");
-        return 1;
+    if (mode == M_MH) {
+        heap = multi_heap_register(region, REGION);
+        if (heap == NULL) {
+            fprintf(stderr, "multi_heap_register failed\n");
+            return 1;
+        }
+    } else if (mode == M_CAPS || mode == M_MALLOC) {
+        uint32_t caps[3] = {MALLOC_CAP_DEFAULT | MALLOC_CAP_INTERNAL | MALLOC_CAP_8BIT |
+                                MALLOC_CAP_32BIT,
+                            0, 0};
+        esp_err_t e = heap_caps_add_region_with_caps(caps, (intptr_t)region,
+                                                     (intptr_t)(region + REGION));
+        if (e != ESP_OK) {
+            fprintf(stderr, "heap_caps_add_region_with_caps: %d\n", e);
+            return 1;
+        }
     }
-    size_t free_before = multi_heap_free_size(heap);
     unsigned fails = replay(ops, nops, slots);
-    if (!baseline && !multi_heap_check(heap, true)) {
+    if (mode == M_MH && !multi_heap_check(heap, true)) {
         fprintf(stderr, "warning: multi_heap_check failed after a full trace\n");
     }
-    if (!baseline && multi_heap_free_size(heap) != free_before) {
-        fprintf(stderr, "warning: free size %zu -> %zu after a full trace\n", free_before,
-                multi_heap_free_size(heap));
-    }
 
-    double ns = 0;
-    if (reps > 0) {
+    if (reps < 0) {
+        pertime(ops, nops, slots, (int)-reps);
+    } else if (reps > 0) {
         double batch[BATCHES];
         for (int b = 0; b < BATCHES; b++) {
             double t0 = now_ns();
@@ -175,10 +303,9 @@ int main(int argc, char **argv)
             batch[b] = (now_ns() - t0) / ((double)reps * nops);
         }
         qsort(batch, BATCHES, sizeof batch[0], cmp_double);
-        ns = batch[0];
+        printf("ops %u fails %u ns_per_op %.2f\n", nops, fails, batch[0]);
+    } else {
+        printf("ops %u fails %u ns_per_op 0\n", nops, fails);
     }
-    printf("ops %u fails %u ns_per_op %.2f\n", nops, fails, ns);
-    free(ops);
-    free(slots);
     return 0;
 }

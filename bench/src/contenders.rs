@@ -38,7 +38,7 @@ pub trait Contender: Sized {
     }
 }
 
-pub struct Heapcaps(MultiHeap);
+pub struct Heapcaps(pub MultiHeap);
 
 impl Contender for Heapcaps {
     const NAME: &'static str = "heapcaps";
@@ -166,6 +166,118 @@ impl Contender for Talc {
         ptr::copy_nonoverlapping(p, q.as_ptr(), old.min(new));
         self.0.deallocate(p, ol);
         q.as_ptr()
+    }
+}
+
+/// linked_list_allocator (first fit over a free list sorted by address). It has no realloc:
+/// allocate, copy, free (what its `GlobalAlloc` gets from the default `realloc`).
+pub struct LinkedList(linked_list_allocator::Heap);
+
+impl Contender for LinkedList {
+    const NAME: &'static str = "linked_list";
+    unsafe fn new(base: *mut u8, len: usize) -> Option<Self> {
+        Some(LinkedList(linked_list_allocator::Heap::new(base, len)))
+    }
+    #[inline(always)]
+    unsafe fn malloc(&mut self, size: usize) -> *mut u8 {
+        self.aligned(size, MALLOC_ALIGN)
+    }
+    #[inline(always)]
+    unsafe fn aligned(&mut self, size: usize, align: usize) -> *mut u8 {
+        let l = Layout::from_size_align_unchecked(size, align);
+        self.0
+            .allocate_first_fit(l)
+            .map_or(ptr::null_mut(), |p| p.as_ptr())
+    }
+    #[inline(always)]
+    unsafe fn free(&mut self, p: *mut u8, size: usize, align: usize) {
+        self.0.deallocate(
+            NonNull::new_unchecked(p),
+            Layout::from_size_align_unchecked(size, align),
+        )
+    }
+    #[inline(always)]
+    unsafe fn realloc(&mut self, p: *mut u8, old: usize, align: usize, new: usize) -> *mut u8 {
+        let q = self.aligned(new, align);
+        if q.is_null() {
+            return q;
+        }
+        ptr::copy_nonoverlapping(p, q, old.min(new));
+        self.free(p, old, align);
+        q
+    }
+    fn free_size(&self) -> Option<usize> {
+        Some(self.0.free())
+    }
+}
+
+/// Hands dlmalloc the benchmark region as its one and only segment (flagged external, so it is
+/// never given back), instead of asking the OS.
+pub struct OneRegion {
+    base: core::cell::Cell<usize>,
+    len: usize,
+}
+
+// SAFETY: the region is plain memory owned by the heap; dlmalloc calls these from one thread.
+unsafe impl dlmalloc::Allocator for OneRegion {
+    fn alloc(&self, size: usize) -> (*mut u8, usize, u32) {
+        let b = self.base.replace(0);
+        if b == 0 || size > self.len {
+            self.base.set(b);
+            return (ptr::null_mut(), 0, 0);
+        }
+        (b as *mut u8, self.len, 1)
+    }
+    fn remap(&self, _: *mut u8, _: usize, _: usize, _: bool) -> *mut u8 {
+        ptr::null_mut()
+    }
+    fn free_part(&self, _: *mut u8, _: usize, _: usize) -> bool {
+        false
+    }
+    fn free(&self, _: *mut u8, _: usize) -> bool {
+        false
+    }
+    fn can_release_part(&self, _: u32) -> bool {
+        false
+    }
+    fn allocates_zeros(&self) -> bool {
+        false
+    }
+    fn page_size(&self) -> usize {
+        16
+    }
+}
+
+/// dlmalloc (Rust port of Doug Lea's malloc). Its state (bins) lives in this struct, outside
+/// the region, like talc's; granularity 16 B so that it takes the region as given.
+pub struct Dlmalloc(dlmalloc::Dlmalloc<OneRegion>);
+
+impl Contender for Dlmalloc {
+    const NAME: &'static str = "dlmalloc";
+    unsafe fn new(base: *mut u8, len: usize) -> Option<Self> {
+        let mut d = dlmalloc::Dlmalloc::new_with_allocator(OneRegion {
+            base: core::cell::Cell::new(base as usize),
+            len,
+        });
+        d.set_granularity(16);
+        d.set_max_release_check_rate(0);
+        Some(Dlmalloc(d))
+    }
+    #[inline(always)]
+    unsafe fn malloc(&mut self, size: usize) -> *mut u8 {
+        self.0.malloc(size, MALLOC_ALIGN)
+    }
+    #[inline(always)]
+    unsafe fn aligned(&mut self, size: usize, align: usize) -> *mut u8 {
+        self.0.malloc(size, align)
+    }
+    #[inline(always)]
+    unsafe fn free(&mut self, p: *mut u8, size: usize, align: usize) {
+        self.0.free(p, size, align)
+    }
+    #[inline(always)]
+    unsafe fn realloc(&mut self, p: *mut u8, old: usize, align: usize, new: usize) -> *mut u8 {
+        self.0.realloc(p, old, align, new)
     }
 }
 

@@ -7,6 +7,9 @@
 //! linked list by index, in ESP-IDF's order (runtime heaps inserted at the head, boot heaps sorted
 //! by ascending size, later address first among equal sizes). Readers walk the list without locks;
 //! a slot is filled completely before the head index that publishes it is stored (Release).
+//! Allocation and pointer lookup do not walk the list: an index kept beside it at registration
+//! (`Index`) gives the heaps matching a capability set in list order, and the heap of an address
+//! by binary search, so their cost does not grow with the number of heaps.
 
 pub mod chips;
 
@@ -179,6 +182,8 @@ struct Slot {
     lock: UnsafeCell<[u32; 2]>,
     name: AtomicPtr<u8>,
     name_len: AtomicUsize,
+    /// Position in the selection index (list order); see [`Index`].
+    pos: AtomicUsize,
 }
 
 impl Slot {
@@ -194,6 +199,7 @@ impl Slot {
             lock: UnsafeCell::new(port::LOCK_INIT),
             name: AtomicPtr::new(ptr::null_mut()),
             name_len: AtomicUsize::new(0),
+            pos: AtomicUsize::new(0),
         }
     }
 
@@ -257,6 +263,111 @@ impl Slot {
     }
 }
 
+/// Precomputed capability-to-heap order, so that heap selection costs the same however many heaps
+/// are registered (ESP-IDF walks the whole list for every priority on every allocation).
+///
+/// Every listed heap has a position 0..MAX_HEAPS; ascending positions are list order. Boot heaps
+/// take the top positions (renumbered once at the end of `init`), each runtime heap the position
+/// below the lowest used one, so positions never change after boot. For every capability bit `b`,
+/// `prio[p][b]` holds the positions of the heaps whose priority-`p` mask has `b`, and `all[b]` those
+/// whose combined mask has it; `live` holds the positions with a registered `MultiHeap`. The heaps
+/// eligible at priority `p` for `caps` are then `OR_b prio[p][b] & AND_b all[b] & live` over the
+/// bits of `caps`: a few word operations per set bit, visited lowest position first. Writers hold
+/// the registry's writer lock; readers take no lock: a heap's `live` bit is stored last (Release)
+/// and loaded first (Acquire), so a reader that sees it sees its masks and slot too.
+struct Index {
+    prio: [[AtomicU32; 32]; 3],
+    all: [AtomicU32; 32],
+    live: AtomicU32,
+    /// Slot index at each position.
+    slot: [AtomicUsize; MAX_HEAPS],
+    /// Lowest used position (`MAX_HEAPS` while empty).
+    low: AtomicUsize,
+    /// Slot indices of the listed heaps sorted by start address (`nsorted` used), for the
+    /// address lookup of free/realloc: a binary search instead of a list walk.
+    sorted: [AtomicUsize; MAX_HEAPS],
+    nsorted: AtomicUsize,
+    /// Sequence count of `sorted` (odd while a writer changes it): a reader that sees it change
+    /// during its search falls back to walking the list.
+    seq: AtomicUsize,
+}
+
+impl Index {
+    const fn new() -> Index {
+        Index {
+            prio: [const { [const { AtomicU32::new(0) }; 32] }; 3],
+            all: [const { AtomicU32::new(0) }; 32],
+            live: AtomicU32::new(0),
+            slot: [const { AtomicUsize::new(0) }; MAX_HEAPS],
+            low: AtomicUsize::new(MAX_HEAPS),
+            sorted: [const { AtomicUsize::new(0) }; MAX_HEAPS],
+            nsorted: AtomicUsize::new(0),
+            seq: AtomicUsize::new(0),
+        }
+    }
+
+    /// Sets or clears position `pos` in the masks selected by `caps` (writer lock held; plain
+    /// load/store, as the device target has no read-modify-write atomics).
+    fn mark(&self, pos: usize, caps: [u32; 3], on: bool) {
+        let bit = 1u32 << (pos % 32);
+        let set = |w: &AtomicU32, yes: bool| {
+            let v = w.load(Ordering::Relaxed);
+            let v = if yes && on { v | bit } else { v & !bit };
+            w.store(v, Ordering::Relaxed);
+        };
+        for (b, w) in self.all.iter().enumerate() {
+            set(w, (caps[0] | caps[1] | caps[2]) & (1 << b) != 0);
+        }
+        for (masks, c) in self.prio.iter().zip(caps) {
+            for (b, w) in masks.iter().enumerate() {
+                set(w, c & (1 << b) != 0);
+            }
+        }
+    }
+
+    /// Positions eligible at priority `prio` for `caps`, as a bit set.
+    #[inline(always)]
+    fn eligible(&self, prio: usize, caps: u32) -> u32 {
+        let Some(masks) = self.prio.get(prio) else {
+            return 0;
+        };
+        let mut all = self.live.load(Ordering::Acquire);
+        let mut any = 0;
+        let mut c = caps;
+        while c != 0 {
+            let b = c.trailing_zeros() as usize;
+            c &= c - 1;
+            if let (Some(p), Some(a)) = (masks.get(b), self.all.get(b)) {
+                any |= p.load(Ordering::Relaxed);
+                all &= a.load(Ordering::Relaxed);
+            }
+        }
+        any & all
+    }
+}
+
+/// The slots of a position set, lowest position (= list order) first.
+struct Eligible<'a> {
+    reg: &'a Registry,
+    set: u32,
+}
+
+impl<'a> Iterator for Eligible<'a> {
+    type Item = &'a Slot;
+    #[inline(always)]
+    fn next(&mut self) -> Option<&'a Slot> {
+        while self.set != 0 {
+            let pos = self.set.trailing_zeros() as usize;
+            self.set &= self.set - 1;
+            let idx = self.reg.index.slot.get(pos)?.load(Ordering::Relaxed);
+            if let Some(s) = self.reg.slots.get(idx) {
+                return Some(s);
+            }
+        }
+        None
+    }
+}
+
 /// A set of heaps with ESP-IDF's capability semantics. One global instance backs the C API
 /// ([`global`]); tests build private instances over their own memory.
 pub struct Registry {
@@ -282,6 +393,7 @@ pub struct Registry {
     /// Per-task statistics (task tracking).
     #[cfg(feature = "HEAP_TASK_TRACKING")]
     tasks: crate::task_info::Tasks,
+    index: Index,
 }
 
 // SAFETY: every field is an atomic except the two lock words, which are only handed to the port's
@@ -340,6 +452,7 @@ impl Registry {
             alias_inverted: AtomicBool::new(false),
             #[cfg(feature = "HEAP_TASK_TRACKING")]
             tasks: crate::task_info::Tasks::new(),
+            index: Index::new(),
         }
     }
 
@@ -381,6 +494,15 @@ impl Registry {
     /// Whether `heap_caps_init` (or [`Registry::init`]) has run.
     pub fn is_initialised(&self) -> bool {
         self.initialised.load(Ordering::Acquire)
+    }
+
+    /// Heaps eligible for `caps` at priority `prio`, in list order, from the precomputed index.
+    #[inline(always)]
+    fn eligible(&self, prio: usize, caps: u32) -> Eligible<'_> {
+        Eligible {
+            reg: self,
+            set: self.index.eligible(prio, caps),
+        }
     }
 
     #[inline(always)]
@@ -463,10 +585,143 @@ impl Registry {
             .iter()
             .filter(|s| s.heap().is_some() && s.all_caps() & want == want)
             .min_by_key(|s| s.start());
+        self.reindex();
         if let Some(h) = first.and_then(|s| s.heap()) {
             h.malloc(HEAP_T_SIZE * n);
         }
         self.initialised.store(true, Ordering::Release);
+    }
+
+    /// Renumbers the selection index from the list (writer lock held): the list's heaps take
+    /// the top positions in list order.
+    fn reindex(&self) {
+        let ix = &self.index;
+        ix.live.store(0, Ordering::Release);
+        for pos in 0..MAX_HEAPS {
+            ix.mark(pos, [0; 3], false);
+        }
+        let n = self.iter().count().min(MAX_HEAPS);
+        let mut live = 0u32;
+        let mut pos = MAX_HEAPS - n;
+        ix.low.store(pos, Ordering::Relaxed);
+        let mut cur = self.head.load(Ordering::Relaxed);
+        while let Some(s) = cur
+            .checked_sub(1)
+            .and_then(|i| self.slots.get(i).map(|s| (i, s)))
+        {
+            let (i, slot) = s;
+            if pos >= MAX_HEAPS {
+                break;
+            }
+            self.publish(i, pos, &mut live);
+            pos += 1;
+            cur = slot.next.load(Ordering::Relaxed);
+        }
+        ix.live.store(live, Ordering::Release);
+        ix.nsorted.store(0, Ordering::Relaxed);
+        let mut cur = self.head.load(Ordering::Relaxed);
+        while let Some(i) = cur.checked_sub(1) {
+            let Some(slot) = self.slots.get(i) else { break };
+            self.insert_by_addr(i);
+            cur = slot.next.load(Ordering::Relaxed);
+        }
+    }
+
+    /// Adds slot `idx` to the address-sorted table (writer lock held).
+    fn insert_by_addr(&self, idx: usize) {
+        let ix = &self.index;
+        let n = ix.nsorted.load(Ordering::Relaxed);
+        let Some(me) = self.slots.get(idx) else {
+            return;
+        };
+        if n >= MAX_HEAPS {
+            return;
+        }
+        let seq = ix.seq.load(Ordering::Relaxed);
+        ix.seq.store(seq.wrapping_add(1), Ordering::Relaxed);
+        core::sync::atomic::fence(Ordering::Release);
+        // Shift larger starts up by one, then drop the new slot into the gap (after equal
+        // starts: a runtime region nested at the start of an older one comes after it).
+        let mut j = n;
+        while j > 0 {
+            let prev = ix.sorted[j - 1].load(Ordering::Relaxed);
+            if self
+                .slots
+                .get(prev)
+                .map_or(true, |s| s.start() <= me.start())
+            {
+                break;
+            }
+            ix.sorted[j].store(prev, Ordering::Relaxed);
+            j -= 1;
+        }
+        ix.sorted[j].store(idx, Ordering::Relaxed);
+        ix.nsorted.store(n + 1, Ordering::Relaxed);
+        ix.seq.store(seq.wrapping_add(2), Ordering::Release);
+    }
+
+    /// Binary search of the address table; None if a writer changed it meanwhile.
+    #[inline]
+    fn lookup_by_addr(&self, p: usize) -> Option<Option<&Slot>> {
+        let ix = &self.index;
+        let seq = ix.seq.load(Ordering::Acquire);
+        if seq % 2 == 1 {
+            return None;
+        }
+        let (mut lo, mut hi) = (0, ix.nsorted.load(Ordering::Relaxed).min(MAX_HEAPS));
+        // Invariant: every entry below `lo` starts at or below p, every entry from `hi` above.
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let s = self
+                .slots
+                .get(ix.sorted.get(mid)?.load(Ordering::Relaxed))?;
+            if s.start() <= p {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        // Heap ranges are disjoint or nested (a runtime region can lie inside an older heap,
+        // never around one), so the heap the list walk finds first (the newest, innermost) is
+        // the containing entry with the greatest start: scan down from the last start <= p.
+        // Without nesting the first entry looked at decides.
+        let mut found = None;
+        for i in (0..lo).rev() {
+            let Some(s) = ix
+                .sorted
+                .get(i)
+                .and_then(|i| self.slots.get(i.load(Ordering::Relaxed)))
+            else {
+                break;
+            };
+            if p < s.end() && s.heap.load(Ordering::Relaxed) != 0 {
+                found = Some(s);
+                break;
+            }
+        }
+        core::sync::atomic::fence(Ordering::Acquire);
+        (ix.seq.load(Ordering::Relaxed) == seq).then_some(found)
+    }
+
+    /// Puts slot `idx` at position `pos` of the index and adds it to `live` if its heap exists.
+    fn publish(&self, idx: usize, pos: usize, live: &mut u32) {
+        let (Some(slot), Some(ps)) = (self.slots.get(idx), self.index.slot.get(pos)) else {
+            return;
+        };
+        slot.pos.store(pos, Ordering::Relaxed);
+        ps.store(idx, Ordering::Relaxed);
+        let caps = [slot.prio(0), slot.prio(1), slot.prio(2)];
+        self.index.mark(pos, caps, true);
+        if slot.heap.load(Ordering::Relaxed) != 0 {
+            *live |= 1 << (pos % 32);
+        }
+    }
+
+    /// Marks slot `s`'s heap as registered in the index (writer lock held).
+    fn publish_live(&self, s: &Slot) {
+        let live =
+            self.index.live.load(Ordering::Relaxed) | 1 << (s.pos.load(Ordering::Relaxed) % 32);
+        self.index.live.store(live, Ordering::Release);
     }
 
     /// Links slot `idx` before the first entry whose size is >= its own.
@@ -502,6 +757,7 @@ impl Registry {
                 if let Some(h) = h {
                     h.set_lock(s.lock_ptr());
                     s.heap.store(h.as_ptr() as usize, Ordering::Release);
+                    self.publish_live(s);
                 }
             }
         }
@@ -561,7 +817,14 @@ impl Registry {
         }
         slot.next
             .store(self.head.load(Ordering::Relaxed), Ordering::Relaxed);
+        // A new head takes the position below every other one (list order = position order).
+        let pos = self.index.low.load(Ordering::Relaxed).saturating_sub(1);
+        self.index.low.store(pos, Ordering::Relaxed);
+        let mut live = self.index.live.load(Ordering::Relaxed);
+        self.publish(idx, pos, &mut live);
+        self.insert_by_addr(idx);
         self.head.store(idx + 1, Ordering::Release);
+        self.index.live.store(live, Ordering::Release);
         Ok(())
     }
 
@@ -653,11 +916,9 @@ impl Registry {
         }
         let alias = if exec { self.alias() } else { None };
         for prio in 0..3 {
-            for s in self.iter() {
+            // Only the heaps that match `caps` at this priority, in list order (see `Index`).
+            for s in self.eligible(prio, caps) {
                 let Some(h) = s.heap() else { continue };
-                if s.prio(prio) & caps == 0 || s.all.load(Ordering::Relaxed) & caps != caps {
-                    continue;
-                }
                 match alias {
                     Some(a) if a.in_dram(s.start()) => {
                         let p = alloc_in(h, size + OWNER + ALIAS_WORD, alignment);
@@ -764,9 +1025,13 @@ impl Registry {
         (p, false)
     }
 
-    /// The first registered heap (list order) whose range contains `p`.
+    /// The first registered heap (list order) whose range contains `p`: a binary search of the
+    /// address table, or the list walk if a writer was busy with the table.
     #[inline]
     fn find_heap(&self, p: usize) -> Option<(&Slot, MultiHeap)> {
+        if let Some(found) = self.lookup_by_addr(p) {
+            return found.and_then(|s| Some((s, s.heap()?)));
+        }
         self.iter().find_map(|s| {
             let h = s.heap()?;
             (p >= s.start() && p < s.end()).then_some((s, h))
