@@ -72,8 +72,9 @@ fn state(r: &Registry) -> (usize, usize, usize, usize, bool) {
 
 /// Every failing path, as (function the callback names, expected size and caps, the call).
 type Call<'a> = Box<dyn Fn(&Registry, *mut u8) -> *mut u8 + 'a>;
+type Path = (&'static str, Option<(usize, u32)>, Call<'static>);
 
-fn paths(size: usize) -> Vec<(&'static str, Option<(usize, u32)>, Call<'static>)> {
+fn paths(size: usize) -> Vec<Path> {
     vec![
         (
             "heap_caps_malloc",
