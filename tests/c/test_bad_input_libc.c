@@ -128,7 +128,7 @@ static void case_file(pid_t parent, char *path, size_t n)
 
 static void prep(void)
 {
-    blk = v_malloc(64);
+    blk = (unsigned char *)v_malloc(64);
     memset(blk, 0x3C, 64);
 }
 

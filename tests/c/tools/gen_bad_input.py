@@ -200,7 +200,7 @@ static const uint32_t dram_caps[3] = {MALLOC_CAP_8BIT | MALLOC_CAP_DEFAULT, MALL
 
 static bool intact(const void *p)
 {
-    const unsigned char *c = p;
+    const unsigned char *c = (const unsigned char *)p;
     for (int i = 0; i < 64; i++) {
         if (c[i] != 0xA5) {
             return false;
@@ -214,7 +214,7 @@ static bool mblk_intact(void) { return intact(mblk) && multi_heap_check(mh, true
 static bool first_walker(walker_heap_into_t h, walker_block_info_t b, void *user)
 {
     (void)b;
-    intptr_t *se = user;
+    intptr_t *se = (intptr_t *)user;
     if (se[0] == 0) {
         se[0] = h.start;
         se[1] = h.end;
