@@ -3,11 +3,12 @@
 # program once with the C library's malloc and once with LD_PRELOAD=libheapcaps.so on the host-only
 # "host-large" layout (one 512 MiB heap), and requires the same exit status, the same stdout and the
 # same stderr (minus heapcaps' boot log lines, "I (0) heap_init: ...").
+# Two builds: ESP-IDF's 4-byte aligned malloc (c-malloc) and the host variant with 16-byte
+# aligned blocks (host-malloc-align16, alignof(max_align_t) of glibc). HEAPCAPS_PRELOAD_VARIANTS
+# picks some ("c-malloc host-malloc-align16" by default).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$PWD
-CARGO_TARGET_DIR=target/preload cargo rustc -q --release --features c-malloc --crate-type cdylib
-so=$root/target/preload/release/libheapcaps.so
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 py=$(python3 -c 'import sys; print(sys.executable)')
@@ -28,8 +29,10 @@ select count(*) from item where price > 50;
 select group_concat(id) from (select id from item where name like 'item1234%' order by id);
 SQL
 
+gcc -O1 -o "$work/align" tests/preload/align.c
 names=() cmds=()
 add() { names+=("$1"); cmds+=("$2"); }
+add "C malloc alignment" "$work/align \$HEAPCAPS_ALIGN"
 add "python3 test module" "cd $root/tests/preload && $py pyprog.py"
 add "sqlite3 generate db" "rm -f $work/db.sqlite && sqlite3 $work/db.sqlite < $work/gen.sql"
 add "sqlite3 query db" "sqlite3 $work/db.sqlite < $work/query.sql"
@@ -39,6 +42,12 @@ add "git diff" "git -C $root diff --stat HEAD~8 HEAD"
 add "git fsck" "git -C $root fsck --no-dangling 2>&1 | sort"
 
 fail=0
+for variant in ${HEAPCAPS_PRELOAD_VARIANTS:-c-malloc host-malloc-align16}; do
+CARGO_TARGET_DIR=target/preload/$variant cargo rustc -q --release --features "$variant" --crate-type cdylib
+so=$root/target/preload/$variant/release/libheapcaps.so
+# ESP-IDF's malloc guarantees 4 bytes; the host variant alignof(max_align_t).
+if [ "$variant" = c-malloc ]; then export HEAPCAPS_ALIGN=4; else export HEAPCAPS_ALIGN=16; fi
+echo "--- $variant: $so"
 for i in "${!names[@]}"; do
   n=${names[$i]} c=${cmds[$i]}
   set +e
@@ -63,5 +72,6 @@ for i in "${!names[@]}"; do
     diff "$work/ref.out" "$work/our.out" | head -20 || true
     diff "$work/ref.err" "$work/our.err" | head -20 || true
   fi
+done
 done
 exit $fail
