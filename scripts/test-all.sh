@@ -55,6 +55,9 @@ stage "build riscv32imac" cargo build --release --target riscv32imac-unknown-non
 if [ -z "${HEAPCAPS_QUICK:-}" ]; then
   stage "miri x86_64 (core tests)" cargo +nightly miri test --test core --test memory --test model
   stage "miri i686 (core tests)" cargo +nightly miri test --target i686-unknown-linux-gnu --test core --test memory
+  # Private registries over leaked Vec memory (the leaks are deliberate: heaps live forever).
+  stage "miri x86_64 (caps + out-of-memory tests)" env MIRIFLAGS=-Zmiri-ignore-leaks cargo +nightly miri test --test caps --test oom
+  stage "miri i686 (caps + out-of-memory tests)" env MIRIFLAGS=-Zmiri-ignore-leaks cargo +nightly miri test --target i686-unknown-linux-gnu --test caps --test oom
 fi
 
 echo
