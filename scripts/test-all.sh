@@ -42,8 +42,10 @@ fi
 if [ -x tests/preload/run.sh ]; then
   stage "real programs under LD_PRELOAD (python3, sqlite3, git)" tests/preload/run.sh
 fi
+# Panic unwind everywhere: the test profile unwinds, and with the dev profile's panic=abort the
+# rebuilt std would exist twice (duplicate lang items).
 stage "concurrency under ThreadSanitizer" env RUSTFLAGS=-Zsanitizer=thread CARGO_TARGET_DIR=target/tsan \
-  cargo +nightly test -q -Zbuild-std --target "$host" --test concurrency
+  CARGO_PROFILE_DEV_PANIC=unwind cargo +nightly test -q -Zbuild-std --target "$host" --test concurrency
 if command -v cargo-fuzz >/dev/null; then
   stage "fuzz (${HEAPCAPS_FUZZ_SECS:-30} s per target)" scripts/fuzz.sh "${HEAPCAPS_FUZZ_SECS:-30}"
 else
