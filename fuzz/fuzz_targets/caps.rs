@@ -185,18 +185,9 @@ impl Heap for CapsHeap<'_> {
             None => self.reg.aligned_alloc_default(align, size),
             Some(c) => self.reg.aligned_alloc(align, size, c),
         };
-        if p.is_null() {
-            return (p, 0);
-        }
-        // EXEC blocks in the IRAM view: as in ESP-IDF, the alignment applies to the DRAM block
-        // (the IRAM pointer is one address word further), so check the DRAM address.
-        let (d, front) = self.dram(p);
-        let off = if front == 0 {
-            0
-        } else {
-            (d as usize).wrapping_sub(p as usize) & (align - 1)
-        };
-        (p, off)
+        // EXEC blocks in the IRAM view too: heapcaps aligns the pointer the caller gets
+        // (ESP-IDF aligns the DRAM block behind it).
+        (p, 0)
     }
     fn free(&mut self, p: *mut u8) {
         // SAFETY: the model frees only live blocks of this registry.
