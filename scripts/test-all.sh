@@ -2,7 +2,8 @@
 # Runs every test of heapcaps, stage by stage, and ends with one "N passed, M failed" line.
 # Stages: Rust tests on x86_64 and i686, header freshness (part of the Rust tests), C tests under
 # ASan/UBSan on both widths, the ESP-IDF ABI contract, bare-metal RISC-V builds, clippy, Miri.
-# HEAPCAPS_QUICK=1 skips Miri (the slowest stage).
+# Also: real programs under LD_PRELOAD, ThreadSanitizer on the concurrency test, bounded fuzzing
+# (HEAPCAPS_FUZZ_SECS per target, default 30). HEAPCAPS_QUICK=1 skips Miri (the slowest stage).
 set -u
 cd "$(dirname "$0")/.."
 passed=0 failed=0 failures=()
@@ -36,6 +37,20 @@ if [ -x "$contract" ]; then
 else
   echo "=== ABI contract: $contract not found (it ships in the project's shared/ folder)"
   failed=$((failed + 1)); failures+=("ABI contract missing")
+fi
+# Reliability (issue 6): real programs on our malloc, threads under ThreadSanitizer, fuzzing.
+if [ -x tests/preload/run.sh ]; then
+  stage "real programs under LD_PRELOAD (python3, sqlite3, git)" tests/preload/run.sh
+fi
+# Panic unwind everywhere: the test profile unwinds, and with the dev profile's panic=abort the
+# rebuilt std would exist twice (duplicate lang items).
+stage "concurrency under ThreadSanitizer" env RUSTFLAGS=-Zsanitizer=thread CARGO_TARGET_DIR=target/tsan \
+  CARGO_PROFILE_DEV_PANIC=unwind cargo +nightly test -q -Zbuild-std --target "$host" --test concurrency
+if command -v cargo-fuzz >/dev/null; then
+  stage "fuzz (${HEAPCAPS_FUZZ_SECS:-30} s per target)" scripts/fuzz.sh "${HEAPCAPS_FUZZ_SECS:-30}"
+else
+  echo "=== fuzz: cargo-fuzz not installed (cargo install cargo-fuzz --locked)"
+  failed=$((failed + 1)); failures+=("fuzz: cargo-fuzz missing")
 fi
 stage "build riscv32imc" cargo build --release --target riscv32imc-unknown-none-elf
 # Heap poisoning (ESP-IDF's Kconfig choice as cargo features): every Rust test (the corruption
@@ -75,6 +90,9 @@ stage "build riscv32imc, debugging features" cargo build --release --target risc
 if [ -z "${HEAPCAPS_QUICK:-}" ]; then
   stage "miri x86_64 (core tests)" cargo +nightly miri test --test core --test memory --test model
   stage "miri i686 (core tests)" cargo +nightly miri test --target i686-unknown-linux-gnu --test core --test memory
+  # Private registries over leaked Vec memory (the leaks are deliberate: heaps live forever).
+  stage "miri x86_64 (caps + out-of-memory tests)" env MIRIFLAGS=-Zmiri-ignore-leaks cargo +nightly miri test --test caps --test oom
+  stage "miri i686 (caps + out-of-memory tests)" env MIRIFLAGS=-Zmiri-ignore-leaks cargo +nightly miri test --target i686-unknown-linux-gnu --test caps --test oom
 fi
 
 echo

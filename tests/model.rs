@@ -78,3 +78,19 @@ fn model_exhaustion() {
     let (_, failures) = run(8192, 9000, steps(3000), 99);
     assert!(failures > 0);
 }
+
+#[test]
+fn model_tlsf_core() {
+    // The same scripts straight on the TLSF core (no multi_heap counters or lock).
+    for (region, max) in [(1024usize, 256u32), (64 * 1024, 4096)] {
+        let mut mem = vec![0u32; region / 4];
+        // SAFETY: `mem` outlives the model and nothing else touches it.
+        let mut m =
+            unsafe { Model::new_core(mem.as_mut_ptr() as *mut u8, region) }.expect("create");
+        let mut rng = Rng(region as u64 | 1);
+        for _ in 0..steps(4000) {
+            m.apply(Op::from_bytes(rng.bytes(), max));
+        }
+        m.drain();
+    }
+}

@@ -7,7 +7,9 @@
 //!
 //! On a host this keeps ESP-IDF's 4-byte alignment on purpose (the simulation should behave like
 //! the chip), although C asks `malloc` for `alignof(max_align_t)` (16 on x86_64 glibc). Programs
-//! needing more use `aligned_alloc` / `posix_memalign`.
+//! needing more use `aligned_alloc` / `posix_memalign`. The host-only feature
+//! `host-malloc-align16` makes every block 16-byte aligned instead, for running unmodified host
+//! programs with `LD_PRELOAD` (tests/preload/): they store pointers and SSE data in their blocks.
 //!
 //! Deliberate differences from ESP-IDF, which follow C and POSIX here:
 //! - a failed allocation of a non-zero size sets `errno = ENOMEM` (ESP-IDF leaves errno alone);
@@ -25,15 +27,69 @@ use crate::port;
 
 // The capabilities layer's `heap_caps_*_default` and `heap_caps_free`, as used by ESP-IDF's libc
 // layer, through the registry's Rust API (the first call boots the simulated chip on a host).
+#[cfg(not(feature = "host-malloc-align16"))]
 #[inline(always)]
 fn heap_caps_malloc_default(size: usize) -> *mut c_void {
     global().malloc_default(size) as *mut c_void
 }
 
+#[cfg(not(feature = "host-malloc-align16"))]
 #[inline(always)]
 unsafe fn heap_caps_realloc_default(p: *mut c_void, size: usize) -> *mut c_void {
     // SAFETY: forwarded caller contract (NULL or a live block).
     unsafe { global().realloc_default(p as *mut u8, size) as *mut c_void }
+}
+
+/// With `host-malloc-align16`: the alignment of every block (`alignof(max_align_t)` of the
+/// x86_64 and i686 glibc ABIs), for running unmodified host programs on heapcaps.
+#[cfg(feature = "host-malloc-align16")]
+const MIN_ALIGN: usize = 16;
+
+#[cfg(feature = "host-malloc-align16")]
+#[inline(always)]
+fn heap_caps_malloc_default(size: usize) -> *mut c_void {
+    global().aligned_alloc_default(MIN_ALIGN, size) as *mut c_void
+}
+
+/// Realloc keeping 16-byte alignment: shrinking stays in place (checked); growing allocates an
+/// aligned block, copies and frees, so a failure leaves `p` untouched.
+#[cfg(feature = "host-malloc-align16")]
+unsafe fn heap_caps_realloc_default(p: *mut c_void, size: usize) -> *mut c_void {
+    if p.is_null() {
+        return heap_caps_malloc_default(size);
+    }
+    if size == 0 {
+        // SAFETY: forwarded caller contract (a live block).
+        unsafe { heap_caps_free(p) };
+        return ptr::null_mut();
+    }
+    // SAFETY: forwarded caller contract (a live block).
+    let old = unsafe { heap_caps_get_allocated_size(p) };
+    if size <= old {
+        // SAFETY: as above.
+        let r = unsafe { global().realloc_default(p as *mut u8, size) as *mut c_void };
+        if r.is_null() || r as usize % MIN_ALIGN == 0 {
+            return r;
+        }
+        // Moved to a less aligned block (not expected for a shrink): move it once more.
+        let n = heap_caps_malloc_default(size);
+        if !n.is_null() {
+            // SAFETY: both blocks are live and at least `size` bytes long; distinct blocks.
+            unsafe { ptr::copy_nonoverlapping(r as *const u8, n as *mut u8, size) };
+            // SAFETY: `r` is live and now unused.
+            unsafe { heap_caps_free(r) };
+            return n;
+        }
+        return r;
+    }
+    let n = heap_caps_malloc_default(size);
+    if !n.is_null() {
+        // SAFETY: `p` holds `old` bytes, `n` at least `size` > `old`; distinct live blocks.
+        unsafe { ptr::copy_nonoverlapping(p as *const u8, n as *mut u8, old) };
+        // SAFETY: `p` is live (caller contract) and its contents were copied.
+        unsafe { heap_caps_free(p) };
+    }
+    n
 }
 
 #[inline(always)]

@@ -385,7 +385,33 @@ pub static CHIPS: &[Chip] = &[
         },
         psram: Some((0x3D00_0000, 0x80_0000, true, PSRAM_S3)),
     },
+    // Not a chip: one large RAM heap for running real programs on the host (LD_PRELOAD of the
+    // c-malloc shared object). Mapped private (a forked child gets its own copy, as with any
+    // malloc) and without reserve: pages cost nothing until touched.
+    Chip {
+        name: HOST_LARGE,
+        types: HOST_LARGE_TYPES,
+        regions: &[r(0x1000_0000, 0x2000_0000, 0, 0, false)],
+        reserved: &[],
+        banks: &[(0x1000_0000, 0x3000_0000, 0)],
+        diram: None,
+        hw: HwParams {
+            internal_line: 0,
+            external_line: 0,
+            simd_align: 0,
+            size_max: 0x2000_0000,
+        },
+        psram: None,
+    },
 ];
+
+/// Name of the host-only chip with one 512 MiB heap (`HEAPCAPS_CHIP=host-large`).
+pub const HOST_LARGE: &core::ffi::CStr = c"host-large";
+
+const HOST_LARGE_TYPES: &[MemType] = &[MemType {
+    name: "RAM",
+    caps: [D | B32 | B8 | I | DMA, 0, 0],
+}];
 
 /// Finds a chip by name.
 pub fn chip(name: &str) -> Option<&'static Chip> {
@@ -550,7 +576,12 @@ mod host {
                 let (off, alen) = win.map_or((0, 0), |(dl, dh, _)| {
                     ((dl - lo) as usize, (dh - dl) as usize)
                 });
-                let Some((base, alias)) = crate::port::map_memory(len, off, alen) else {
+                let mapped = if c.name == HOST_LARGE {
+                    crate::port::map_private(len).map(|p| (p, core::ptr::null_mut()))
+                } else {
+                    crate::port::map_memory(len, off, alen)
+                };
+                let Some((base, alias)) = mapped else {
                     crate::port::fatal(b"heapcaps: cannot map simulated chip memory\n")
                 };
                 b.store(base as usize, Ordering::Relaxed);

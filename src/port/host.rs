@@ -144,6 +144,25 @@ pub fn env(name: &core::ffi::CStr) -> Option<&'static [u8]> {
 }
 
 const PROT_RW: i32 = 3;
+const MAP_PRIVATE: i32 = 2;
+const MAP_ANONYMOUS: i32 = 0x20;
+const MAP_NORESERVE: i32 = 0x4000;
+
+/// Maps `len` bytes of zeroed private memory without reserving swap for it up front.
+pub fn map_private(len: usize) -> Option<*mut u8> {
+    // SAFETY: an anonymous mapping at an address of the kernel's choice; the result is checked.
+    let a = unsafe {
+        mmap(
+            core::ptr::null_mut(),
+            len,
+            PROT_RW,
+            MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
+            -1,
+            0,
+        )
+    };
+    (a as usize != MAP_FAILED).then_some(a as *mut u8)
+}
 const MAP_SHARED: i32 = 1;
 const MAP_FAILED: usize = usize::MAX;
 

@@ -97,6 +97,13 @@ pub fn map_memory(len: usize, alias_off: usize, alias_len: usize) -> Option<(*mu
     imp::map_memory(len, alias_off, alias_len)
 }
 
+/// Host only: maps `len` bytes of zeroed private memory, reserved lazily (for the `host-large`
+/// layout that real programs run on).
+#[cfg(not(target_os = "none"))]
+pub fn map_private(len: usize) -> Option<*mut u8> {
+    imp::map_private(len)
+}
+
 /// ESP-IDF only: the D/IRAM window as (dram_lo, dram_hi, iram_lo, inverted), if the chip's
 /// D/IRAM has separate instruction addresses.
 #[cfg(target_os = "none")]
