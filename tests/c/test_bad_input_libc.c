@@ -82,7 +82,8 @@ static intptr_t a_free_interior(void) { heapcaps_test_target(blk + 8); v_free(bl
 static intptr_t a_free_double(void) { void *q = v_malloc(24); v_free(q); heapcaps_test_target(q); v_free(q); R(0); }
 static intptr_t a_realloc_foreign(void) { heapcaps_test_target(foreign); (void)v_realloc(foreign, 8); R(0); }
 static intptr_t a_realloc_freed(void) { void *q = v_malloc(24); v_free(q); heapcaps_test_target(q); (void)v_realloc(q, 100); R(0); }
-static intptr_t a_usable_foreign(void) { heapcaps_test_target(foreign); (void)v_usable(foreign); R(0); }
+/* A size query answers 0 for what is not a live block (see README). */
+static intptr_t a_usable_foreign(void) { R((intptr_t)v_usable(foreign)); }
 
 static const libc_case_t cases[] = {
     {"malloc", "0", c_malloc0, K_EQ, 0, -1},
@@ -115,7 +116,7 @@ static const libc_case_t cases[] = {
     {"free", "double free", a_free_double, K_ABORT_NAMED, 0, -1},
     {"realloc", "foreign pointer", a_realloc_foreign, K_ABORT_NAMED, 0, -1},
     {"realloc", "freed pointer", a_realloc_freed, K_ABORT_NAMED, 0, -1},
-    {"malloc_usable_size", "foreign pointer", a_usable_foreign, K_ABORT_NAMED, 0, -1},
+    {"malloc_usable_size", "foreign pointer", a_usable_foreign, K_EQ, 0, -1},
 };
 #define N_CASES (sizeof cases / sizeof cases[0])
 
