@@ -18,6 +18,8 @@ const X: u32 = Caps::EXEC.bits();
 const DMA: u32 = Caps::DMA.bits();
 
 static FAILS: Mutex<Vec<(usize, u32, String)>> = Mutex::new(Vec::new());
+/// The tests share FAILS (the callback is process-wide): they run one at a time.
+static SERIAL: Mutex<()> = Mutex::new(());
 
 fn record(size: usize, caps: u32, f: &'static CStr) {
     FAILS
@@ -191,6 +193,7 @@ fn check_all(r: &Registry, victim: *mut u8, victim_len: usize, size: usize) -> u
 
 #[test]
 fn oversized_requests_fail_cleanly_on_every_path() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let r = registry();
     let v = r.malloc(48, B8);
     // SAFETY: a fresh 48-byte block.
@@ -206,6 +209,7 @@ fn oversized_requests_fail_cleanly_on_every_path() {
 
 #[test]
 fn exhausted_heaps_fail_small_requests_and_recover() {
+    let _serial = SERIAL.lock().unwrap_or_else(|e| e.into_inner());
     let r = registry();
     let start = state(r);
     let v = r.malloc(48, B8);
