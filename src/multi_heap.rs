@@ -214,7 +214,7 @@ impl MultiHeap {
     #[inline(always)]
     fn offset(self, p: *const u8) -> u32 {
         // Pointers outside the block area map to an offset that `validate` rejects.
-        self.tlsf().offset_of(p).unwrap_or(u32::MAX)
+        self.tlsf().offset_for_validate(p)
     }
 
     /// Allocates `size` bytes; NULL when `size` is 0 or no block fits.
