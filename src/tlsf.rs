@@ -396,7 +396,13 @@ impl Tlsf {
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline(never))]
     fn insert(self, b: u32, size: u32) {
-        let c = Self::class_of(size);
+        self.insert_in(b, Self::class_of(size))
+    }
+
+    /// Files the free block `b` at the head of class `c`'s list.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline)]
+    fn insert_in(self, b: u32, c: u32) {
         let h = Self::head_off(c);
         let head = self.word(h);
         self.set_links(b, head, h - HDR);
@@ -461,16 +467,21 @@ impl Tlsf {
         if let Some(c) = self.find_suitable(Self::class_search(size)) {
             let h = Self::head_off(c);
             let b = self.word(h);
-            let next = self.link_next(b);
-            self.set_word(h, next);
-            if next != 0 {
-                self.set_word(next + HDR + 4, h - HDR);
-            } else {
-                self.clear_bit(c);
-            }
+            self.unlink_head(h, c, self.link_next(b));
             return Some(b);
         }
         self.take_from_own_class(size)
+    }
+
+    /// Unlinks the head block of class `c` (head slot `h`), whose successor is `next`.
+    #[inline(always)]
+    fn unlink_head(self, h: u32, c: u32, next: u32) {
+        self.set_word(h, next);
+        if next != 0 {
+            self.set_word(next + HDR + 4, h - HDR);
+        } else {
+            self.clear_bit(c);
+        }
     }
 
     /// Slow path of `take_block`: look at a few blocks of the request's own class.
@@ -541,7 +552,49 @@ impl Tlsf {
         } else {
             (req + ALIGN - 1) & !(ALIGN - 1)
         };
-        let b = self.take_block(size)?;
+        let Some(c) = self.find_suitable(Self::class_search(size)) else {
+            return self.malloc_from_own_class(size);
+        };
+        // Take the head block `b` of class `c`. It is free, so its PREV_FREE flag is clear.
+        let h = Self::head_off(c);
+        let b = self.word(h);
+        let bs = self.size_of(b);
+        let next = self.link_next(b);
+        let rem = bs - size;
+        if rem >= MIN_BLOCK {
+            // Split: the surplus `r` stays free (the block after it keeps PREV_FREE).
+            self.set_word(b, size);
+            let r = b + HDR + size;
+            let rs = rem - HDR;
+            self.set_word(r, rs | FREE);
+            self.set_tag(r, rs);
+            let rc = Self::class_of(rs);
+            if rc == c {
+                // Same class (common when carving from a large block): `r` takes `b`'s place
+                // at the head of the list, and no bitmap changes.
+                self.set_links(r, next, h - HDR);
+                if next != 0 {
+                    self.set_word(next + HDR + 4, r);
+                }
+                self.set_word(h, r);
+            } else {
+                self.unlink_head(h, c, next);
+                self.insert_in(r, rc);
+            }
+            Some((b + HDR, size))
+        } else {
+            self.unlink_head(h, c, next);
+            self.set_word(b, bs);
+            let n = b + HDR + bs;
+            self.set_word(n, self.word(n) & !PREV_FREE);
+            Some((b + HDR, bs))
+        }
+    }
+
+    /// Slow path of `malloc_sized`: no class above the request's has a block.
+    #[cold]
+    fn malloc_from_own_class(self, size: u32) -> Option<(u32, u32)> {
+        let b = self.take_from_own_class(size)?;
         self.use_block(b, size);
         Some((b + HDR, self.size_of(b)))
     }
