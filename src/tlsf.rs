@@ -690,25 +690,38 @@ impl Tlsf {
     pub fn validate(self, p: u32) -> Result<u32, BadPointer> {
         let lo = self.first() + HDR;
         let end = self.end();
-        // `p` in [lo, end] and 4-aligned, in one compare: rotating the distance moves any
-        // misaligned low bits to the top, beyond every in-range value (end < 2^31).
-        if p.wrapping_sub(lo).rotate_right(2) > (end - lo) >> 2 {
-            return Err(BadPointer::Outside);
+        // `p` in [lo, end - MIN_PAYLOAD] (room for a used block) and 4-aligned, in one compare:
+        // rotating the distance moves misaligned low bits to the top, beyond every in-range
+        // value (end < 2^30). The region holds at least one block, so the bound does not wrap.
+        if p.wrapping_sub(lo).rotate_right(2) > (end - MIN_PAYLOAD - lo) >> 2 {
+            return Err(self.diagnose(p));
         }
-        let b = p - HDR;
-        let w = self.word(b);
-        if w & FREE != 0 {
-            return Err(BadPointer::NotAllocated);
-        }
-        let s = w & !FLAGS;
-        if s < MIN_PAYLOAD || s > end - p {
-            return Err(BadPointer::BadHeader);
+        let w = self.word(p - HDR);
+        let s = w & !PREV_FREE;
+        // FREE clear and MIN_PAYLOAD <= size <= end - p, in one compare: with FREE set the
+        // value is odd and the rotation puts that bit on top; sizes below the minimum wrap.
+        if s.wrapping_sub(MIN_PAYLOAD).rotate_right(1) > (end - p - MIN_PAYLOAD) >> 1 {
+            return Err(self.diagnose(p));
         }
         // The next header must agree that this block is in use.
         if self.word(p + s) & PREV_FREE != 0 {
             return Err(BadPointer::BadHeader);
         }
-        Ok(b)
+        Ok(p - HDR)
+    }
+
+    /// Why `validate` refused `p` (the slow, precise version of its combined checks).
+    #[cold]
+    #[inline(never)]
+    fn diagnose(self, p: u32) -> BadPointer {
+        if p % ALIGN != 0 || p < self.first() + HDR || p > self.end() {
+            return BadPointer::Outside;
+        }
+        if self.word(p - HDR) & FREE != 0 {
+            BadPointer::NotAllocated
+        } else {
+            BadPointer::BadHeader
+        }
     }
 
     /// The free block in front of `b` (whose PREV_FREE flag is set), checked against its tag.
