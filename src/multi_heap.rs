@@ -27,6 +27,8 @@ struct Header {
 }
 
 const HEADER: usize = size_of::<Header>();
+// The header lives in the bytes TLSF leaves to its owner at the region start.
+const _: () = assert!(HEADER <= tlsf::OWNER_BYTES as usize);
 
 /// Bytes heap poisoning adds to every allocation (0 when poisoning is off, else ESP-IDF's 12).
 /// Free sizes, the largest free block and allocated sizes are reported without them.
@@ -39,8 +41,8 @@ pub const POISON_HEAD: usize = poison::HEAD;
 /// Bytes of a region that go to bookkeeping (header, TLSF control, sentinel) for a region of
 /// `size` bytes, when it is 4-byte aligned.
 pub fn overhead_for(size: usize) -> usize {
-    let len = (size.saturating_sub(HEADER)).min(u32::MAX as usize) as u32;
-    HEADER + tlsf::geometry(len & !3).control_size as usize + tlsf::HDR as usize * 2
+    let len = size.min(u32::MAX as usize) as u32;
+    tlsf::geometry(len & !3).control_size as usize + tlsf::HDR as usize * 2
 }
 
 /// Statistics of one heap, as `multi_heap_get_info` reports them.
@@ -108,8 +110,8 @@ impl MultiHeap {
             // The whole region starts out as free memory; TLSF then writes its own structures.
             poison::fill(start.as_ptr(), poison::FREE_FILL, size);
         }
-        // SAFETY: the caller hands us the whole region; the TLSF part starts after the header.
-        let t = unsafe { Tlsf::create(start.as_ptr().add(HEADER), size - HEADER)? };
+        // SAFETY: the caller hands us the whole region; TLSF leaves its first bytes (the header).
+        let t = unsafe { Tlsf::create(start.as_ptr(), size)? };
         let free = t.max_payload() as usize + HDR as usize;
         // SAFETY: the header lies at the (aligned) start of the region, which we now own.
         unsafe {
@@ -146,7 +148,7 @@ impl MultiHeap {
     #[inline(always)]
     fn tlsf(self) -> Tlsf {
         // SAFETY: `register` created the TLSF instance right after the header (type invariant).
-        unsafe { Tlsf::from_raw(self.start.as_ptr().add(HEADER)) }
+        unsafe { Tlsf::from_raw(self.start.as_ptr()) }
     }
 
     /// The heap's lock (NULL: none).
@@ -209,7 +211,7 @@ impl MultiHeap {
 
     /// Bytes of bookkeeping in this region (header, TLSF control, sentinel).
     pub fn overhead(self) -> usize {
-        HEADER + self.tlsf().control_size() as usize + 2 * HDR as usize
+        self.tlsf().control_size() as usize + 2 * HDR as usize
     }
 
     /// Whether `p` lies inside this heap's region (bookkeeping included).

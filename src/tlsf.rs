@@ -4,7 +4,8 @@
 //! problems as [`Corruption`] values; the layers above decide how to report them.
 //!
 //! # Layout
-//! The control structure sits at the start of the region, blocks follow it. Every block starts
+//! The region starts with `OWNER_BYTES` left to the owner, then the control structure; blocks
+//! follow it. Every offset is counted from the region start. Every block starts
 //! with one 32-bit word: its payload size (a multiple of 4) and two flags, `FREE` and
 //! `PREV_FREE`. The payload follows the word, so the per-allocation overhead is 4 bytes at every
 //! size and payloads are 4-byte aligned, as in ESP-IDF. A free block keeps two list links (u32
@@ -75,9 +76,15 @@ struct Control {
     map: [u32; MAP_WORDS],
 }
 
-const CTRL: u32 = core::mem::size_of::<Control>() as u32;
-/// Offset of the class bitmap inside the control structure.
-const MAP_OFF: u32 = core::mem::offset_of!(Control, map) as u32;
+/// Bytes at the start of the region that an instance leaves to its owner (room for a pointer
+/// and two counters). The control structure follows them, so that the owner's fields and every
+/// block are addressed from one base: on register-starved 32-bit hosts a second base pointer
+/// costs spills on every operation.
+pub const OWNER_BYTES: u32 = 3 * core::mem::size_of::<usize>() as u32;
+/// Offset of the head table (the end of the control structure) from the region start.
+const HEADS: u32 = OWNER_BYTES + core::mem::size_of::<Control>() as u32;
+/// Offset of the class bitmap from the region start.
+const MAP_OFF: u32 = OWNER_BYTES + core::mem::offset_of!(Control, map) as u32;
 
 /// What a consistency check found wrong, and where (offset from the control start).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -158,14 +165,16 @@ const fn log2(x: u32) -> u32 {
     31 - (x | 1).leading_zeros()
 }
 
-/// The class table shape for a region of `len` bytes: finer classes for larger regions.
+/// The class table shape for a region of `len` bytes: as many levels as the largest block
+/// (smaller than `len - HEADS`) needs.
 pub const fn geometry(len: u32) -> Geometry {
-    let fl_count = if len < SMALL {
+    let blocks = len.saturating_sub(HEADS);
+    let fl_count = if blocks < SMALL {
         1
     } else {
-        log2(len) - SMALL_LOG2 + 2
+        log2(blocks) - SMALL_LOG2 + 2
     };
-    let control_size = CTRL + 4 * fl_count * SL;
+    let control_size = HEADS + 4 * fl_count * SL;
     Geometry {
         sl_log2: SL_LOG2,
         fl_count,
@@ -184,6 +193,7 @@ pub fn adjust_size(req: usize) -> Option<u32> {
 impl Tlsf {
     /// Builds a TLSF instance over `[mem, mem + len)` and returns it, or `None` when the memory
     /// is not 4-byte aligned or too small for the control structure plus one minimum block.
+    /// The first `OWNER_BYTES` bytes are left untouched for the caller.
     ///
     /// # Safety
     /// `mem` must be valid for reads and writes of `len` bytes, and the memory must not be used
@@ -206,7 +216,7 @@ impl Tlsf {
         // which the caller gave us; `mem` is 4-byte aligned.
         unsafe {
             ptr::write(
-                mem as *mut Control,
+                mem.add(OWNER_BYTES as usize) as *mut Control,
                 Control {
                     summary: 0,
                     first,
@@ -215,7 +225,7 @@ impl Tlsf {
                     map: [0; MAP_WORDS],
                 },
             );
-            ptr::write_bytes(mem.add(CTRL as usize), 0, (first - CTRL) as usize);
+            ptr::write_bytes(mem.add(HEADS as usize), 0, (first - HEADS) as usize);
         }
         t.set_word(end, 0);
         t.set_word(first, payload);
@@ -231,7 +241,7 @@ impl Tlsf {
         Tlsf { ctl }
     }
 
-    /// Address of the control structure (and so of the region).
+    /// Address of the region (what `create` was given).
     pub fn as_ptr(self) -> *mut u8 {
         self.ctl
     }
@@ -240,7 +250,7 @@ impl Tlsf {
 
     #[inline(always)]
     fn control(self) -> *mut Control {
-        self.ctl as *mut Control
+        self.ctl.wrapping_add(OWNER_BYTES as usize) as *mut Control
     }
 
     #[inline(always)]
@@ -260,7 +270,7 @@ impl Tlsf {
 
     /// One past the last class this region has (the head table holds one word per class).
     fn class_end(self) -> u32 {
-        FIRST_CLASS + (self.first() - CTRL) / 4
+        FIRST_CLASS + (self.first() - HEADS) / 4
     }
 
     #[inline(always)]
@@ -311,7 +321,7 @@ impl Tlsf {
     /// Offset of class `c`'s list head.
     #[inline(always)]
     fn head_off(c: u32) -> u32 {
-        CTRL + 4 * (c - FIRST_CLASS)
+        HEADS + 4 * (c - FIRST_CLASS)
     }
 
     // ----- block fields --------------------------------------------------------------------
@@ -443,7 +453,7 @@ impl Tlsf {
             self.set_word(next + HDR + 4, prev);
         } else if prev < self.first() {
             // `b` was the only block of its list: `prev` is the head slot's pseudo-block.
-            self.clear_bit(FIRST_CLASS + (prev + HDR - CTRL) / 4);
+            self.clear_bit(FIRST_CLASS + (prev + HDR - HEADS) / 4);
         }
     }
 
