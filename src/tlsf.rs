@@ -806,16 +806,44 @@ impl Tlsf {
         let cur = w & !FLAGS;
         let n = b + HDR + cur;
         let nw = self.word(n);
-        let mut tail = cur - size;
+        let tail = cur - size;
         if nw & FREE != 0 {
-            let ns = nw & !FLAGS;
-            self.remove(n);
-            tail += HDR + ns;
+            // The freed tail grows the free successor backwards.
+            self.set_word(b, size | (w & PREV_FREE));
+            self.refile(n, nw & !FLAGS, b + HDR + size, tail + (nw & !FLAGS));
+            return;
         } else if tail < MIN_BLOCK {
             return;
         }
         self.set_word(b, size | (w & PREV_FREE));
         self.make_free(b + HDR + size, tail - HDR);
+    }
+
+    /// Replaces the listed free block `old` (payload `old_size`) by the free block `new` with
+    /// payload `new_size`, which covers the same end of memory (the block after both keeps its
+    /// PREV_FREE flag). When both sizes share a class, `new` takes `old`'s place in the list and
+    /// no bitmap changes; else `old` is unlinked and `new` filed.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline(never))]
+    fn refile(self, old: u32, old_size: u32, new: u32, new_size: u32) {
+        let c = Self::class_of(new_size);
+        if c == Self::class_of(old_size) {
+            // Read the links before `new`'s header and links may overwrite them.
+            let next = self.link_next(old);
+            let prev = self.link_prev(old);
+            self.set_word(new, new_size | FREE);
+            self.set_links(new, next, prev);
+            self.set_tag(new, new_size);
+            self.set_word(prev + HDR, new);
+            if next != 0 {
+                self.set_word(next + HDR + 4, new);
+            }
+        } else {
+            self.remove(old);
+            self.set_word(new, new_size | FREE);
+            self.set_tag(new, new_size);
+            self.insert_in(new, c);
+        }
     }
 
     /// Resizes the block at payload `p` to `req` bytes, in place when the neighbours allow
@@ -841,13 +869,18 @@ impl Tlsf {
             0
         };
         if cur + next_room >= size {
-            self.remove(n);
             let total = cur + next_room;
+            if total - size >= MIN_BLOCK {
+                // What is left of the successor stays free, in front of the same next block.
+                self.set_word(b, size | (w & PREV_FREE));
+                self.refile(n, next_room - HDR, b + HDR + size, total - size - HDR);
+                return Ok(Some((p, cur, size)));
+            }
+            self.remove(n);
             self.set_word(b, total | (w & PREV_FREE));
             let nn = b + HDR + total;
             self.set_word(nn, self.word(nn) & !PREV_FREE);
-            self.shrink(b, size);
-            return Ok(Some((p, cur, self.size_of(b))));
+            return Ok(Some((p, cur, total)));
         }
         if w & PREV_FREE != 0 {
             let pb = self.free_prev(b)?;
