@@ -17,11 +17,11 @@
 //! # Classes
 //! Sizes below `SMALL` (32) map to exact 4-byte classes on level 0; larger sizes map to a
 //! power-of-two level split into `SL` (8) linear classes. The number of levels is chosen from the
-//! region size. Classes are numbered `level * SL + second-level class`; one flat bitmap of 256
-//! bits (eight words, plus a summary word saying which words are non-zero) marks the non-empty
-//! ones. Because `SL` is fixed and the tables sit at fixed offsets, every mapping and every list
-//! head is a constant-shift computation with no load of per-region parameters, and eight classes
-//! per level keep the control structure no larger than ESP-IDF's at any region size.
+//! region size. Classes are numbered consecutively across levels; one flat bitmap (seven words)
+//! marks the non-empty ones. Because `SL` is fixed and the tables sit at fixed offsets, every
+//! mapping and every list head is a constant-shift computation with no load of per-region
+//! parameters, and eight classes per level keep the control structure no larger than ESP-IDF's
+//! at any region size.
 //! Block sizes are never rounded to a class: only the search key is.
 
 use core::ptr;
@@ -64,8 +64,6 @@ const MAX_REGION: u32 = 1 << 30;
 /// SL` of them) follows it, so a head's offset is a constant function of its class.
 #[repr(C)]
 struct Control {
-    /// Bit `w` set: class-bitmap word `w` is non-zero.
-    summary: u32,
     /// Offset of the first block (the head table ends there).
     first: u32,
     /// Offset of the sentinel header.
@@ -218,7 +216,6 @@ impl Tlsf {
             ptr::write(
                 mem.add(OWNER_BYTES as usize) as *mut Control,
                 Control {
-                    summary: 0,
                     first,
                     end,
                     max_payload: payload,
@@ -273,36 +270,24 @@ impl Tlsf {
         FIRST_CLASS + (self.first() - HEADS) / 4
     }
 
-    #[inline(always)]
-    fn summary(self) -> u32 {
-        // SAFETY: `control()` points at the initialised control structure (type invariant).
-        unsafe { (*self.control()).summary }
-    }
-
-    #[inline(always)]
-    fn set_summary(self, v: u32) {
-        // SAFETY: as in `summary`.
-        unsafe { (*self.control()).summary = v }
-    }
-
     /// Offset of the first block.
     #[inline(always)]
     pub fn first(self) -> u32 {
-        // SAFETY: as in `summary`.
+        // SAFETY: `control()` points at the initialised control structure (type invariant).
         unsafe { (*self.control()).first }
     }
 
     /// Offset of the sentinel header.
     #[inline(always)]
     pub fn end(self) -> u32 {
-        // SAFETY: as in `summary`.
+        // SAFETY: as in `first`.
         unsafe { (*self.control()).end }
     }
 
     /// Largest payload any single block can have.
     #[inline(always)]
     pub fn max_payload(self) -> u32 {
-        // SAFETY: as in `summary`.
+        // SAFETY: as in `first`.
         unsafe { (*self.control()).max_payload }
     }
 
@@ -383,16 +368,15 @@ impl Tlsf {
         debug_assert!(c >= FIRST_CLASS && c <= self.class_end() && c < 256);
         let mut w = c >> 5;
         let mut m = self.word(Self::map_off(c)) & (!0u32 << (c & 31));
-        if m == 0 {
-            // w + 1 <= 8: the shift is in range.
-            let s = self.summary() & (!0u32 << (w + 1));
-            if s == 0 {
+        // The following words in order: at most 6 more, so the search stays O(1). (A summary
+        // word would save this short scan but cost a read-modify-write whenever a list becomes
+        // empty or non-empty, which is far more frequent.)
+        while m == 0 {
+            w += 1;
+            if w > MAP_WORDS as u32 {
                 return None;
             }
-            // Bit 31 is never a summary bit; OR-ing it in only tells the compiler the value is
-            // non-zero (no zero guard for trailing_zeros). Likewise the class word: non-empty.
-            w = (s | 1 << 31).trailing_zeros();
-            m = self.word(Self::map_off(w << 5)) | 1 << 31;
+            m = self.word(Self::map_off(w << 5));
         }
         Some((w << 5) + m.trailing_zeros())
     }
@@ -429,18 +413,13 @@ impl Tlsf {
     fn set_bit(self, c: u32) {
         let mo = Self::map_off(c);
         self.set_word(mo, self.word(mo) | 1 << (c & 31));
-        self.set_summary(self.summary() | 1 << (c >> 5));
     }
 
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline)]
     fn clear_bit(self, c: u32) {
         let mo = Self::map_off(c);
-        let m = self.word(mo) & !(1 << (c & 31));
-        self.set_word(mo, m);
-        if m == 0 {
-            self.set_summary(self.summary() & !(1 << (c >> 5)));
-        }
+        self.set_word(mo, self.word(mo) & !(1 << (c & 31)));
     }
 
     #[cfg_attr(not(target_os = "none"), inline(always))]
@@ -927,11 +906,12 @@ impl Tlsf {
     /// Largest request that malloc is guaranteed to satisfy: the best of the first few blocks
     /// of the highest non-empty class, all of which the search can reach (see `take_block`).
     pub fn largest_fit(self) -> u32 {
-        let s = self.summary();
-        if s == 0 {
+        let Some(w) = (1..=MAP_WORDS as u32)
+            .rev()
+            .find(|w| self.word(Self::map_off(w << 5)) != 0)
+        else {
             return 0;
-        }
-        let w = log2(s);
+        };
         let c = (w << 5) + log2(self.word(Self::map_off(w << 5)));
         let mut b = self.word(Self::head_off(c));
         let mut best = 0;
@@ -1078,19 +1058,10 @@ impl Tlsf {
         if sw & !FLAGS != 0 || sw & FREE != 0 || (sw & PREV_FREE != 0) != prev_free {
             return Err(Corruption::BadChain { at: end });
         }
-        // Free lists and bitmaps: the summary word, every class bit against its list, and no bit
+        // Free lists and bitmaps: every class bit against its list, and no bit
         // set past the region's last class.
         let class_end = self.class_end();
         let mut list_free = 0u32;
-        for w in 1..=MAP_WORDS as u32 {
-            let m = self.word(Self::map_off(w << 5));
-            if (self.summary() >> w) & 1 != (m != 0) as u32 {
-                return Err(Corruption::BadList { at: 0 });
-            }
-        }
-        if self.summary() & !(((1 << MAP_WORDS) - 1) << 1) != 0 {
-            return Err(Corruption::BadList { at: 0 });
-        }
         for c in 32..32 * (MAP_WORDS as u32 + 1) {
             let bit = (self.word(Self::map_off(c)) >> (c & 31)) & 1;
             if c < FIRST_CLASS || c >= class_end {
