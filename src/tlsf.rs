@@ -744,6 +744,15 @@ impl Tlsf {
         self.free_block(b)
     }
 
+    /// `free` of a block that [`Tlsf::validate`] accepted (for callers that validate first and
+    /// check something of their own before freeing).
+    ///
+    /// # Safety
+    /// `b` must be what `validate` returned, and no block header may have changed since.
+    pub unsafe fn free_validated(self, b: u32) -> Result<u32, BadPointer> {
+        self.free_block(b)
+    }
+
     /// `free` of the validated used block `b`.
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline)]
@@ -831,6 +840,21 @@ impl Tlsf {
     /// Returns the new payload offset and the old and new payload sizes.
     pub fn realloc(self, p: u32, req: usize) -> Result<Option<(u32, u32, u32)>, BadPointer> {
         let b = self.validate(p)?;
+        // SAFETY: `b` was just validated.
+        unsafe { self.realloc_validated(b, req) }
+    }
+
+    /// `realloc` of a block that [`Tlsf::validate`] accepted.
+    ///
+    /// # Safety
+    /// `b` must be what `validate` returned, and no block header may have changed since.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    pub unsafe fn realloc_validated(
+        self,
+        b: u32,
+        req: usize,
+    ) -> Result<Option<(u32, u32, u32)>, BadPointer> {
+        let p = b + HDR;
         let Some(size) = adjust_size(req).filter(|s| *s <= self.max_payload()) else {
             return Ok(None);
         };
