@@ -4,6 +4,23 @@
 
 use crate::port;
 
+/// `COMPILER_OPTIMIZATION_ASSERTIONS_SILENT` (ESP-IDF's "silent assertions" level, which also
+/// covers `COMPILER_OPTIMIZATION_ASSERTIONS_DISABLE` builds through the component's CMake):
+/// fatal heap errors (invalid free or realloc, broken canaries, a pointer outside every heap)
+/// print one fixed line naming the address, [`fatal_at`], instead of the full explanation.
+/// The checks themselves stay. Diagnostics that were asked for (integrity checks with
+/// `print_errors`, dumps, summaries) keep their text.
+pub const SHORT_FATAL: bool = cfg!(feature = "COMPILER_OPTIMIZATION_ASSERTIONS_SILENT");
+
+/// The short fatal message of [`SHORT_FATAL`] builds: `CORRUPT HEAP: detected at 0x...`, then
+/// abort.
+#[cold]
+#[inline(never)]
+pub fn fatal_at(p: *const u8) -> ! {
+    Line::err().f("CORRUPT HEAP: detected at %p\n", &[p as usize]);
+    port::abort()
+}
+
 /// A line being assembled; flushes itself to the port when full.
 pub struct Line {
     buf: [u8; 160],
@@ -41,7 +58,33 @@ impl Line {
         l
     }
 
+    /// Appends `template`, each `%` directive replaced by the next value of `args` (missing
+    /// values print as 0): `%d` decimal, `%x` / `%X` hex of at least 8 digits in lower / upper
+    /// case, `%p` a pointer (`0x` and `%x`). One call per line instead of one per piece keeps
+    /// the call sites small, which is most of the printing code's flash.
+    #[cfg_attr(target_os = "none", inline(never))]
+    pub fn f(&mut self, template: &str, args: &[usize]) -> &mut Line {
+        let mut args = args.iter();
+        let mut t = template.bytes();
+        while let Some(c) = t.next() {
+            if c != b'%' {
+                self.byte(c);
+                continue;
+            }
+            let v = args.next().copied().unwrap_or(0);
+            match t.next() {
+                Some(b'd') => self.dec(v),
+                Some(b'x') => self.hex(v, 8, false),
+                Some(b'X') => self.hex(v, 8, true),
+                Some(b'p') => self.ptr(v as *const u8),
+                _ => self,
+            };
+        }
+        self
+    }
+
     /// Appends raw text.
+    #[cfg_attr(target_os = "none", inline(never))]
     pub fn s(&mut self, text: &str) -> &mut Line {
         for &b in text.as_bytes() {
             self.byte(b);
