@@ -420,14 +420,22 @@ pub fn chip(name: &str) -> Option<&'static Chip> {
 
 /// Cuts `reserved` out of `regions` (ESP-IDF's `soc_get_available_memory_regions`): pieces of 16
 /// bytes or less are dropped; reserved ends are widened to word boundaries. Calls `out` per piece.
+/// (32-bit arithmetic, saturating at the top of the address space, where no chip has RAM: 64-bit
+/// arithmetic doubled this function's code on the 32-bit chips.)
+#[inline]
 pub fn available(regions: &[Region], reserved: &[(u32, u32)], mut out: impl FnMut(Region)) {
+    available_dyn(regions, reserved, &mut out)
+}
+
+/// [`available`] with `out` not inlined: it has two call sites here.
+fn available_dyn(regions: &[Region], reserved: &[(u32, u32)], out: &mut dyn FnMut(Region)) {
     for reg in regions {
-        let mut start = reg.start as u64;
-        let end = reg.start as u64 + reg.size as u64;
+        let mut start = reg.start;
+        let end = reg.start.saturating_add(reg.size);
         let mut dropped = false;
         for &(rs, re) in reserved {
-            let rs = (rs & !3) as u64;
-            let re = ((re as u64) + 3) & !3;
+            let rs = rs & !3;
+            let re = re.saturating_add(3) & !3;
             if re <= start || rs >= end {
                 continue;
             }
@@ -435,23 +443,20 @@ pub fn available(regions: &[Region], reserved: &[(u32, u32)], mut out: impl FnMu
                 dropped = true;
                 break;
             }
-            if rs > start {
-                // The piece below the reserved range.
-                let piece = Region {
-                    start: start as u32,
-                    size: (rs - start) as u32,
+            // The piece below the reserved range.
+            if rs > start && rs - start > 16 {
+                out(Region {
+                    start,
+                    size: rs - start,
                     ..*reg
-                };
-                if piece.size > 16 {
-                    out(piece);
-                }
+                });
             }
             start = re.min(end);
         }
         if !dropped && end > start && end - start > 16 {
             out(Region {
-                start: start as u32,
-                size: (end - start) as u32,
+                start,
+                size: end - start,
                 ..*reg
             });
         }
@@ -726,7 +731,14 @@ mod device {
         }
         // SAFETY: names in the table are NUL-terminated string literals.
         let c = unsafe { core::ffi::CStr::from_ptr(t.name as *const core::ffi::c_char) };
-        c.to_str().unwrap_or("")
+        let b = c.to_bytes();
+        // ESP-IDF's names are ASCII; anything else is shown as "". An ASCII test instead of
+        // full UTF-8 validation (`CStr::to_str`) saves ~400 bytes of flash.
+        if !b.is_ascii() {
+            return "";
+        }
+        // SAFETY: ASCII is valid UTF-8.
+        unsafe { core::str::from_utf8_unchecked(b) }
     }
 
     /// Caps and type name of the raw table region containing `p`.
@@ -824,11 +836,5 @@ mod device {
         if full {
             reg.enable_nonos_stack_heaps();
         }
-    }
-
-    /// First use before `heap_caps_init` (should not happen on a device): boot from the tables.
-    #[cold]
-    pub fn boot_default(reg: &'static Registry) {
-        boot(reg, false)
     }
 }

@@ -553,6 +553,7 @@ impl Registry {
     /// # Safety
     /// Every region must be memory valid for reads and writes and reserved for the heap for the
     /// rest of the program (regions of startup-stack type from `enable_nonos_stack_heaps` on).
+    #[inline(never)]
     pub unsafe fn init(&self, regions: &[BootRegion]) {
         let _w = self.writer_lock();
         if self.initialised.load(Ordering::Relaxed) {
@@ -601,8 +602,10 @@ impl Registry {
         // free-size figures match a real boot.
         let n = self.used.load(Ordering::Relaxed);
         let want = Caps::BIT8.bits() | Caps::INTERNAL.bits();
-        let first = self.slots[..n]
+        let first = self
+            .slots
             .iter()
+            .take(n)
             .filter(|s| s.heap().is_some() && s.all_caps() & want == want)
             .min_by_key(|s| s.start());
         self.reindex();
@@ -614,11 +617,12 @@ impl Registry {
 
     /// Renumbers the selection index from the list (writer lock held): the list's heaps take
     /// the top positions in list order.
+    #[inline(never)]
     fn reindex(&self) {
         let ix = &self.index;
         ix.live.store(0, Ordering::Release);
-        for pos in 0..MAX_HEAPS {
-            ix.mark(pos, [0; 3], false);
+        for w in ix.prio.iter().flatten().chain(&ix.all) {
+            w.store(0, Ordering::Relaxed);
         }
         let n = self.iter().count().min(MAX_HEAPS);
         let mut live = 0u32;
@@ -745,23 +749,27 @@ impl Registry {
     }
 
     /// Links slot `idx` before the first entry whose size is >= its own.
+    #[inline(never)]
     fn insert_sorted(&self, idx: usize) {
-        let size = |i: usize| self.slots[i].end() - self.slots[i].start();
-        let me = size(idx);
-        let mut prev: Option<usize> = None;
-        let mut cur = self.head.load(Ordering::Relaxed);
-        while cur != 0 {
-            if size(cur - 1) >= me {
+        let Some(me) = self.slots.get(idx) else {
+            return;
+        };
+        let size = me.end() - me.start();
+        // The link to rewrite: the head, then the `next` of each smaller entry.
+        let mut link = &self.head;
+        while let Some(s) = link
+            .load(Ordering::Relaxed)
+            .checked_sub(1)
+            .and_then(|i| self.slots.get(i))
+        {
+            if s.end() - s.start() >= size {
                 break;
             }
-            prev = Some(cur - 1);
-            cur = self.slots[cur - 1].next.load(Ordering::Relaxed);
+            link = &s.next;
         }
-        self.slots[idx].next.store(cur, Ordering::Relaxed);
-        match prev {
-            None => self.head.store(idx + 1, Ordering::Release),
-            Some(p) => self.slots[p].next.store(idx + 1, Ordering::Release),
-        }
+        me.next
+            .store(link.load(Ordering::Relaxed), Ordering::Relaxed);
+        link.store(idx + 1, Ordering::Release);
     }
 
     /// Registers the startup-stack heaps (every slot still without a heap) and ends the startup
@@ -1498,10 +1506,7 @@ impl Registry {
 
     /// `heap_caps_print_heap_info`, in ESP-IDF's format, to standard output.
     pub fn print_heap_info(&self, caps: u32) {
-        Line::out().f(
-            "Heap summary for capabilities 0x%X:\n",
-            &[caps as usize],
-        );
+        Line::out().f("Heap summary for capabilities 0x%X:\n", &[caps as usize]);
         for (s, h) in self.matching(caps) {
             let i = h.info();
             Line::out().f(
@@ -1803,13 +1808,23 @@ impl<'a> Iterator for Iter<'a> {
 static GLOBAL: Registry = Registry::new();
 
 /// The registry behind the C API. On a host, the first use boots the selected simulated chip.
-// Out of line on the chips: every C entry point calls this (one call instead of the check).
-#[cfg_attr(not(target_os = "none"), inline)]
-#[cfg_attr(target_os = "none", inline(never))]
+#[cfg(not(target_os = "none"))]
+#[inline]
 pub fn global() -> &'static Registry {
     if !GLOBAL.is_initialised() {
         chips::boot_default(&GLOBAL);
     }
+    &GLOBAL
+}
+
+/// The registry behind the C API. On a chip there is no first-use boot: ESP-IDF's startup runs
+/// `heap_caps_init` (the shim's `ESP_SYSTEM_INIT_FN`, CORE stage, priority 100, where ESP-IDF's
+/// heap initialises) before the C library is set up and before anything else can allocate. Until
+/// then the registry is empty and every allocation returns NULL, as with ESP-IDF's own heap,
+/// which has no lazy initialisation either. (A check here would cost every C entry point a call.)
+#[cfg(target_os = "none")]
+#[inline(always)]
+pub fn global() -> &'static Registry {
     &GLOBAL
 }
 
