@@ -4,6 +4,8 @@
 //! Written for small code on the chips (every function here is out of line there, and one
 //! [`Line::f`] template per line replaces a chain of calls per piece).
 
+use core::num::NonZeroUsize;
+
 use crate::port;
 
 /// `COMPILER_OPTIMIZATION_ASSERTIONS_SILENT` (ESP-IDF's "silent assertions" level, which also
@@ -120,17 +122,22 @@ impl Line {
     /// Appends an unsigned number in decimal.
     #[cfg_attr(target_os = "none", inline(never))]
     pub fn dec(&mut self, v: usize) -> &mut Line {
-        // Largest power of ten not above v (no overflow: p * 10 <= v).
-        let mut p = 1;
+        const TEN: NonZeroUsize = match NonZeroUsize::new(10) {
+            Some(t) => t,
+            None => NonZeroUsize::MIN,
+        };
+        // Largest power of ten not above v (no overflow: p * 10 <= v). Non-zero divisors: no
+        // division-by-zero panic path.
+        let mut p = NonZeroUsize::MIN;
         while v / p >= 10 {
-            p *= 10;
+            p = p.saturating_mul(TEN);
         }
         loop {
             self.byte(b'0' + (v / p % 10) as u8);
-            if p == 1 {
-                return self;
+            match NonZeroUsize::new(p.get() / 10) {
+                Some(q) => p = q,
+                None => return self,
             }
-            p /= 10;
         }
     }
 

@@ -786,10 +786,15 @@ mod device {
                     n += 1;
                 }
             }
+            let res = res.get_mut(..n).unwrap_or_default();
             // Insertion sort: a handful of entries, and core's sort would cost ~3.8 KB of flash.
-            for i in 1..n {
+            // (`get` rather than indexing: no panic paths.)
+            for i in 1..res.len() {
                 let mut j = i;
-                while j > 0 && res[j - 1].0 > res[j].0 {
+                while let (Some(&a), Some(&b)) = (res.get(j.wrapping_sub(1)), res.get(j)) {
+                    if a.0 <= b.0 {
+                        break;
+                    }
                     res.swap(j - 1, j);
                     j -= 1;
                 }
@@ -814,7 +819,7 @@ mod device {
                     iram: r.iram_address as u32,
                     startup_stack: r.startup_stack,
                 }];
-                available(&one, &res[..n], |p| {
+                available(&one, res, |p| {
                     let Some(t) = tys.get(p.ty) else { return };
                     if let Some(d) = list.get_mut(k) {
                         *d = BootRegion {
@@ -831,7 +836,7 @@ mod device {
                 });
             }
             // SAFETY: the available regions are the RAM ESP-IDF leaves to the heap.
-            unsafe { reg.init(&list[..k]) };
+            unsafe { reg.init(list.get(..k).unwrap_or_default()) };
         }
         if full {
             reg.enable_nonos_stack_heaps();

@@ -807,13 +807,11 @@ impl Registry {
             return Err(Error::InvalidArg);
         }
         let _w = self.writer_lock();
-        let mut i = 0;
-        while i < self.used.load(Ordering::Relaxed) {
-            let s = &self.slots[i];
+        let used = self.used.load(Ordering::Relaxed);
+        for s in self.slots.iter().take(used) {
             if !check_add_region_allowed(s.start(), s.end(), start, end) {
                 return Err(Error::Fail);
             }
-            i += 1;
         }
         let idx = self.used.load(Ordering::Relaxed);
         let Some(slot) = self.slots.get(idx) else {
