@@ -421,44 +421,36 @@ pub fn chip(name: &str) -> Option<&'static Chip> {
 /// Cuts `reserved` out of `regions` (ESP-IDF's `soc_get_available_memory_regions`): pieces of 16
 /// bytes or less are dropped; reserved ends are widened to word boundaries. Calls `out` per piece.
 /// (32-bit arithmetic, saturating at the top of the address space, where no chip has RAM: 64-bit
-/// arithmetic doubled this function's code on the 32-bit chips.)
-#[inline]
+/// arithmetic doubled this function's code on the 32-bit chips. One call site of `out`, so that
+/// it is inlined once.)
 pub fn available(regions: &[Region], reserved: &[(u32, u32)], mut out: impl FnMut(Region)) {
-    available_dyn(regions, reserved, &mut out)
-}
-
-/// [`available`] with `out` not inlined: it has two call sites here.
-fn available_dyn(regions: &[Region], reserved: &[(u32, u32)], out: &mut dyn FnMut(Region)) {
     for reg in regions {
-        let mut start = reg.start;
         let end = reg.start.saturating_add(reg.size);
-        let mut dropped = false;
-        for &(rs, re) in reserved {
-            let rs = rs & !3;
-            let re = re.saturating_add(3) & !3;
-            if re <= start || rs >= end {
-                continue;
-            }
-            if rs <= start && re >= end {
-                dropped = true;
-                break;
-            }
-            // The piece below the reserved range.
-            if rs > start && rs - start > 16 {
+        let mut start = reg.start;
+        let mut cuts = reserved.iter();
+        loop {
+            // The piece from `start` ends where the next overlapping reserved range begins (or
+            // at `end`); the next one starts where that range ends.
+            let (piece_end, next) = loop {
+                let Some(&(rs, re)) = cuts.next() else {
+                    break (end, end);
+                };
+                let (rs, re) = (rs & !3, re.saturating_add(3) & !3);
+                if re > start && rs < end {
+                    break (rs.max(start), re.min(end));
+                }
+            };
+            if piece_end - start > 16 {
                 out(Region {
                     start,
-                    size: rs - start,
+                    size: piece_end - start,
                     ..*reg
                 });
             }
-            start = re.min(end);
-        }
-        if !dropped && end > start && end - start > 16 {
-            out(Region {
-                start,
-                size: end - start,
-                ..*reg
-            });
+            if next >= end {
+                break;
+            }
+            start = next;
         }
     }
 }
@@ -734,7 +726,7 @@ mod device {
         let b = c.to_bytes();
         // ESP-IDF's names are ASCII; anything else is shown as "". An ASCII test instead of
         // full UTF-8 validation (`CStr::to_str`) saves ~400 bytes of flash.
-        if !b.is_ascii() {
+        if b.iter().any(|&c| c >= 0x80) {
             return "";
         }
         // SAFETY: ASCII is valid UTF-8.

@@ -326,13 +326,13 @@ impl Index {
         }
     }
 
-    /// Sets or clears position `pos` in the masks selected by `caps` (writer lock held; plain
+    /// Puts position `pos` in exactly the masks selected by `caps` (writer lock held; plain
     /// load/store, as the device target has no read-modify-write atomics).
-    fn mark(&self, pos: usize, caps: [u32; 3], on: bool) {
+    fn mark(&self, pos: usize, caps: [u32; 3]) {
         let bit = 1u32 << (pos % 32);
         let set = |w: &AtomicU32, yes: bool| {
             let v = w.load(Ordering::Relaxed);
-            let v = if yes && on { v | bit } else { v & !bit };
+            let v = if yes { v | bit } else { v & !bit };
             w.store(v, Ordering::Relaxed);
         };
         for (b, w) in self.all.iter().enumerate() {
@@ -602,14 +602,16 @@ impl Registry {
         // free-size figures match a real boot.
         let n = self.used.load(Ordering::Relaxed);
         let want = Caps::BIT8.bits() | Caps::INTERNAL.bits();
-        let first = self
-            .slots
-            .iter()
-            .take(n)
-            .filter(|s| s.heap().is_some() && s.all_caps() & want == want)
-            .min_by_key(|s| s.start());
+        let mut first: Option<(usize, MultiHeap)> = None;
+        for s in self.slots.iter().take(n) {
+            if let Some(h) = s.heap() {
+                if s.all_caps() & want == want && first.map_or(true, |(a, _)| s.start() < a) {
+                    first = Some((s.start(), h));
+                }
+            }
+        }
         self.reindex();
-        if let Some(h) = first.and_then(|s| s.heap()) {
+        if let Some((_, h)) = first {
             h.malloc(HEAP_T_SIZE * n);
         }
         self.initialised.store(true, Ordering::Release);
@@ -735,7 +737,7 @@ impl Registry {
         slot.pos.store(pos, Ordering::Relaxed);
         ps.store(idx, Ordering::Relaxed);
         let caps = [slot.prio(0), slot.prio(1), slot.prio(2)];
-        self.index.mark(pos, caps, true);
+        self.index.mark(pos, caps);
         if slot.heap.load(Ordering::Relaxed) != 0 {
             *live |= 1 << (pos % 32);
         }
@@ -945,24 +947,25 @@ impl Registry {
             // Only the heaps that match `caps` at this priority, in list order (see `Index`).
             for s in self.eligible(prio, caps) {
                 let Some(h) = s.heap() else { continue };
-                match alias {
-                    Some(a) if a.in_dram(s.start()) => {
-                        let p = alloc_alias(h, a, size + OWNER + ALIAS_WORD, alignment);
-                        if !p.is_null() {
-                            let p = self.owned(s, h, p);
-                            let p = to_iram(a, p, size + ALIAS_WORD);
-                            crate::hooks::alloc(p, size, caps);
-                            return p;
-                        }
-                    }
-                    _ => {
-                        let p = alloc_in(h, size + OWNER, alignment);
-                        if !p.is_null() {
-                            let p = self.owned(s, h, p);
-                            crate::hooks::alloc(p, size, caps);
-                            return p;
-                        }
-                    }
+                // An EXEC block in D/IRAM also holds its DRAM address (see `to_iram`). One
+                // allocation call site for both kinds keeps one inlined copy of the heap's
+                // malloc.
+                let a = alias.filter(|a| a.in_dram(s.start()));
+                let extra = if a.is_some() { ALIAS_WORD } else { 0 };
+                let p = alloc_in(
+                    h,
+                    size + OWNER + extra,
+                    alignment,
+                    alias_offset(a, alignment),
+                );
+                if !p.is_null() {
+                    let p = self.owned(s, h, p);
+                    let p = match a {
+                        Some(a) => to_iram(a, p, size + ALIAS_WORD),
+                        None => p,
+                    };
+                    crate::hooks::alloc(p, size, caps);
+                    return p;
                 }
             }
         }
@@ -1690,31 +1693,36 @@ pub fn check_add_region_allowed(
         || (start == heap_start && end == heap_end))
 }
 
+/// Allocates `size` bytes from `h`; with `alignment` above a word, `offset` bytes into the
+/// block are aligned (see `alias_offset`).
 #[inline(always)]
-fn alloc_in(h: MultiHeap, size: usize, alignment: usize) -> *mut u8 {
+fn alloc_in(h: MultiHeap, size: usize, alignment: usize, offset: usize) -> *mut u8 {
     if alignment <= WORD {
         h.malloc(size)
     } else {
-        h.aligned_alloc_offs(size, alignment, OWNER)
+        h.aligned_alloc_offs(size, alignment, offset)
     }
 }
 
-/// Allocates the DRAM block of an EXEC request. ESP-IDF aligns the DRAM block, so the IRAM
-/// pointer it hands out (one address word further) misses the requested alignment; here, on
-/// chips with a linear alias, the block is placed so that the returned IRAM pointer is aligned.
-/// (The word-reversed ESP32 alias keeps ESP-IDF's placement.)
-fn alloc_alias(h: MultiHeap, a: DiramAlias, len: usize, alignment: usize) -> *mut u8 {
-    if alignment <= WORD || a.inverted {
-        return alloc_in(h, len, alignment);
+/// The offset into the block that an aligned request aligns: the user pointer after the owner
+/// word (`OWNER`), or for an EXEC block in D/IRAM (`a`) the IRAM pointer handed out. ESP-IDF
+/// aligns the DRAM block, so the IRAM pointer (one address word further) misses the requested
+/// alignment; here, on chips with a linear alias, the block is placed so that the returned IRAM
+/// pointer is aligned. (The word-reversed ESP32 alias keeps ESP-IDF's placement.)
+#[inline(always)]
+fn alias_offset(a: Option<DiramAlias>, alignment: usize) -> usize {
+    match a {
+        // The IRAM pointer is iram_lo + (p + OWNER - dram_lo) + ALIAS_WORD (the owner word, when
+        // task tracking is on, comes first): aligned when p + (OWNER + ALIAS_WORD + iram_lo -
+        // dram_lo) is.
+        Some(a) if !a.inverted && alignment > WORD => {
+            (OWNER + ALIAS_WORD)
+                .wrapping_add(a.iram_lo)
+                .wrapping_sub(a.dram_lo)
+                & (alignment - 1)
+        }
+        _ => OWNER,
     }
-    // The IRAM pointer is iram_lo + (p + OWNER - dram_lo) + ALIAS_WORD (the owner word, when
-    // task tracking is on, comes first): aligned when p + (OWNER + ALIAS_WORD + iram_lo -
-    // dram_lo) is.
-    let offset = (OWNER + ALIAS_WORD)
-        .wrapping_add(a.iram_lo)
-        .wrapping_sub(a.dram_lo)
-        & (alignment - 1);
-    h.aligned_alloc_offs(len, alignment, offset)
 }
 
 /// Stores the DRAM address of an EXEC block in its first (or, inverted, last) word through the
