@@ -535,10 +535,10 @@ impl MultiHeap {
             text::fatal_at(p)
         }
         let why = match e {
-            BadPointer::Outside => "is not inside heap",
-            BadPointer::NotAllocated => "is not allocated (double free?) in heap",
+            BadPointer::Outside => " is not inside heap ",
+            BadPointer::NotAllocated => " is not allocated (double free?) in heap ",
             BadPointer::BadHeader => {
-                "has no valid block header (interior pointer or corrupt heap) in heap"
+                " has no valid block header (interior pointer or corrupt heap) in heap "
             }
         };
         Line::err()
@@ -548,9 +548,7 @@ impl MultiHeap {
             .ptr(p)
             .s("): pointer ")
             .ptr(p)
-            .s(" ")
             .s(why)
-            .s(" ")
             .ptr(self.start.as_ptr())
             .s("\n");
         port::abort()
