@@ -214,7 +214,7 @@ impl MultiHeap {
     #[inline(always)]
     fn offset(self, p: *const u8) -> u32 {
         // Pointers outside the block area map to an offset that `validate` rejects.
-        self.tlsf().offset_of(p).unwrap_or(u32::MAX)
+        self.tlsf().offset_for_validate(p)
     }
 
     /// Allocates `size` bytes; NULL when `size` is 0 or no block fits.
@@ -290,13 +290,22 @@ impl MultiHeap {
         let _g = self.lock();
         let t = self.tlsf();
         match t.malloc_aligned(req, align, offset) {
-            Some(p) => {
-                let bs = t.block_size(p).unwrap_or(0);
+            Some((p, bs)) => {
                 self.take(bs as usize + HDR as usize);
                 self.poison_new(t.ptr_at(p), size, "aligned_alloc")
             }
             None => ptr::null_mut(),
         }
+    }
+
+    #[inline(never)]
+    fn malloc_out_of_line(self, size: usize) -> *mut u8 {
+        self.malloc_inline(size)
+    }
+
+    #[inline(never)]
+    fn free_out_of_line(self, p: *mut u8) {
+        self.free_inline(p)
     }
 
     /// Frees `p` (NULL is ignored). A pointer that is not a live block of this heap aborts the
@@ -415,11 +424,12 @@ impl MultiHeap {
     /// ESP-IDF, credits the freed bytes). On failure returns NULL and leaves `p` intact.
     /// Comprehensive poisoning never resizes in place (allocate, copy, free), as ESP-IDF.
     pub fn realloc(self, p: *mut u8, size: usize) -> *mut u8 {
+        // The edge cases call out of line: inlined here, their code would crowd the resize path.
         if p.is_null() {
-            return self.malloc(size);
+            return self.malloc_out_of_line(size);
         }
         if size == 0 {
-            self.free(p);
+            self.free_out_of_line(p);
             return ptr::null_mut();
         }
         let Some(req) = size.checked_add(poison::OVERHEAD) else {
