@@ -173,7 +173,10 @@ impl Heap for Core {
             return (std::ptr::null_mut(), offset);
         }
         let p = self.0.malloc_aligned(size, align, offset);
-        (p.map_or(std::ptr::null_mut(), |(o, _)| self.0.ptr_at(o)), offset)
+        (
+            p.map_or(std::ptr::null_mut(), |(o, _)| self.0.ptr_at(o)),
+            offset,
+        )
     }
     fn free(&mut self, p: *mut u8) {
         let o = self.0.offset_of(p).expect("pointer outside the region");
