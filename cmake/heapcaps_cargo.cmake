@@ -125,17 +125,21 @@ function(heapcaps_check_rust_target triple toolchain build_std_out)
 endfunction()
 
 # heapcaps_cargo_staticlib(<name>
-#     TRIPLE <triple> TARGET_DIR <dir> [TOOLCHAIN <tc>] [BUILD_STD]
+#     TRIPLE <triple> TARGET_DIR <dir> [TOOLCHAIN <tc>] [BUILD_STD] [PROFILE <cargo profile>]
 #     [FEATURES <f>...] [ENV <VAR=value>...])
-# Defines target <name>_cargo (runs cargo) and the imported static library <name>.
+# Defines target <name>_cargo (runs cargo) and the imported static library <name>. PROFILE
+# defaults to `release` (Cargo.toml [profile.*]).
 function(heapcaps_cargo_staticlib name)
-    cmake_parse_arguments(A "BUILD_STD" "TRIPLE;TARGET_DIR;TOOLCHAIN" "FEATURES;ENV" ${ARGN})
+    cmake_parse_arguments(A "BUILD_STD" "TRIPLE;TARGET_DIR;TOOLCHAIN;PROFILE" "FEATURES;ENV" ${ARGN})
+    if(NOT A_PROFILE)
+        set(A_PROFILE release)
+    endif()
     heapcaps_find_cargo()
     set(cargo "${HEAPCAPS_CARGO}")
     if(A_TOOLCHAIN AND NOT A_TOOLCHAIN STREQUAL "default")
         set(cargo "${HEAPCAPS_RUSTUP}" run "${A_TOOLCHAIN}" cargo)
     endif()
-    set(args rustc --release --quiet --crate-type staticlib
+    set(args rustc --profile ${A_PROFILE} --quiet --crate-type staticlib
         --manifest-path "${HEAPCAPS_ROOT}/Cargo.toml"
         --target "${A_TRIPLE}" --target-dir "${A_TARGET_DIR}")
     if(A_FEATURES)
@@ -145,7 +149,7 @@ function(heapcaps_cargo_staticlib name)
     if(A_BUILD_STD)
         list(APPEND args -Zbuild-std=core)
     endif()
-    set(lib "${A_TARGET_DIR}/${A_TRIPLE}/release/libheapcaps.a")
+    set(lib "${A_TARGET_DIR}/${A_TRIPLE}/${A_PROFILE}/libheapcaps.a")
     add_custom_target(${name}_cargo ALL
         COMMAND "${CMAKE_COMMAND}" -E env ${A_ENV} ${cargo} ${args}
         BYPRODUCTS "${lib}"

@@ -12,7 +12,8 @@ set(HEAPCAPS_KCONFIG_FEATURES
     HEAP_POISONING_DISABLED HEAP_POISONING_LIGHT HEAP_POISONING_COMPREHENSIVE
     HEAP_TRACING_STANDALONE HEAP_TRACE_HASH_MAP
     HEAP_USE_HOOKS HEAP_TASK_TRACKING HEAP_TRACK_DELETED_TASKS
-    HEAP_ABORT_WHEN_ALLOCATION_FAILS HEAP_PLACE_FUNCTION_INTO_FLASH HEAP_HAS_EXEC_HEAP)
+    HEAP_ABORT_WHEN_ALLOCATION_FAILS HEAP_PLACE_FUNCTION_INTO_FLASH HEAP_HAS_EXEC_HEAP
+    COMPILER_OPTIMIZATION_ASSERTIONS_SILENT)
 
 # The C shims: `*_prefer` variadics (also compiled by build.rs outside ESP-IDF; HEAPCAPS_NO_C_SHIM
 # below turns that off) and the ESP-IDF platform port (FreeRTOS, ROM printf, startup hook).
@@ -51,6 +52,12 @@ foreach(opt IN LISTS HEAPCAPS_KCONFIG_FEATURES)
         list(APPEND features ${opt})
     endif()
 endforeach()
+# ESP-IDF's project-wide assertion level (COMPILER_OPTIMIZATION_ASSERTIONS_SILENT is in the list
+# above: short fatal messages). "Disabled" (NDEBUG) removes ESP-IDF's heap checks altogether;
+# heapcaps keeps its checks (an invalid free still aborts) and takes the short messages.
+if(CONFIG_COMPILER_OPTIMIZATION_ASSERTIONS_DISABLE)
+    list(APPEND features COMPILER_OPTIMIZATION_ASSERTIONS_SILENT)
+endif()
 if(target STREQUAL "linux" AND CONFIG_HEAPCAPS_LINUX_C_MALLOC)
     # On the linux target there is no esp_libc malloc() calling heap_caps_malloc_default();
     # heapcaps itself provides malloc & co. so that malloc() and heap_caps_*() share one heap.
@@ -68,6 +75,11 @@ set(env
 
 set(cargo_args TRIPLE "${triple}" TOOLCHAIN "${toolchain}"
     TARGET_DIR "${CMAKE_BINARY_DIR}/heapcaps_cargo" FEATURES ${features} ENV ${env})
+if(CONFIG_COMPILER_OPTIMIZATION_SIZE AND NOT target STREQUAL "linux")
+    # "Optimize for size" (-Os with GCC, -Oz with Clang): rustc's equivalent of -Oz
+    # (Cargo.toml [profile.release-size]). Other levels build the release profile (opt-level s).
+    list(APPEND cargo_args PROFILE release-size)
+endif()
 if(build_std)
     list(APPEND cargo_args BUILD_STD)
 endif()

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Flash and RAM that heapcaps takes on a RISC-V ESP chip (a benchmark, not a pass/fail test).
 #
-# For riscv32imc-unknown-none-elf and riscv32imac-unknown-none-elf: builds libheapcaps.a
-# (`cargo rustc --release --crate-type staticlib`, no debug features), links it into two small C
-# programs with Debian's riscv64-unknown-elf-gcc -march=rv32imc -mabi=ilp32 + picolibc and
-# --gc-sections, and sums from the link map what the archive contributes:
+# For riscv32imc-unknown-none-elf and riscv32imac-unknown-none-elf, in two configurations:
+#   default: `cargo rustc --release --crate-type staticlib` (opt-level "s"), no features
+#   size:    `--profile release-size` (opt-level "z") and the feature
+#            COMPILER_OPTIMIZATION_ASSERTIONS_SILENT: what an ESP-IDF project set to "Optimize for
+#            size" with silent assertions builds (cmake/heapcaps_idf.cmake)
+# builds libheapcaps.a, links it into two small C programs with Debian's riscv64-unknown-elf-gcc
+# -march=rv32imc -mabi=ilp32 + picolibc and --gc-sections, and sums from the link map what the
+# archive contributes:
 #   (a) malloc path:  multi_heap_register + multi_heap_malloc + multi_heap_realloc + multi_heap_free
 #   (b) whole API:    every function of esp_heap_caps.h, esp_heap_caps_init.h, multi_heap.h
 # Targets (issue 4): (a) <= 3.5 KB, (b) <= 8 KiB of flash (.text + .rodata).
@@ -54,15 +58,21 @@ gen_whole_api() { # lib out.c
     } >"$out"
 }
 
-for triple in riscv32imc-unknown-none-elf riscv32imac-unknown-none-elf; do
-    echo "== $triple"
-    cargo rustc --quiet --release --crate-type staticlib --target "$triple" --target-dir target/size
-    lib="target/size/$triple/release/libheapcaps.a"
+for config in default size; do
+  case $config in
+    default) profile=release features=() ;;
+    size) profile=release-size features=(--features COMPILER_OPTIMIZATION_ASSERTIONS_SILENT) ;;
+  esac
+  for triple in riscv32imc-unknown-none-elf riscv32imac-unknown-none-elf; do
+    echo "== $triple, $config configuration (profile $profile${features[1]:+, ${features[1]}})"
+    cargo rustc --quiet --profile "$profile" "${features[@]}" --crate-type staticlib \
+        --target "$triple" --target-dir target/size
+    lib="target/size/$triple/$profile/libheapcaps.a"
     gen_whole_api "$lib" "$OUT/whole_api.c"
     for prog in malloc_path whole_api; do
         src=scripts/size/$prog.c
         [ "$prog" = whole_api ] && src=$OUT/whole_api.c
-        elf="$OUT/$triple-$prog.elf"
+        elf="$OUT/$triple-$config-$prog.elf"
         "$CC" "${CFLAGS[@]}" "$src" scripts/size/port_stubs.c "${LDFLAGS[@]}" \
             -Wl,-Map="$elf.map" -Wl,-u,memcpy,-u,memmove,-u,memset -lc "$lib" -o "$elf"
         case $prog in
@@ -71,4 +81,5 @@ for triple in riscv32imc-unknown-none-elf riscv32imac-unknown-none-elf; do
         esac
         python3 scripts/size/mapsize.py "$elf.map" libheapcaps.a "$TOP"
     done
+  done
 done

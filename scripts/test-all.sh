@@ -67,6 +67,8 @@ if [ -x tests/c/run-poisoning.sh ]; then
   stage "C poisoning tests (3 modes, x86_64 + i686)" tests/c/run-poisoning.sh
 fi
 stage "build riscv32imac" cargo build --release --target riscv32imac-unknown-none-elf
+# ESP-IDF's silent assertion level (short fatal messages; tests/silent.rs checks both forms).
+stage "rust tests x86_64 COMPILER_OPTIMIZATION_ASSERTIONS_SILENT" cargo test --features COMPILER_OPTIMIZATION_ASSERTIONS_SILENT --test silent
 # Flash/RAM figures of the device library (a benchmark: fails only if something does not build).
 if command -v riscv64-unknown-elf-gcc >/dev/null; then
   stage "size report (riscv32, picolibc)" scripts/size-report.sh

@@ -10,7 +10,7 @@ use core::ptr::{self, NonNull};
 
 use crate::poison;
 use crate::port;
-use crate::text::Line;
+use crate::text::{self, Line};
 use crate::tlsf::{self, BadPointer, BlockInfo, Corruption, Tlsf, HDR};
 
 /// Per-region bookkeeping at the start of the region. Regions are only 4-byte aligned (as in
@@ -428,20 +428,20 @@ impl MultiHeap {
 
     #[cold]
     fn corrupt(self, op: &str, p: *mut u8, why: &str) -> ! {
+        if text::SHORT_FATAL {
+            text::fatal_at(p)
+        }
         let mut l = Line::err();
         l.s("CORRUPT HEAP: ").s(op);
         // Allocations name the block they were about to hand out; the others their argument.
         if op == "malloc" || op == "aligned_alloc" {
             l.s(": block ");
         } else {
-            l.s("(").ptr(p).s("): block ");
+            l.f("(%p): block ", &[p as usize]);
         }
-        l.ptr(p)
-            .s(" ")
+        l.f("%p ", &[p as usize])
             .s(why)
-            .s(" in heap ")
-            .ptr(self.start.as_ptr())
-            .s("\n");
+            .f(" in heap %p\n", &[self.start.as_ptr() as usize]);
         // `abort` does not return: send the line now (its Drop would never run).
         drop(l);
         port::abort()
@@ -556,7 +556,7 @@ impl MultiHeap {
             // An implausible header is either a pointer into the middle of something (answer 0)
             // or a smashed header (corruption: abort). Only a full check tells them apart; this
             // is an error path, so its cost does not matter.
-            Err(BadPointer::BadHeader) if t.check(|_| true).is_err() => {
+            Err(BadPointer::BadHeader) if self.tlsf_check(&mut |_| true).is_err() => {
                 self.bad_pointer("get_allocated_size", p, BadPointer::BadHeader)
             }
             Err(_) => return 0,
@@ -580,11 +580,14 @@ impl MultiHeap {
 
     #[cold]
     fn bad_pointer(self, op: &str, p: *mut u8, e: BadPointer) -> ! {
+        if text::SHORT_FATAL {
+            text::fatal_at(p)
+        }
         let why = match e {
-            BadPointer::Outside => "is not inside heap",
-            BadPointer::NotAllocated => "is not allocated (double free?) in heap",
+            BadPointer::Outside => " is not inside heap ",
+            BadPointer::NotAllocated => " is not allocated (double free?) in heap ",
             BadPointer::BadHeader => {
-                "has no valid block header (interior pointer or corrupt heap) in heap"
+                " has no valid block header (interior pointer or corrupt heap) in heap "
             }
         };
         Line::err()
@@ -594,9 +597,7 @@ impl MultiHeap {
             .ptr(p)
             .s("): pointer ")
             .ptr(p)
-            .s(" ")
             .s(why)
-            .s(" ")
             .ptr(self.start.as_ptr())
             .s("\n");
         port::abort()
@@ -659,17 +660,27 @@ impl MultiHeap {
     /// Statistics of the heap.
     pub fn info(self) -> Info {
         let _g = self.lock();
-        let s = self.tlsf().stats();
+        // Counted over the shared walk (`walk_locked`) rather than `Tlsf::stats`, which has a
+        // walk of its own: one copy less on the chips.
+        let (mut used_blocks, mut used_bytes, mut free_blocks) = (0, 0, 0);
+        self.walk_locked(&mut |b| {
+            if b.used {
+                used_blocks += 1;
+                used_bytes += b.size;
+            } else {
+                free_blocks += 1;
+            }
+            true
+        });
+        let largest_fit = self.tlsf().largest_fit() as usize;
         Info {
             total_free_bytes: self.free_size(),
-            total_allocated_bytes: s
-                .used_bytes
-                .saturating_sub(s.used_blocks * poison::OVERHEAD),
-            largest_free_block: s.largest_fit.saturating_sub(poison::OVERHEAD),
+            total_allocated_bytes: used_bytes.saturating_sub(used_blocks * poison::OVERHEAD),
+            largest_free_block: largest_fit.saturating_sub(poison::OVERHEAD),
             minimum_free_bytes: self.minimum_free_size(),
-            allocated_blocks: s.used_blocks,
-            free_blocks: s.free_blocks,
-            total_blocks: s.used_blocks + s.free_blocks,
+            allocated_blocks: used_blocks,
+            free_blocks,
+            total_blocks: used_blocks + free_blocks,
         }
     }
 
@@ -684,9 +695,23 @@ impl MultiHeap {
     }
 
     /// Calls `f` for every block in address order, with the lock held, until it returns false.
+    #[inline]
     pub fn walk(self, mut f: impl FnMut(Block) -> bool) {
         let _g = self.lock();
+        self.walk_locked(&mut f);
+    }
+
+    /// The walk with the lock held. Not generic: every walker shares one copy of the TLSF walk
+    /// (flash on the chips; the walk is for diagnostics and queries, never the allocation path).
+    #[cfg_attr(target_os = "none", inline(never))]
+    fn walk_locked(self, f: &mut dyn FnMut(Block) -> bool) {
         self.tlsf().walk(|b| f(self.block(b)));
+    }
+
+    /// TLSF's structural check with a per-block callback; one shared copy (see `walk_locked`).
+    #[cfg_attr(target_os = "none", inline(never))]
+    fn tlsf_check(self, f: &mut dyn FnMut(BlockInfo) -> bool) -> Result<(), Corruption> {
+        self.tlsf().check(f)
     }
 
     /// The first block of the heap.
@@ -723,11 +748,18 @@ impl MultiHeap {
 
     /// Full integrity check. With `print_errors`, each problem is described on the diagnostic
     /// console. `extra` may check each block's contents (poisoning) and report its own errors.
+    #[inline]
     pub fn check_with(self, print_errors: bool, mut extra: impl FnMut(Block) -> bool) -> bool {
+        self.check_dyn(print_errors, &mut extra)
+    }
+
+    /// `check_with` without the generic parameter: one shared copy (see `walk_locked`).
+    #[cfg_attr(target_os = "none", inline(never))]
+    fn check_dyn(self, print_errors: bool, extra: &mut dyn FnMut(Block) -> bool) -> bool {
         let _g = self.lock();
         let t = self.tlsf();
         let mut sum_free = 0usize;
-        let r = t.check(|b| {
+        let r = self.tlsf_check(&mut |b| {
             if !b.used {
                 sum_free += b.size as usize + HDR as usize;
             }
@@ -744,14 +776,10 @@ impl MultiHeap {
             if let Some(c) = err.filter(|c| *c != Corruption::BadChain { at: 0 }) {
                 report_corruption(t, c);
             } else if !counters_ok {
-                Line::err()
-                    .s("CORRUPT HEAP: heap ")
-                    .ptr(self.start.as_ptr())
-                    .s(" free counter ")
-                    .dec(free)
-                    .s(" but free blocks hold ")
-                    .dec(sum_free)
-                    .s("\n");
+                Line::err().f(
+                    "CORRUPT HEAP: heap %p free counter %d but free blocks hold %d\n",
+                    &[self.start.as_ptr() as usize, free, sum_free],
+                );
             }
         }
         err.is_none() && counters_ok
@@ -765,20 +793,17 @@ impl MultiHeap {
     /// Prints every block of the heap in ESP-IDF's dump format.
     pub fn dump(self) {
         let _g = self.lock();
-        Line::err()
-            .s("Showing data for heap: ")
-            .ptr(self.start.as_ptr())
-            .s(" \n");
-        self.tlsf().walk(|b| {
-            let b = self.block(b);
+        Line::err().f(
+            "Showing data for heap: %p \n",
+            &[self.start.as_ptr() as usize],
+        );
+        self.walk_locked(&mut |b| {
             Line::err()
-                .s("Block ")
-                .ptr(b.data)
-                .s(" data, size: ")
-                .dec(b.size)
-                .s(" bytes, Free: ")
-                .s(if b.used { "No" } else { "Yes" })
-                .s(" \n");
+                .f(
+                    "Block %p data, size: %d bytes, Free: ",
+                    &[b.data as usize, b.size],
+                )
+                .s(if b.used { "No \n" } else { "Yes \n" });
             true
         });
     }
@@ -830,7 +855,5 @@ fn report_corruption(t: Tlsf, c: Corruption) {
     Line::err()
         .s("CORRUPT HEAP: ")
         .s(what)
-        .s(" at ")
-        .ptr(t.ptr_at(at))
-        .s("\n");
+        .f(" at %p\n", &[t.ptr_at(at) as usize]);
 }

@@ -30,23 +30,52 @@
 #define HEAPCAPS_PORT_ATTR IRAM_ATTR
 #endif
 
-/* The Rust side initialises every lock it creates with portMUX_INITIALIZER_UNLOCKED's bytes
- * (src/port/espidf.rs LOCK_INIT) and hands out 8-byte objects: make sure that still fits. */
+/* The Rust side hands out 8-byte lock objects: make sure a portMUX_TYPE still fits. */
 _Static_assert(sizeof(portMUX_TYPE) == 8, "heapcaps assumes an 8-byte portMUX_TYPE");
 
 /* Referenced with `-u` by the component so this object (and the init hook below) is always
  * linked, even though only the Rust archive calls the functions here. */
 const int heapcaps_port_include = 1;
 
+/* Locks the Rust side creates start as zero bytes (src/port/espidf.rs LOCK_INIT), so that the
+ * statics holding them (the heap registry: 2.6 KB) are .bss rather than .data, whose initial
+ * image would also take flash. An owner of 0 is never a valid portMUX state (unlocked is
+ * portMUX_FREE_VAL, locked is a core id), so it marks a lock that was never used: the first user
+ * stores the unlocked value, under a statically initialised mux so that two cores (or a task and
+ * an ISR) cannot both do it, the second one after the first has already taken the lock. Locks
+ * from C callers (multi_heap_set_lock) are initialised portMUXes and never take this path. */
+static portMUX_TYPE s_first_use_mux = portMUX_INITIALIZER_UNLOCKED;
+
+static HEAPCAPS_PORT_ATTR __attribute__((noinline)) void heapcaps_port_lock_first_use(portMUX_TYPE *mux)
+{
+    portENTER_CRITICAL_SAFE(&s_first_use_mux);
+    if (__atomic_load_n(&mux->owner, __ATOMIC_RELAXED) == 0) {
+        mux->count = 0;
+        __atomic_store_n(&mux->owner, portMUX_FREE_VAL, __ATOMIC_RELEASE);
+    }
+    portEXIT_CRITICAL_SAFE(&s_first_use_mux);
+}
+
+/* A NULL lock means "no locking" (multi_heap_set_lock(heap, NULL)); tested here rather than on
+ * the Rust side, where the test made every locked function carry two copies of its body. */
 HEAPCAPS_PORT_ATTR void heapcaps_port_lock(void *lock)
 {
+    portMUX_TYPE *mux = (portMUX_TYPE *)lock;
+    if (mux == NULL) {
+        return;
+    }
+    if (__builtin_expect(__atomic_load_n(&mux->owner, __ATOMIC_ACQUIRE) == 0, 0)) {
+        heapcaps_port_lock_first_use(mux);
+    }
     /* _SAFE: callable from tasks and from ISRs (ESP-IDF allows allocation in ISRs). */
-    portENTER_CRITICAL_SAFE((portMUX_TYPE *)lock);
+    portENTER_CRITICAL_SAFE(mux);
 }
 
 HEAPCAPS_PORT_ATTR void heapcaps_port_unlock(void *lock)
 {
-    portEXIT_CRITICAL_SAFE((portMUX_TYPE *)lock);
+    if (lock != NULL) {
+        portEXIT_CRITICAL_SAFE((portMUX_TYPE *)lock);
+    }
 }
 
 /* The ROM printf has no "%.*s" (it reads "%s" to the NUL and ignores '*'), and the Rust side's

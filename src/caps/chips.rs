@@ -420,40 +420,37 @@ pub fn chip(name: &str) -> Option<&'static Chip> {
 
 /// Cuts `reserved` out of `regions` (ESP-IDF's `soc_get_available_memory_regions`): pieces of 16
 /// bytes or less are dropped; reserved ends are widened to word boundaries. Calls `out` per piece.
+/// (32-bit arithmetic, saturating at the top of the address space, where no chip has RAM: 64-bit
+/// arithmetic doubled this function's code on the 32-bit chips. One call site of `out`, so that
+/// it is inlined once.)
 pub fn available(regions: &[Region], reserved: &[(u32, u32)], mut out: impl FnMut(Region)) {
     for reg in regions {
-        let mut start = reg.start as u64;
-        let end = reg.start as u64 + reg.size as u64;
-        let mut dropped = false;
-        for &(rs, re) in reserved {
-            let rs = (rs & !3) as u64;
-            let re = ((re as u64) + 3) & !3;
-            if re <= start || rs >= end {
-                continue;
+        let end = reg.start.saturating_add(reg.size);
+        let mut start = reg.start;
+        let mut cuts = reserved.iter();
+        loop {
+            // The piece from `start` ends where the next overlapping reserved range begins (or
+            // at `end`); the next one starts where that range ends.
+            let (piece_end, next) = loop {
+                let Some(&(rs, re)) = cuts.next() else {
+                    break (end, end);
+                };
+                let (rs, re) = (rs & !3, re.saturating_add(3) & !3);
+                if re > start && rs < end {
+                    break (rs.max(start), re.min(end));
+                }
+            };
+            if piece_end - start > 16 {
+                out(Region {
+                    start,
+                    size: piece_end - start,
+                    ..*reg
+                });
             }
-            if rs <= start && re >= end {
-                dropped = true;
+            if next >= end {
                 break;
             }
-            if rs > start {
-                // The piece below the reserved range.
-                let piece = Region {
-                    start: start as u32,
-                    size: (rs - start) as u32,
-                    ..*reg
-                };
-                if piece.size > 16 {
-                    out(piece);
-                }
-            }
-            start = re.min(end);
-        }
-        if !dropped && end > start && end - start > 16 {
-            out(Region {
-                start: start as u32,
-                size: (end - start) as u32,
-                ..*reg
-            });
+            start = next;
         }
     }
 }
@@ -726,7 +723,14 @@ mod device {
         }
         // SAFETY: names in the table are NUL-terminated string literals.
         let c = unsafe { core::ffi::CStr::from_ptr(t.name as *const core::ffi::c_char) };
-        c.to_str().unwrap_or("")
+        let b = c.to_bytes();
+        // ESP-IDF's names are ASCII; anything else is shown as "". An ASCII test instead of
+        // full UTF-8 validation (`CStr::to_str`) saves ~400 bytes of flash.
+        if b.iter().any(|&c| c >= 0x80) {
+            return "";
+        }
+        // SAFETY: ASCII is valid UTF-8.
+        unsafe { core::str::from_utf8_unchecked(b) }
     }
 
     /// Caps and type name of the raw table region containing `p`.
@@ -774,10 +778,15 @@ mod device {
                     n += 1;
                 }
             }
+            let res = res.get_mut(..n).unwrap_or_default();
             // Insertion sort: a handful of entries, and core's sort would cost ~3.8 KB of flash.
-            for i in 1..n {
+            // (`get` rather than indexing: no panic paths.)
+            for i in 1..res.len() {
                 let mut j = i;
-                while j > 0 && res[j - 1].0 > res[j].0 {
+                while let (Some(&a), Some(&b)) = (res.get(j.wrapping_sub(1)), res.get(j)) {
+                    if a.0 <= b.0 {
+                        break;
+                    }
                     res.swap(j - 1, j);
                     j -= 1;
                 }
@@ -802,7 +811,7 @@ mod device {
                     iram: r.iram_address as u32,
                     startup_stack: r.startup_stack,
                 }];
-                available(&one, &res[..n], |p| {
+                available(&one, res, |p| {
                     let Some(t) = tys.get(p.ty) else { return };
                     if let Some(d) = list.get_mut(k) {
                         *d = BootRegion {
@@ -819,16 +828,10 @@ mod device {
                 });
             }
             // SAFETY: the available regions are the RAM ESP-IDF leaves to the heap.
-            unsafe { reg.init(&list[..k]) };
+            unsafe { reg.init(list.get(..k).unwrap_or_default()) };
         }
         if full {
             reg.enable_nonos_stack_heaps();
         }
-    }
-
-    /// First use before `heap_caps_init` (should not happen on a device): boot from the tables.
-    #[cold]
-    pub fn boot_default(reg: &'static Registry) {
-        boot(reg, false)
     }
 }

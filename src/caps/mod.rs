@@ -165,6 +165,26 @@ impl HwParams {
     };
 }
 
+/// An `AtomicUsize` whose all-zero bit pattern means `D`: the value is stored XOR `D`. Fields with
+/// a non-zero initial value use it so that [`Registry::new`] is all zero bytes, which puts the
+/// global registry in `.bss` (a non-zero initial image would also be copied into flash as `.data`).
+struct Biased<const D: usize>(AtomicUsize);
+
+impl<const D: usize> Biased<D> {
+    /// Holds `D`.
+    const fn new() -> Self {
+        Biased(AtomicUsize::new(0))
+    }
+    #[inline(always)]
+    fn load(&self, o: Ordering) -> usize {
+        self.0.load(o) ^ D
+    }
+    #[inline(always)]
+    fn store(&self, v: usize, o: Ordering) {
+        self.0.store(v ^ D, o)
+    }
+}
+
 /// One heap slot. Fields are atomics so the registry can be a plain `static`; each is written
 /// before the slot is published in the list (or, for `heap`, at single-threaded boot).
 struct Slot {
@@ -177,7 +197,7 @@ struct Slot {
     /// Index + 1 of the next slot in the list; 0 ends the list.
     next: AtomicUsize,
     /// Saved minimum while local-minimum monitoring is active (per slot, not per list position).
-    saved_min: AtomicUsize,
+    saved_min: Biased<{ usize::MAX }>,
     /// The heap's `portMUX_TYPE` ({owner, count}); its address goes to `MultiHeap::set_lock`.
     lock: UnsafeCell<[u32; 2]>,
     name: AtomicPtr<u8>,
@@ -195,7 +215,7 @@ impl Slot {
             all: AtomicU32::new(0),
             heap: AtomicUsize::new(0),
             next: AtomicUsize::new(0),
-            saved_min: AtomicUsize::new(usize::MAX),
+            saved_min: Biased::new(),
             lock: UnsafeCell::new(port::LOCK_INIT),
             name: AtomicPtr::new(ptr::null_mut()),
             name_len: AtomicUsize::new(0),
@@ -282,7 +302,7 @@ struct Index {
     /// Slot index at each position.
     slot: [AtomicUsize; MAX_HEAPS],
     /// Lowest used position (`MAX_HEAPS` while empty).
-    low: AtomicUsize,
+    low: Biased<MAX_HEAPS>,
     /// Slot indices of the listed heaps sorted by start address (`nsorted` used), for the
     /// address lookup of free/realloc: a binary search instead of a list walk.
     sorted: [AtomicUsize; MAX_HEAPS],
@@ -299,20 +319,20 @@ impl Index {
             all: [const { AtomicU32::new(0) }; 32],
             live: AtomicU32::new(0),
             slot: [const { AtomicUsize::new(0) }; MAX_HEAPS],
-            low: AtomicUsize::new(MAX_HEAPS),
+            low: Biased::new(),
             sorted: [const { AtomicUsize::new(0) }; MAX_HEAPS],
             nsorted: AtomicUsize::new(0),
             seq: AtomicUsize::new(0),
         }
     }
 
-    /// Sets or clears position `pos` in the masks selected by `caps` (writer lock held; plain
+    /// Puts position `pos` in exactly the masks selected by `caps` (writer lock held; plain
     /// load/store, as the device target has no read-modify-write atomics).
-    fn mark(&self, pos: usize, caps: [u32; 3], on: bool) {
+    fn mark(&self, pos: usize, caps: [u32; 3]) {
         let bit = 1u32 << (pos % 32);
         let set = |w: &AtomicU32, yes: bool| {
             let v = w.load(Ordering::Relaxed);
-            let v = if yes && on { v | bit } else { v & !bit };
+            let v = if yes { v | bit } else { v & !bit };
             w.store(v, Ordering::Relaxed);
         };
         for (b, w) in self.all.iter().enumerate() {
@@ -376,16 +396,17 @@ pub struct Registry {
     head: AtomicUsize,
     writer: UnsafeCell<[u32; 2]>,
     initialised: AtomicBool,
-    in_startup: AtomicBool,
+    /// `enable_nonos_stack_heaps` has run (the startup phase is over).
+    started: AtomicBool,
     /// `malloc_alwaysinternal_limit`; `usize::MAX` = external allocations disabled (-1).
-    extmem_limit: AtomicUsize,
+    extmem_limit: Biased<EXTMEM_DISABLED>,
     failed_hook: AtomicPtr<()>,
     monitoring: AtomicBool,
     monitor_buf: AtomicPtr<u8>,
-    hw_internal: AtomicUsize,
-    hw_external: AtomicUsize,
-    hw_simd: AtomicUsize,
-    size_max: AtomicUsize,
+    hw_internal: Biased<{ HwParams::ESP32.internal_line }>,
+    hw_external: Biased<{ HwParams::ESP32.external_line }>,
+    hw_simd: Biased<{ HwParams::ESP32.simd_align }>,
+    size_max: Biased<{ HwParams::ESP32.size_max }>,
     alias_lo: AtomicUsize,
     alias_hi: AtomicUsize,
     alias_iram: AtomicUsize,
@@ -429,7 +450,9 @@ impl Default for Registry {
 }
 
 impl Registry {
-    /// An empty registry with ESP32 hardware parameters and no D/IRAM alias.
+    /// An empty registry with ESP32 hardware parameters and no D/IRAM alias. Its bytes are all
+    /// zero (see [`Biased`]; lock words start zeroed in every port), so a `static` of it costs no
+    /// flash.
     pub const fn new() -> Registry {
         Registry {
             slots: [const { Slot::new() }; MAX_HEAPS],
@@ -437,15 +460,15 @@ impl Registry {
             head: AtomicUsize::new(0),
             writer: UnsafeCell::new(port::LOCK_INIT),
             initialised: AtomicBool::new(false),
-            in_startup: AtomicBool::new(true),
-            extmem_limit: AtomicUsize::new(EXTMEM_DISABLED),
+            started: AtomicBool::new(false),
+            extmem_limit: Biased::new(),
             failed_hook: AtomicPtr::new(ptr::null_mut()),
             monitoring: AtomicBool::new(false),
             monitor_buf: AtomicPtr::new(ptr::null_mut()),
-            hw_internal: AtomicUsize::new(HwParams::ESP32.internal_line),
-            hw_external: AtomicUsize::new(HwParams::ESP32.external_line),
-            hw_simd: AtomicUsize::new(HwParams::ESP32.simd_align),
-            size_max: AtomicUsize::new(HwParams::ESP32.size_max),
+            hw_internal: Biased::new(),
+            hw_external: Biased::new(),
+            hw_simd: Biased::new(),
+            size_max: Biased::new(),
             alias_lo: AtomicUsize::new(0),
             alias_hi: AtomicUsize::new(0),
             alias_iram: AtomicUsize::new(0),
@@ -530,6 +553,7 @@ impl Registry {
     /// # Safety
     /// Every region must be memory valid for reads and writes and reserved for the heap for the
     /// rest of the program (regions of startup-stack type from `enable_nonos_stack_heaps` on).
+    #[inline(never)]
     pub unsafe fn init(&self, regions: &[BootRegion]) {
         let _w = self.writer_lock();
         if self.initialised.load(Ordering::Relaxed) {
@@ -551,13 +575,10 @@ impl Registry {
             }
             i += 1;
             Line::err()
-                .s("I (0) heap_init: At ")
-                .hex(r.shown_at, 8, true)
-                .s(" len ")
-                .hex(r.size, 8, true)
-                .s(" (")
-                .dec(r.size / 1024)
-                .s(" KiB): ")
+                .f(
+                    "I (0) heap_init: At %X len %X (%d KiB): ",
+                    &[r.shown_at, r.size, r.size / 1024],
+                )
                 .s(r.name)
                 .s("\n");
             let idx = self.used.load(Ordering::Relaxed);
@@ -581,12 +602,16 @@ impl Registry {
         // free-size figures match a real boot.
         let n = self.used.load(Ordering::Relaxed);
         let want = Caps::BIT8.bits() | Caps::INTERNAL.bits();
-        let first = self.slots[..n]
-            .iter()
-            .filter(|s| s.heap().is_some() && s.all_caps() & want == want)
-            .min_by_key(|s| s.start());
+        let mut first: Option<(usize, MultiHeap)> = None;
+        for s in self.slots.iter().take(n) {
+            if let Some(h) = s.heap() {
+                if s.all_caps() & want == want && first.map_or(true, |(a, _)| s.start() < a) {
+                    first = Some((s.start(), h));
+                }
+            }
+        }
         self.reindex();
-        if let Some(h) = first.and_then(|s| s.heap()) {
+        if let Some((_, h)) = first {
             h.malloc(HEAP_T_SIZE * n);
         }
         self.initialised.store(true, Ordering::Release);
@@ -594,11 +619,12 @@ impl Registry {
 
     /// Renumbers the selection index from the list (writer lock held): the list's heaps take
     /// the top positions in list order.
+    #[inline(never)]
     fn reindex(&self) {
         let ix = &self.index;
         ix.live.store(0, Ordering::Release);
-        for pos in 0..MAX_HEAPS {
-            ix.mark(pos, [0; 3], false);
+        for w in ix.prio.iter().flatten().chain(&ix.all) {
+            w.store(0, Ordering::Relaxed);
         }
         let n = self.iter().count().min(MAX_HEAPS);
         let mut live = 0u32;
@@ -711,7 +737,7 @@ impl Registry {
         slot.pos.store(pos, Ordering::Relaxed);
         ps.store(idx, Ordering::Relaxed);
         let caps = [slot.prio(0), slot.prio(1), slot.prio(2)];
-        self.index.mark(pos, caps, true);
+        self.index.mark(pos, caps);
         if slot.heap.load(Ordering::Relaxed) != 0 {
             *live |= 1 << (pos % 32);
         }
@@ -725,23 +751,27 @@ impl Registry {
     }
 
     /// Links slot `idx` before the first entry whose size is >= its own.
+    #[inline(never)]
     fn insert_sorted(&self, idx: usize) {
-        let size = |i: usize| self.slots[i].end() - self.slots[i].start();
-        let me = size(idx);
-        let mut prev: Option<usize> = None;
-        let mut cur = self.head.load(Ordering::Relaxed);
-        while cur != 0 {
-            if size(cur - 1) >= me {
+        let Some(me) = self.slots.get(idx) else {
+            return;
+        };
+        let size = me.end() - me.start();
+        // The link to rewrite: the head, then the `next` of each smaller entry.
+        let mut link = &self.head;
+        while let Some(s) = link
+            .load(Ordering::Relaxed)
+            .checked_sub(1)
+            .and_then(|i| self.slots.get(i))
+        {
+            if s.end() - s.start() >= size {
                 break;
             }
-            prev = Some(cur - 1);
-            cur = self.slots[cur - 1].next.load(Ordering::Relaxed);
+            link = &s.next;
         }
-        self.slots[idx].next.store(cur, Ordering::Relaxed);
-        match prev {
-            None => self.head.store(idx + 1, Ordering::Release),
-            Some(p) => self.slots[p].next.store(idx + 1, Ordering::Release),
-        }
+        me.next
+            .store(link.load(Ordering::Relaxed), Ordering::Relaxed);
+        link.store(idx + 1, Ordering::Release);
     }
 
     /// Registers the startup-stack heaps (every slot still without a heap) and ends the startup
@@ -761,7 +791,7 @@ impl Registry {
                 }
             }
         }
-        self.in_startup.store(false, Ordering::Release);
+        self.started.store(true, Ordering::Release);
     }
 
     /// Adds `[start, end)` as a heap with `caps`, at the head of the list.
@@ -779,13 +809,11 @@ impl Registry {
             return Err(Error::InvalidArg);
         }
         let _w = self.writer_lock();
-        let mut i = 0;
-        while i < self.used.load(Ordering::Relaxed) {
-            let s = &self.slots[i];
+        let used = self.used.load(Ordering::Relaxed);
+        for s in self.slots.iter().take(used) {
             if !check_add_region_allowed(s.start(), s.end(), start, end) {
                 return Err(Error::Fail);
             }
-            i += 1;
         }
         let idx = self.used.load(Ordering::Relaxed);
         let Some(slot) = self.slots.get(idx) else {
@@ -806,7 +834,7 @@ impl Registry {
         self.used.store(idx + 1, Ordering::Relaxed);
         slot.fill(start, end, caps, name);
         h.set_lock(slot.lock_ptr());
-        if !self.in_startup.load(Ordering::Relaxed) {
+        if self.started.load(Ordering::Relaxed) {
             h.force_minimum_free_bytes(0);
         }
         slot.heap.store(h.as_ptr() as usize, Ordering::Relaxed);
@@ -919,24 +947,25 @@ impl Registry {
             // Only the heaps that match `caps` at this priority, in list order (see `Index`).
             for s in self.eligible(prio, caps) {
                 let Some(h) = s.heap() else { continue };
-                match alias {
-                    Some(a) if a.in_dram(s.start()) => {
-                        let p = alloc_alias(h, a, size + OWNER + ALIAS_WORD, alignment);
-                        if !p.is_null() {
-                            let p = self.owned(s, h, p);
-                            let p = to_iram(a, p, size + ALIAS_WORD);
-                            crate::hooks::alloc(p, size, caps);
-                            return p;
-                        }
-                    }
-                    _ => {
-                        let p = alloc_in(h, size + OWNER, alignment);
-                        if !p.is_null() {
-                            let p = self.owned(s, h, p);
-                            crate::hooks::alloc(p, size, caps);
-                            return p;
-                        }
-                    }
+                // An EXEC block in D/IRAM also holds its DRAM address (see `to_iram`). One
+                // allocation call site for both kinds keeps one inlined copy of the heap's
+                // malloc.
+                let a = alias.filter(|a| a.in_dram(s.start()));
+                let extra = if a.is_some() { ALIAS_WORD } else { 0 };
+                let p = alloc_in(
+                    h,
+                    size + OWNER + extra,
+                    alignment,
+                    alias_offset(a, alignment),
+                );
+                if !p.is_null() {
+                    let p = self.owned(s, h, p);
+                    let p = match a {
+                        Some(a) => to_iram(a, p, size + ALIAS_WORD),
+                        None => p,
+                    };
+                    crate::hooks::alloc(p, size, caps);
+                    return p;
                 }
             }
         }
@@ -1027,7 +1056,9 @@ impl Registry {
 
     /// The first registered heap (list order) whose range contains `p`: a binary search of the
     /// address table, or the list walk if a writer was busy with the table.
-    #[inline]
+    // One copy on the chips (free, realloc and five queries use it).
+    #[cfg_attr(not(target_os = "none"), inline)]
+    #[cfg_attr(target_os = "none", inline(never))]
     fn find_heap(&self, p: usize) -> Option<(&Slot, MultiHeap)> {
         if let Some(found) = self.lookup_by_addr(p) {
             return found.and_then(|s| Some((s, s.heap()?)));
@@ -1425,21 +1456,25 @@ impl Registry {
         })
     }
 
+    /// Sum of `f` over the heaps with all of `caps` (one shared loop for the three size sums).
+    #[inline(never)]
+    fn sum(&self, caps: u32, f: fn(&Slot, MultiHeap) -> usize) -> usize {
+        self.matching(caps).map(|(s, h)| f(s, h)).sum()
+    }
+
     /// `heap_caps_get_total_size`.
     pub fn total_size(&self, caps: u32) -> usize {
-        self.matching(caps).map(|(s, _)| s.end() - s.start()).sum()
+        self.sum(caps, |s, _| s.end() - s.start())
     }
 
     /// `heap_caps_get_free_size`.
     pub fn free_size(&self, caps: u32) -> usize {
-        self.matching(caps).map(|(_, h)| h.free_size()).sum()
+        self.sum(caps, |_, h| h.free_size())
     }
 
     /// `heap_caps_get_minimum_free_size`.
     pub fn minimum_free_size(&self, caps: u32) -> usize {
-        self.matching(caps)
-            .map(|(_, h)| h.minimum_free_size())
-            .sum()
+        self.sum(caps, |_, h| h.minimum_free_size())
     }
 
     /// `heap_caps_get_largest_free_block`.
@@ -1472,44 +1507,35 @@ impl Registry {
 
     /// `heap_caps_print_heap_info`, in ESP-IDF's format, to standard output.
     pub fn print_heap_info(&self, caps: u32) {
-        Line::out()
-            .s("Heap summary for capabilities 0x")
-            .hex(caps as usize, 8, true)
-            .s(":\n");
+        Line::out().f("Heap summary for capabilities 0x%X:\n", &[caps as usize]);
         for (s, h) in self.matching(caps) {
             let i = h.info();
-            Line::out()
-                .s("  At 0x")
-                .hex(s.start(), 8, false)
-                .s(" len ")
-                .dec(s.end() - s.start())
-                .s(" free ")
-                .dec(i.total_free_bytes)
-                .s(" allocated ")
-                .dec(i.total_allocated_bytes)
-                .s(" min_free ")
-                .dec(i.minimum_free_bytes)
-                .s("\n    largest_free_block ")
-                .dec(i.largest_free_block)
-                .s(" alloc_blocks ")
-                .dec(i.allocated_blocks)
-                .s(" free_blocks ")
-                .dec(i.free_blocks)
-                .s(" total_blocks ")
-                .dec(i.total_blocks)
-                .s("\n");
+            Line::out().f(
+                "  At 0x%x len %d free %d allocated %d min_free %d\n    largest_free_block %d \
+                 alloc_blocks %d free_blocks %d total_blocks %d\n",
+                &[
+                    s.start(),
+                    s.end() - s.start(),
+                    i.total_free_bytes,
+                    i.total_allocated_bytes,
+                    i.minimum_free_bytes,
+                    i.largest_free_block,
+                    i.allocated_blocks,
+                    i.free_blocks,
+                    i.total_blocks,
+                ],
+            );
         }
         let t = self.info(caps);
-        Line::out()
-            .s("  Totals:\n    free ")
-            .dec(t.total_free_bytes)
-            .s(" allocated ")
-            .dec(t.total_allocated_bytes)
-            .s(" min_free ")
-            .dec(t.minimum_free_bytes)
-            .s(" largest_free_block ")
-            .dec(t.largest_free_block)
-            .s("\n");
+        Line::out().f(
+            "  Totals:\n    free %d allocated %d min_free %d largest_free_block %d\n",
+            &[
+                t.total_free_bytes,
+                t.total_allocated_bytes,
+                t.minimum_free_bytes,
+                t.largest_free_block,
+            ],
+        );
     }
 
     /// `heap_caps_check_integrity`: checks every selected heap (no short-circuit).
@@ -1667,31 +1693,36 @@ pub fn check_add_region_allowed(
         || (start == heap_start && end == heap_end))
 }
 
+/// Allocates `size` bytes from `h`; with `alignment` above a word, `offset` bytes into the
+/// block are aligned (see `alias_offset`).
 #[inline(always)]
-fn alloc_in(h: MultiHeap, size: usize, alignment: usize) -> *mut u8 {
+fn alloc_in(h: MultiHeap, size: usize, alignment: usize, offset: usize) -> *mut u8 {
     if alignment <= WORD {
         h.malloc(size)
     } else {
-        h.aligned_alloc_offs(size, alignment, OWNER)
+        h.aligned_alloc_offs(size, alignment, offset)
     }
 }
 
-/// Allocates the DRAM block of an EXEC request. ESP-IDF aligns the DRAM block, so the IRAM
-/// pointer it hands out (one address word further) misses the requested alignment; here, on
-/// chips with a linear alias, the block is placed so that the returned IRAM pointer is aligned.
-/// (The word-reversed ESP32 alias keeps ESP-IDF's placement.)
-fn alloc_alias(h: MultiHeap, a: DiramAlias, len: usize, alignment: usize) -> *mut u8 {
-    if alignment <= WORD || a.inverted {
-        return alloc_in(h, len, alignment);
+/// The offset into the block that an aligned request aligns: the user pointer after the owner
+/// word (`OWNER`), or for an EXEC block in D/IRAM (`a`) the IRAM pointer handed out. ESP-IDF
+/// aligns the DRAM block, so the IRAM pointer (one address word further) misses the requested
+/// alignment; here, on chips with a linear alias, the block is placed so that the returned IRAM
+/// pointer is aligned. (The word-reversed ESP32 alias keeps ESP-IDF's placement.)
+#[inline(always)]
+fn alias_offset(a: Option<DiramAlias>, alignment: usize) -> usize {
+    match a {
+        // The IRAM pointer is iram_lo + (p + OWNER - dram_lo) + ALIAS_WORD (the owner word, when
+        // task tracking is on, comes first): aligned when p + (OWNER + ALIAS_WORD + iram_lo -
+        // dram_lo) is.
+        Some(a) if !a.inverted && alignment > WORD => {
+            (OWNER + ALIAS_WORD)
+                .wrapping_add(a.iram_lo)
+                .wrapping_sub(a.dram_lo)
+                & (alignment - 1)
+        }
+        _ => OWNER,
     }
-    // The IRAM pointer is iram_lo + (p + OWNER - dram_lo) + ALIAS_WORD (the owner word, when
-    // task tracking is on, comes first): aligned when p + (OWNER + ALIAS_WORD + iram_lo -
-    // dram_lo) is.
-    let offset = (OWNER + ALIAS_WORD)
-        .wrapping_add(a.iram_lo)
-        .wrapping_sub(a.dram_lo)
-        & (alignment - 1);
-    h.aligned_alloc_offs(len, alignment, offset)
 }
 
 /// Stores the DRAM address of an EXEC block in its first (or, inverted, last) word through the
@@ -1711,12 +1742,13 @@ fn to_iram(a: DiramAlias, p: *mut u8, len: usize) -> *mut u8 {
 
 #[cold]
 fn outside(op: &str, p: *mut u8) -> ! {
+    if crate::text::SHORT_FATAL {
+        crate::text::fatal_at(p)
+    }
     Line::err()
         .s("CORRUPT HEAP: heap_caps_")
         .s(op)
-        .s("(")
-        .ptr(p)
-        .s("): pointer is outside heap areas\n");
+        .f("(%p): pointer is outside heap areas\n", &[p as usize]);
     port::abort()
 }
 
@@ -1782,11 +1814,23 @@ impl<'a> Iterator for Iter<'a> {
 static GLOBAL: Registry = Registry::new();
 
 /// The registry behind the C API. On a host, the first use boots the selected simulated chip.
+#[cfg(not(target_os = "none"))]
 #[inline]
 pub fn global() -> &'static Registry {
     if !GLOBAL.is_initialised() {
         chips::boot_default(&GLOBAL);
     }
+    &GLOBAL
+}
+
+/// The registry behind the C API. On a chip there is no first-use boot: ESP-IDF's startup runs
+/// `heap_caps_init` (the shim's `ESP_SYSTEM_INIT_FN`, CORE stage, priority 100, where ESP-IDF's
+/// heap initialises) before the C library is set up and before anything else can allocate. Until
+/// then the registry is empty and every allocation returns NULL, as with ESP-IDF's own heap,
+/// which has no lazy initialisation either. (A check here would cost every C entry point a call.)
+#[cfg(target_os = "none")]
+#[inline(always)]
+pub fn global() -> &'static Registry {
     &GLOBAL
 }
 

@@ -29,17 +29,20 @@ pub fn diram_alias() -> Option<(usize, usize, usize, bool)> {
     differ.then_some((w[0], w[1], w[2], w[3] != 0))
 }
 
-/// Initial value of a `portMUX_TYPE` (`portMUX_INITIALIZER_UNLOCKED`): owner `SPINLOCK_FREE`,
-/// count 0.
-pub const LOCK_INIT: [u32; 2] = [0xB33F_FFFF, 0];
+/// Initial value of a lock object: zero bytes, not `portMUX_INITIALIZER_UNLOCKED` ({0xB33FFFFF,
+/// 0}), so that statics holding locks are zero-initialised (`.bss`, no flash image). The shim's
+/// `heapcaps_port_lock` turns a never-used (zero) lock into an unlocked `portMUX_TYPE` on first
+/// use, race-free (see port/esp_idf/heapcaps_port.c).
+pub const LOCK_INIT: [u32; 2] = [0, 0];
 
 pub fn lock(lock: *mut c_void) {
-    // SAFETY: the shim enters portENTER_CRITICAL_SAFE on the portMUX_TYPE the heap was given.
+    // SAFETY: NULL (no locking: the shim returns at once) or the portMUX_TYPE the heap was
+    // given, on which the shim enters portENTER_CRITICAL_SAFE.
     unsafe { heapcaps_port_lock(lock) }
 }
 
 pub fn unlock(lock: *mut c_void) {
-    // SAFETY: pairs with `lock` on the same portMUX_TYPE.
+    // SAFETY: pairs with `lock` on the same portMUX_TYPE (or NULL, ignored).
     unsafe { heapcaps_port_unlock(lock) }
 }
 

@@ -17,14 +17,18 @@ use espidf as imp;
 
 use core::ffi::c_void;
 
-/// Initial contents of an 8-byte lock object (`portMUX_TYPE` layout) before its first use.
+/// Initial contents of an 8-byte lock object (`portMUX_TYPE` layout) before its first use: zero
+/// in every port (the ESP-IDF shim initialises the `portMUX_TYPE` on first use), so statics that
+/// hold locks are zero-initialised and take no flash for an initial image.
 pub const LOCK_INIT: [u32; 2] = imp::LOCK_INIT;
 
 /// Enters the critical section guarded by `lock` (a `multi_heap_lock_t`, i.e. a `portMUX_TYPE`).
 /// A NULL lock means "no locking". Must be recursive on the same core/thread.
 #[inline(always)]
 pub fn lock(lock: *mut c_void) {
-    if !lock.is_null() {
+    // On the chips the shim tests for NULL: a test here would make the compiler duplicate the
+    // code between lock and unlock for the two cases (flash).
+    if cfg!(target_os = "none") || !lock.is_null() {
         imp::lock(lock)
     }
 }
@@ -32,7 +36,7 @@ pub fn lock(lock: *mut c_void) {
 /// Leaves the critical section entered by [`lock`].
 #[inline(always)]
 pub fn unlock(lock: *mut c_void) {
-    if !lock.is_null() {
+    if cfg!(target_os = "none") || !lock.is_null() {
         imp::unlock(lock)
     }
 }
