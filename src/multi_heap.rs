@@ -235,7 +235,7 @@ impl MultiHeap {
     /// `malloc`, always inlined: for the C entry point, where a call layer costs ~10% per op.
     // Forced inlining saves a call layer per operation on hosts; chips keep one copy (flash).
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
+    #[cfg_attr(target_os = "none", inline(never))]
     pub fn malloc_inline(self, size: usize) -> *mut u8 {
         if size == 0 {
             return ptr::null_mut();
@@ -318,12 +318,16 @@ impl MultiHeap {
         }
     }
 
-    #[inline(never)]
+    // A separate copy on hosts (where `malloc_inline` is inlined everywhere); on chips just a
+    // call of the one copy.
+    #[cfg_attr(not(target_os = "none"), inline(never))]
+    #[cfg_attr(target_os = "none", inline(always))]
     fn malloc_out_of_line(self, size: usize) -> *mut u8 {
         self.malloc_inline(size)
     }
 
-    #[inline(never)]
+    #[cfg_attr(not(target_os = "none"), inline(never))]
+    #[cfg_attr(target_os = "none", inline(always))]
     fn free_out_of_line(self, p: *mut u8) {
         self.free_inline(p)
     }
@@ -339,7 +343,7 @@ impl MultiHeap {
     /// `free`, always inlined: for the C entry point.
     // Forced inlining saves a call layer per operation on hosts; chips keep one copy (flash).
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
+    #[cfg_attr(target_os = "none", inline(never))]
     pub fn free_inline(self, p: *mut u8) {
         if p.is_null() {
             return;

@@ -157,7 +157,10 @@ pub struct Geometry {
     pub control_size: u32,
 }
 
-#[inline(always)]
+// One copy on chips: rv32imc has no count-leading-zeros instruction, so each inlined copy is a
+// ~60-byte bit-twiddling sequence.
+#[cfg_attr(not(target_os = "none"), inline(always))]
+#[cfg_attr(target_os = "none", inline(never))]
 const fn log2(x: u32) -> u32 {
     // `| 1` tells the compiler x is non-zero, so no zero guard is emitted (same result for x > 0).
     31 - (x | 1).leading_zeros()
@@ -341,11 +344,13 @@ impl Tlsf {
     // ----- classes -------------------------------------------------------------------------
 
     /// The class a block of payload `size` lives in.
+    // Out of line on chips (flash), like `log2`.
     // For 2^t <= size < 2^(t+1), t >= 5: the level's eight classes are 2^(t-3) bytes wide and
     // `size >> (t - 3)` is 8..15, so `8 t + (size >> (t - 3))` numbers the classes consecutively
     // across levels. Below 64 bytes the same formula with t = 5 gives exact 4-byte classes
     // (40 + size / 4 - 8 for size < 32): no branch, no offset.
-    #[inline(always)]
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline(never))]
     fn class_of(size: u32) -> u32 {
         let t = log2(size | SMALL);
         (t << SL_LOG2) + (size >> (t - SL_LOG2))
@@ -378,7 +383,14 @@ impl Tlsf {
             }
             m = self.word(Self::map_off(w << 5));
         }
-        Some((w << 5) + m.trailing_zeros())
+        // Chips without a count-trailing-zeros instruction use the one out-of-line log2 on the
+        // lowest set bit instead of a table-driven ctz sequence (flash).
+        let low = if cfg!(target_os = "none") {
+            log2(m & m.wrapping_neg())
+        } else {
+            m.trailing_zeros()
+        };
+        Some((w << 5) + low)
     }
 
     // ----- free lists ----------------------------------------------------------------------
@@ -541,6 +553,12 @@ impl Tlsf {
         } else {
             (req + ALIGN - 1) & !(ALIGN - 1)
         };
+        if cfg!(target_os = "none") {
+            // Chips: the compact path (flash), the same blocks as the host path below.
+            let b = self.take_block(size)?;
+            self.use_block(b, size);
+            return Some((b + HDR, self.size_of(b)));
+        }
         let Some(c) = self.find_suitable(Self::class_search(size)) else {
             return self.malloc_from_own_class(size);
         };
@@ -754,8 +772,9 @@ impl Tlsf {
     }
 
     /// `free` of the validated used block `b`.
+    // One copy on chips, shared by free and realloc's move path (flash).
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline)]
+    #[cfg_attr(target_os = "none", inline(never))]
     fn free_block(self, b: u32) -> Result<u32, BadPointer> {
         let w = self.word(b);
         let freed = w & !FLAGS;
@@ -789,6 +808,7 @@ impl Tlsf {
     /// big enough to be a block (merged with a free successor).
     // Inlined into realloc on hosts (a call layer costs ~10% there); one copy on chips.
     #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline(never))]
     fn shrink(self, b: u32, size: u32) {
         let w = self.word(b);
         let cur = w & !FLAGS;
@@ -815,7 +835,8 @@ impl Tlsf {
     #[cfg_attr(target_os = "none", inline(never))]
     fn refile(self, old: u32, old_size: u32, new: u32, new_size: u32) {
         let c = Self::class_of(new_size);
-        if c == Self::class_of(old_size) {
+        // Chips always take the short way (flash).
+        if !cfg!(target_os = "none") && c == Self::class_of(old_size) {
             // Read the links before `new`'s header and links may overwrite them.
             let next = self.link_next(old);
             let prev = self.link_prev(old);
