@@ -46,6 +46,11 @@ const FREE: u32 = 1;
 const PREV_FREE: u32 = 2;
 const FLAGS: u32 = FREE | PREV_FREE;
 
+/// The chips' compact code paths (flash before speed). They keep every invariant the host paths
+/// keep; a re-filed free block may sit at a different place in its list. Hosts can build them too (`RUSTFLAGS="--cfg heapcaps_compact"`) so that the tests run
+/// over them; `scripts/test-all.sh` does.
+const COMPACT: bool = cfg!(any(target_os = "none", heapcaps_compact));
+
 /// How many blocks of the request's own class a failed good-fit search may inspect. Bounded, so
 /// malloc stays O(1); it lets a request use a block of its own class when no larger class has one.
 const OWN_CLASS_SCAN: u32 = 16;
@@ -385,7 +390,7 @@ impl Tlsf {
         }
         // Chips without a count-trailing-zeros instruction use the one out-of-line log2 on the
         // lowest set bit instead of a table-driven ctz sequence (flash).
-        let low = if cfg!(target_os = "none") {
+        let low = if COMPACT {
             log2(m & m.wrapping_neg())
         } else {
             m.trailing_zeros()
@@ -553,8 +558,8 @@ impl Tlsf {
         } else {
             (req + ALIGN - 1) & !(ALIGN - 1)
         };
-        if cfg!(target_os = "none") {
-            // Chips: the compact path (flash), the same blocks as the host path below.
+        if COMPACT {
+            // Chips: the compact path (flash); it picks the same block as the path below.
             let b = self.take_block(size)?;
             self.use_block(b, size);
             return Some((b + HDR, self.size_of(b)));
@@ -836,7 +841,7 @@ impl Tlsf {
     fn refile(self, old: u32, old_size: u32, new: u32, new_size: u32) {
         let c = Self::class_of(new_size);
         // Chips always take the short way (flash).
-        if !cfg!(target_os = "none") && c == Self::class_of(old_size) {
+        if !COMPACT && c == Self::class_of(old_size) {
             // Read the links before `new`'s header and links may overwrite them.
             let next = self.link_next(old);
             let prev = self.link_prev(old);
