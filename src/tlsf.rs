@@ -86,6 +86,7 @@ struct Control {
 pub const OWNER_BYTES: u32 = 3 * core::mem::size_of::<usize>() as u32;
 /// Offset of the head table (the end of the control structure) from the region start.
 const HEADS: u32 = OWNER_BYTES + core::mem::size_of::<Control>() as u32;
+const _: () = assert!(HEADS < 4 * FIRST_CLASS);
 /// Offset of the class bitmap from the region start.
 const MAP_OFF: u32 = OWNER_BYTES + core::mem::offset_of!(Control, map) as u32;
 
@@ -449,7 +450,8 @@ impl Tlsf {
             self.set_word(next + HDR + 4, prev);
         } else if prev < self.first() {
             // `b` was the only block of its list: `prev` is the head slot's pseudo-block.
-            self.clear_bit(FIRST_CLASS + (prev + HDR - HEADS) / 4);
+            // (slot - HEADS) / 4 + FIRST_CLASS, as one add and one shift (4 * FIRST_CLASS > HEADS).
+            self.clear_bit((prev + HDR + 4 * FIRST_CLASS - HEADS) / 4);
         }
     }
 
