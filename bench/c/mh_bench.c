@@ -30,14 +30,16 @@
 
 enum { OP_MALLOC = 0, OP_FREE = 1, OP_REALLOC = 2, OP_ALIGNED = 3, OP_CAPS = 4 };
 enum { M_MH, M_CAPS, M_MALLOC, M_SYS, M_BASE };
-#define REGION (1024 * 1024)
+/* Region size: 1 MiB, or HEAPCAPS_BENCH_REGION bytes (64 KiB..1 MiB), as in the Rust harness. */
+#define REGION_MAX (1024 * 1024)
 #define BATCHES 15
 
 typedef struct {
     uint32_t kind, slot, size, align;
 } op_t;
 
-static _Alignas(16) uint8_t region[REGION];
+static _Alignas(16) uint8_t region[REGION_MAX];
+static size_t region_size = REGION_MAX;
 static multi_heap_handle_t heap;
 static int mode;
 
@@ -247,6 +249,10 @@ int main(int argc, char **argv)
            : !strcmp(m, "sys")    ? M_SYS
                                   : M_BASE;
     long reps = atol(argv[3]);
+    const char *rs = getenv("HEAPCAPS_BENCH_REGION");
+    if (rs != NULL && atol(rs) >= 64 * 1024 && atol(rs) <= REGION_MAX) {
+        region_size = (size_t)atol(rs);
+    }
 
     FILE *f = fopen(argv[1], "rb");
     uint32_t hdr[2];
@@ -270,7 +276,7 @@ int main(int argc, char **argv)
     }
 
     if (mode == M_MH) {
-        heap = multi_heap_register(region, REGION);
+        heap = multi_heap_register(region, region_size);
         if (heap == NULL) {
             fprintf(stderr, "multi_heap_register failed\n");
             return 1;
@@ -280,7 +286,7 @@ int main(int argc, char **argv)
                                 MALLOC_CAP_32BIT,
                             0, 0};
         esp_err_t e = heap_caps_add_region_with_caps(caps, (intptr_t)region,
-                                                     (intptr_t)(region + REGION));
+                                                     (intptr_t)(region + region_size));
         if (e != ESP_OK) {
             fprintf(stderr, "heap_caps_add_region_with_caps: %d\n", e);
             return 1;

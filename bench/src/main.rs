@@ -26,7 +26,7 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use contenders::{Baseline, Contender, Dlmalloc, Heapcaps, LinkedList, Rlsf, Talc, MALLOC_ALIGN};
-use workloads::{Op, Rng, Trace, ALIGNED, CAPS, FREE, MALLOC, REALLOC, REGION};
+use workloads::{Op, Rng, Trace, ALIGNED, CAPS, FREE, MALLOC, REALLOC};
 
 /// Contenders over one region, in report order.
 const CONTENDERS: [&str; 5] = ["heapcaps", "rlsf", "talc", "linked_list", "dlmalloc"];
@@ -173,9 +173,9 @@ const PERTIME_REPS: usize = 5;
 /// Per-op timing of one contender: per kind (malloc, free, realloc, all), mean, p99.9 and max
 /// (ns) of the per-op medians over `PERTIME_REPS` replays.
 fn pertime_one<C: Contender>(t: &Trace, f: f64) -> Vec<(&'static str, usize, f64, f64, f64)> {
-    let mut region = Region::new(REGION);
+    let mut region = Region::new(workloads::region());
     // SAFETY: the region outlives the heap.
-    let mut c = unsafe { C::new(region.base(), REGION) }.expect("heap setup");
+    let mut c = unsafe { C::new(region.base(), workloads::region()) }.expect("heap setup");
     let mut slots = vec![EMPTY; t.slots];
     replay(&mut c, &t.ops, &mut slots); // warm-up
     let n = t.ops.len();
@@ -235,9 +235,9 @@ fn pertime(ws: &[String]) {
 type Runner = Box<dyn FnMut(usize)>;
 
 fn runner<C: Contender + 'static>(t: &Rc<Trace>) -> (Runner, u32) {
-    let mut region = Region::new(REGION);
+    let mut region = Region::new(workloads::region());
     // SAFETY: the region moves into the closure with the heap and lives as long as it.
-    let mut c = unsafe { C::new(region.base(), REGION) }.expect("heap setup");
+    let mut c = unsafe { C::new(region.base(), workloads::region()) }.expect("heap setup");
     let before = c.free_size();
     let mut slots = vec![EMPTY; t.slots];
     let fails = replay(&mut c, &t.ops, &mut slots); // warm-up (and failure count)
@@ -288,9 +288,9 @@ fn timing(ws: &[String]) {
 }
 
 fn one_run<C: Contender>(t: &Trace) -> u32 {
-    let mut region = Region::new(REGION);
+    let mut region = Region::new(workloads::region());
     // SAFETY: the region outlives the heap.
-    let mut c = unsafe { C::new(region.base(), REGION) }.expect("heap setup");
+    let mut c = unsafe { C::new(region.base(), workloads::region()) }.expect("heap setup");
     let mut slots = vec![EMPTY; t.slots];
     replay(&mut c, &t.ops, &mut slots)
 }
