@@ -375,8 +375,9 @@ impl Tlsf {
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline)]
     fn find_suitable(self, c: u32) -> Option<u32> {
-        // Callers pass at most `class_end()` <= 256 - 1 (1 GiB regions), inside the map.
-        debug_assert!(c >= FIRST_CLASS && c <= self.class_end() && c < 256);
+        // Callers pass the search class of a request of at most 1 GiB: at most 248, inside the
+        // map. Classes past `class_end()` have no bit set, so they are never returned.
+        debug_assert!((FIRST_CLASS..=248).contains(&c));
         let mut w = c >> 5;
         let mut m = self.word(Self::map_off(c)) & (!0u32 << (c & 31));
         // The following words in order: at most 6 more, so the search stays O(1). (A summary
@@ -544,13 +545,18 @@ impl Tlsf {
         self.malloc_sized(req).map(|(p, _)| p)
     }
 
-    /// Allocates `req` bytes; returns the payload offset and the block's payload size.
+    /// Allocates `req` bytes; returns the payload offset and the block's payload size. `None`
+    /// for 0 bytes or when no block fits.
     // Forced inlining saves a call layer per operation on hosts; chips keep one copy (flash).
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline(never))]
     pub fn malloc_sized(self, req: usize) -> Option<(u32, u32)> {
-        // max_payload < 2^31, so once under it the rounding below cannot overflow.
-        if req > self.max_payload() as usize {
+        // 0 gets no block (as ESP-IDF's malloc(0)); and a constant upper bound (no load): past
+        // it no block can be that large anyway, and under it the rounding cannot overflow and
+        // every class number stays inside the bitmap. A request above max_payload finds no
+        // class with a block (every block of the class `class_search` returns is at least the
+        // request), so it fails below. One compare for both bounds.
+        if req.wrapping_sub(1) >= MAX_REGION as usize {
             return None;
         }
         let req = req as u32;
