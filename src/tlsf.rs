@@ -75,6 +75,11 @@ struct Control {
     end: u32,
     /// Largest payload a request may ask for (the first block's size).
     max_payload: u32,
+    /// `first + HDR` (the lowest payload offset), `(valid_end - valid_lo) / 4` and
+    /// `end - MIN_PAYLOAD` (the highest): the checks of a pointer handed back, precomputed.
+    valid_lo: u32,
+    valid_span: u32,
+    valid_end: u32,
     /// Bit `c % 32` of word `c / 32 - 1` set: class `c`'s list is non-empty.
     map: [u32; MAP_WORDS],
 }
@@ -228,6 +233,9 @@ impl Tlsf {
                     first,
                     end,
                     max_payload: payload,
+                    valid_lo: first + HDR,
+                    valid_span: (end - MIN_PAYLOAD - first - HDR) / 4,
+                    valid_end: end - MIN_PAYLOAD,
                     map: [0; MAP_WORDS],
                 },
             );
@@ -708,19 +716,23 @@ impl Tlsf {
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline)]
     pub fn validate(self, p: u32) -> Result<u32, BadPointer> {
-        let lo = self.first() + HDR;
-        let end = self.end();
+        // SAFETY: `control()` points at the initialised control structure (type invariant).
+        let (lo, span, hi) = unsafe {
+            let c = &*self.control();
+            (c.valid_lo, c.valid_span, c.valid_end)
+        };
         // `p` in [lo, end - MIN_PAYLOAD] (room for a used block) and 4-aligned, in one compare:
         // rotating the distance moves misaligned low bits to the top, beyond every in-range
         // value (end < 2^30). The region holds at least one block, so the bound does not wrap.
-        if p.wrapping_sub(lo).rotate_right(2) > (end - MIN_PAYLOAD - lo) >> 2 {
+        if p.wrapping_sub(lo).rotate_right(2) > span {
             return Err(self.diagnose(p));
         }
         let w = self.word(p - HDR);
         let s = w & !PREV_FREE;
         // FREE clear and MIN_PAYLOAD <= size <= end - p, in one compare: with FREE set the
         // value is odd and the rotation puts that bit on top; sizes below the minimum wrap.
-        if s.wrapping_sub(MIN_PAYLOAD).rotate_right(1) > (end - p - MIN_PAYLOAD) >> 1 {
+        // (p <= hi = end - MIN_PAYLOAD after the range check.)
+        if s.wrapping_sub(MIN_PAYLOAD).rotate_right(1) > (hi - p) >> 1 {
             return Err(self.diagnose(p));
         }
         // The next header must agree that this block is in use.
@@ -1115,6 +1127,15 @@ impl Tlsf {
         let sw = self.word(end);
         if sw & !FLAGS != 0 || sw & FREE != 0 || (sw & PREV_FREE != 0) != prev_free {
             return Err(Corruption::BadChain { at: end });
+        }
+        // The precomputed pointer-check bounds.
+        // SAFETY: `control()` points at the initialised control structure (type invariant).
+        let c = unsafe { &*self.control() };
+        if c.valid_lo != first + HDR
+            || c.valid_end != end - MIN_PAYLOAD
+            || c.valid_span != (c.valid_end - c.valid_lo) / 4
+        {
+            return Err(Corruption::BadChain { at: 0 });
         }
         // Free lists and bitmaps: every class bit against its list, and no bit
         // set past the region's last class.
