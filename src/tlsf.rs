@@ -901,8 +901,16 @@ impl Tlsf {
         req: usize,
     ) -> Result<Option<(u32, u32, u32)>, BadPointer> {
         let p = b + HDR;
-        let Some(size) = adjust_size(req).filter(|s| *s <= self.max_payload()) else {
+        // A constant bound (no load), as in malloc: a size over max_payload fits none of the
+        // paths below (no block, nor any merge of blocks, is that large) and fails there.
+        if req > MAX_REGION as usize {
             return Ok(None);
+        }
+        let size = (req as u32 + ALIGN - 1) & !(ALIGN - 1);
+        let size = if size < MIN_PAYLOAD {
+            MIN_PAYLOAD
+        } else {
+            size
         };
         let w = self.word(b);
         let cur = w & !FLAGS;
