@@ -553,68 +553,34 @@ impl Registry {
     /// # Safety
     /// Every region must be memory valid for reads and writes and reserved for the heap for the
     /// rest of the program (regions of startup-stack type from `enable_nonos_stack_heaps` on).
-    #[inline(never)]
     pub unsafe fn init(&self, regions: &[BootRegion]) {
-        let _w = self.writer_lock();
-        if self.initialised.load(Ordering::Relaxed) {
+        // SAFETY: forwarded caller contract (every region given to the builder is valid).
+        let Some(mut b) = (unsafe { self.boot() }) else {
             return;
+        };
+        for r in regions {
+            b.add(*r);
+        }
+        b.finish();
+    }
+
+    /// [`Registry::init`] one region at a time (the chip's boot streams the pieces of its memory
+    /// table here instead of collecting them in a list first). `None` if already initialised.
+    ///
+    /// # Safety
+    /// Every region given to [`Boot::add`] must be memory as described for [`Registry::init`].
+    pub unsafe fn boot(&self) -> Option<Boot<'_>> {
+        let w = self.writer_lock();
+        if self.initialised.load(Ordering::Relaxed) {
+            return None;
         }
         Line::err().s("I (0) heap_init: Initializing. RAM available for dynamic allocation:\n");
-        let mut i = 0;
-        while i < regions.len() {
-            let mut r = regions[i];
-            // Coalesce following regions that continue this one.
-            while let Some(n) = regions.get(i + 1) {
-                if n.start == r.start + r.size && n.ty == r.ty && n.startup_stack == r.startup_stack
-                {
-                    r.size += n.size;
-                    i += 1;
-                } else {
-                    break;
-                }
-            }
-            i += 1;
-            Line::err()
-                .f(
-                    "I (0) heap_init: At %X len %X (%d KiB): ",
-                    &[r.shown_at, r.size, r.size / 1024],
-                )
-                .s(r.name)
-                .s("\n");
-            let idx = self.used.load(Ordering::Relaxed);
-            let Some(slot) = self.slots.get(idx) else {
-                Line::err().s("heap_init: too many regions, ignoring the rest\n");
-                break;
-            };
-            self.used.store(idx + 1, Ordering::Relaxed);
-            slot.fill(r.start, r.start + r.size, r.caps, r.name);
-            if !r.startup_stack {
-                // SAFETY: the caller guarantees the region is ours.
-                if let Some(h) = unsafe { MultiHeap::register(r.start as *mut u8, r.size) } {
-                    h.set_lock(slot.lock_ptr());
-                    slot.heap.store(h.as_ptr() as usize, Ordering::Release);
-                }
-            }
-            self.insert_sorted(idx);
-        }
-        // ESP-IDF carves its array of boot heap descriptors from the first heap (by address)
-        // with 8BIT|INTERNAL. The slots here are static, but the same bytes are taken so that
-        // free-size figures match a real boot.
-        let n = self.used.load(Ordering::Relaxed);
-        let want = Caps::BIT8.bits() | Caps::INTERNAL.bits();
-        let mut first: Option<(usize, MultiHeap)> = None;
-        for s in self.slots.iter().take(n) {
-            if let Some(h) = s.heap() {
-                if s.all_caps() & want == want && first.map_or(true, |(a, _)| s.start() < a) {
-                    first = Some((s.start(), h));
-                }
-            }
-        }
-        self.reindex();
-        if let Some((_, h)) = first {
-            h.malloc(HEAP_T_SIZE * n);
-        }
-        self.initialised.store(true, Ordering::Release);
+        Some(Boot {
+            reg: self,
+            pending: None,
+            full: false,
+            _w: w,
+        })
     }
 
     /// Renumbers the selection index from the list (writer lock held): the list's heaps take
@@ -1782,6 +1748,91 @@ impl crate::task_info::Heaps for Registry {
 
     fn containing(&self, p: usize) -> Option<MultiHeap> {
         self.find_heap(p).map(|(_, h)| h)
+    }
+}
+
+/// Boot-time registration in progress ([`Registry::boot`]): holds the writer lock and the region
+/// being coalesced.
+pub struct Boot<'a> {
+    reg: &'a Registry,
+    /// The region that following adjacent regions of the same kind extend.
+    pending: Option<BootRegion>,
+    /// Every slot is taken: the remaining regions are ignored.
+    full: bool,
+    _w: WriterGuard,
+}
+
+impl Boot<'_> {
+    /// Adds the next region (in address order); it is registered once the following region
+    /// shows that it does not continue it.
+    pub fn add(&mut self, r: BootRegion) {
+        if let Some(p) = self.pending.as_mut() {
+            if r.start == p.start + p.size && r.ty == p.ty && r.startup_stack == p.startup_stack {
+                p.size += r.size;
+                return;
+            }
+        }
+        self.flush();
+        self.pending = Some(r);
+    }
+
+    /// Logs and registers the pending region.
+    #[inline(never)]
+    fn flush(&mut self) {
+        let Some(r) = self.pending.take() else {
+            return;
+        };
+        if self.full {
+            return;
+        }
+        let reg = self.reg;
+        Line::err()
+            .f(
+                "I (0) heap_init: At %X len %X (%d KiB): ",
+                &[r.shown_at, r.size, r.size / 1024],
+            )
+            .s(r.name)
+            .s("\n");
+        let idx = reg.used.load(Ordering::Relaxed);
+        let Some(slot) = reg.slots.get(idx) else {
+            Line::err().s("heap_init: too many regions, ignoring the rest\n");
+            self.full = true;
+            return;
+        };
+        reg.used.store(idx + 1, Ordering::Relaxed);
+        slot.fill(r.start, r.start + r.size, r.caps, r.name);
+        if !r.startup_stack {
+            // SAFETY: `Registry::boot`'s caller guarantees the region is ours.
+            if let Some(h) = unsafe { MultiHeap::register(r.start as *mut u8, r.size) } {
+                h.set_lock(slot.lock_ptr());
+                slot.heap.store(h.as_ptr() as usize, Ordering::Release);
+            }
+        }
+        reg.insert_sorted(idx);
+    }
+
+    /// Registers the last region, builds the selection index and marks the registry initialised.
+    pub fn finish(mut self) {
+        self.flush();
+        let reg = self.reg;
+        // ESP-IDF carves its array of boot heap descriptors from the first heap (by address)
+        // with 8BIT|INTERNAL. The slots here are static, but the same bytes are taken so that
+        // free-size figures match a real boot.
+        let n = reg.used.load(Ordering::Relaxed);
+        let want = Caps::BIT8.bits() | Caps::INTERNAL.bits();
+        let mut first: Option<(usize, MultiHeap)> = None;
+        for s in reg.slots.iter().take(n) {
+            if let Some(h) = s.heap() {
+                if s.all_caps() & want == want && first.map_or(true, |(a, _)| s.start() < a) {
+                    first = Some((s.start(), h));
+                }
+            }
+        }
+        reg.reindex();
+        if let Some((_, h)) = first {
+            h.malloc(HEAP_T_SIZE * n);
+        }
+        reg.initialised.store(true, Ordering::Release);
     }
 }
 
