@@ -1191,13 +1191,51 @@ impl Registry {
         abort_alloc_failed(size, caps);
     }
 
+    /// One allocation attempt of the caps families (see [`Attempt`]).
+    ///
+    /// # Safety
+    /// For [`Attempt::Realloc`], its pointer must be NULL or a live pointer returned by this
+    /// registry's allocation functions.
+    #[inline(always)]
+    unsafe fn attempt(&self, a: Attempt, size: usize, caps: u32) -> *mut u8 {
+        match a {
+            Attempt::Aligned(alignment) => self.aligned_alloc_base(alignment, size, caps),
+            Attempt::Calloc(n) => self.calloc_base(n, size, caps),
+            // SAFETY: forwarded caller contract.
+            Attempt::Realloc(p) => unsafe { self.realloc_base(p, size, caps) },
+        }
+    }
+
+    /// The common core of the allocation functions with a failure callback: `a` with each of
+    /// `caps` in turn until one succeeds (or `size` is 0, which ends the search); when all fail,
+    /// the callback, named `f` and given the last caps tried (`MALLOC_CAP_DEFAULT` for an empty
+    /// list). One copy on the chips for the plain, `_prefer` and `_default` families; inlined on
+    /// hosts, where the lists are constants and the loop unrolls to the direct calls.
+    ///
+    /// # Safety
+    /// As for [`Registry::attempt`].
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline(never))]
+    unsafe fn first_of(&self, a: Attempt, size: usize, caps: &[u32], f: &'static CStr) -> *mut u8 {
+        let mut last = Caps::DEFAULT.bits();
+        for &c in caps {
+            last = c;
+            // SAFETY: forwarded caller contract; a failed realloc attempt leaves `p` valid.
+            let r = unsafe { self.attempt(a, size, c) };
+            if !r.is_null() || size == 0 {
+                return r;
+            }
+        }
+        if size > 0 {
+            self.failed(size, last, f);
+        }
+        ptr::null_mut()
+    }
+
     /// `heap_caps_malloc`.
     pub fn malloc(&self, size: usize, caps: u32) -> *mut u8 {
-        let p = self.malloc_base(size, caps);
-        if p.is_null() && size > 0 {
-            self.failed(size, caps, c"heap_caps_malloc");
-        }
-        p
+        // SAFETY: no pointer argument.
+        unsafe { self.first_of(Attempt::Aligned(WORD), size, &[caps], c"heap_caps_malloc") }
     }
 
     /// `heap_caps_calloc` (the callback condition looks at the element size, as ESP-IDF does).
@@ -1215,11 +1253,7 @@ impl Registry {
     /// `p` must be NULL or a live pointer returned by this registry's allocation functions.
     pub unsafe fn realloc(&self, p: *mut u8, size: usize, caps: u32) -> *mut u8 {
         // SAFETY: forwarded caller contract.
-        let r = unsafe { self.realloc_base(p, size, caps) };
-        if r.is_null() && size > 0 {
-            self.failed(size, caps, c"heap_caps_realloc");
-        }
-        r
+        unsafe { self.first_of(Attempt::Realloc(p), size, &[caps], c"heap_caps_realloc") }
     }
 
     fn aligned_args_ok(&self, alignment: usize, size: usize, caps: u32, f: &'static CStr) -> bool {
@@ -1235,14 +1269,20 @@ impl Registry {
 
     /// `heap_caps_aligned_alloc`.
     pub fn aligned_alloc(&self, alignment: usize, size: usize, caps: u32) -> *mut u8 {
-        if !self.aligned_args_ok(alignment, size, caps, c"heap_caps_aligned_alloc") {
+        self.aligned_of(alignment, size, &[caps], c"heap_caps_aligned_alloc")
+    }
+
+    /// The argument checks of the aligned functions, then [`Registry::first_of`]. One copy on
+    /// the chips.
+    #[cfg_attr(not(target_os = "none"), inline)]
+    #[cfg_attr(target_os = "none", inline(never))]
+    fn aligned_of(&self, alignment: usize, size: usize, caps: &[u32], f: &'static CStr) -> *mut u8 {
+        let last = caps.last().copied().unwrap_or(Caps::DEFAULT.bits());
+        if !self.aligned_args_ok(alignment, size, last, f) {
             return ptr::null_mut();
         }
-        let p = self.aligned_alloc_base(alignment, size, caps);
-        if p.is_null() {
-            self.failed(size, caps, c"heap_caps_aligned_alloc");
-        }
-        p
+        // SAFETY: no pointer argument.
+        unsafe { self.first_of(Attempt::Aligned(alignment), size, caps, f) }
     }
 
     /// `heap_caps_aligned_calloc`.
@@ -1260,18 +1300,8 @@ impl Registry {
 
     /// `heap_caps_malloc_prefer` with the caps as a slice.
     pub fn malloc_prefer(&self, size: usize, caps: &[u32]) -> *mut u8 {
-        let mut last = Caps::DEFAULT.bits();
-        for &c in caps {
-            last = c;
-            let p = self.malloc_base(size, c);
-            if !p.is_null() || size == 0 {
-                return p;
-            }
-        }
-        if size > 0 {
-            self.failed(size, last, c"heap_caps_malloc_prefer");
-        }
-        ptr::null_mut()
+        // SAFETY: no pointer argument.
+        unsafe { self.first_of(Attempt::Aligned(WORD), size, caps, c"heap_caps_malloc_prefer") }
     }
 
     /// `heap_caps_realloc_prefer` with the caps as a slice.
@@ -1279,35 +1309,14 @@ impl Registry {
     /// # Safety
     /// `p` must be NULL or a live pointer returned by this registry's allocation functions.
     pub unsafe fn realloc_prefer(&self, p: *mut u8, size: usize, caps: &[u32]) -> *mut u8 {
-        let mut last = Caps::DEFAULT.bits();
-        for &c in caps {
-            last = c;
-            // SAFETY: forwarded caller contract; a failed attempt leaves `p` valid.
-            let r = unsafe { self.realloc_base(p, size, c) };
-            if !r.is_null() || size == 0 {
-                return r;
-            }
-        }
-        if size > 0 {
-            self.failed(size, last, c"heap_caps_realloc_prefer");
-        }
-        ptr::null_mut()
+        // SAFETY: forwarded caller contract.
+        unsafe { self.first_of(Attempt::Realloc(p), size, caps, c"heap_caps_realloc_prefer") }
     }
 
     /// `heap_caps_calloc_prefer` with the caps as a slice (reports the element size).
     pub fn calloc_prefer(&self, n: usize, size: usize, caps: &[u32]) -> *mut u8 {
-        let mut last = Caps::DEFAULT.bits();
-        for &c in caps {
-            last = c;
-            let p = self.calloc_base(n, size, c);
-            if !p.is_null() || size == 0 {
-                return p;
-            }
-        }
-        if size > 0 {
-            self.failed(size, last, c"heap_caps_calloc_prefer");
-        }
-        ptr::null_mut()
+        // SAFETY: no pointer argument.
+        unsafe { self.first_of(Attempt::Calloc(n), size, caps, c"heap_caps_calloc_prefer") }
     }
 
     // ---------------------------------------------------------------------------------------
@@ -1329,25 +1338,49 @@ impl Registry {
     const INTERNAL_DEFAULT: u32 = Caps::DEFAULT.bits() | Caps::INTERNAL.bits();
     const SPIRAM_DEFAULT: u32 = Caps::DEFAULT.bits() | Caps::SPIRAM.bits();
 
-    /// `heap_caps_malloc_default` (backs `malloc`).
-    pub fn malloc_default(&self, size: usize) -> *mut u8 {
+    /// The default policy's first choice for `size`: `None` while external allocation is
+    /// disabled (then the plain function with internal default caps runs), else internal or
+    /// PSRAM by the limit (then `MALLOC_CAP_DEFAULT` is tried second).
+    #[inline(always)]
+    fn default_first(&self, size: usize) -> Option<u32> {
         let limit = self.extmem_limit.load(Ordering::Relaxed);
         if limit == EXTMEM_DISABLED {
-            return self.malloc(size, Self::INTERNAL_DEFAULT);
-        }
-        let c = if size <= limit {
-            Self::INTERNAL_DEFAULT
+            None
+        } else if size <= limit {
+            Some(Self::INTERNAL_DEFAULT)
         } else {
-            Self::SPIRAM_DEFAULT
-        };
-        let mut r = self.malloc_base(size, c);
-        if r.is_null() && size > 0 {
-            r = self.malloc_base(size, Caps::DEFAULT.bits());
+            Some(Self::SPIRAM_DEFAULT)
         }
-        if r.is_null() && size > 0 {
-            self.failed(size, Caps::DEFAULT.bits(), c"heap_caps_malloc_default");
+    }
+
+    /// The default policy for malloc and realloc: the plain function with internal default caps
+    /// while external allocation is disabled (callback name `plain`), else the first choice for
+    /// `size`, then `MALLOC_CAP_DEFAULT` (callback name `dflt`). One copy on the chips.
+    ///
+    /// # Safety
+    /// As for [`Registry::attempt`].
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline(never))]
+    unsafe fn default_of(
+        &self,
+        a: Attempt,
+        size: usize,
+        plain: &'static CStr,
+        dflt: &'static CStr,
+    ) -> *mut u8 {
+        // SAFETY (both calls): forwarded caller contract; a failed attempt leaves a realloc's
+        // pointer valid.
+        match self.default_first(size) {
+            None => unsafe { self.first_of(a, size, &[Self::INTERNAL_DEFAULT], plain) },
+            Some(c) => unsafe { self.first_of(a, size, &[c, Caps::DEFAULT.bits()], dflt) },
         }
-        r
+    }
+
+    /// `heap_caps_malloc_default` (backs `malloc`).
+    pub fn malloc_default(&self, size: usize) -> *mut u8 {
+        let (plain, dflt) = (c"heap_caps_malloc", c"heap_caps_malloc_default");
+        // SAFETY: no pointer argument.
+        unsafe { self.default_of(Attempt::Aligned(WORD), size, plain, dflt) }
     }
 
     /// `heap_caps_realloc_default` (backs `realloc`).
@@ -1355,52 +1388,18 @@ impl Registry {
     /// # Safety
     /// `p` must be NULL or a live pointer returned by this registry's allocation functions.
     pub unsafe fn realloc_default(&self, p: *mut u8, size: usize) -> *mut u8 {
-        let limit = self.extmem_limit.load(Ordering::Relaxed);
-        if limit == EXTMEM_DISABLED {
-            // SAFETY: forwarded caller contract.
-            return unsafe { self.realloc(p, size, Self::INTERNAL_DEFAULT) };
-        }
-        let c = if size <= limit {
-            Self::INTERNAL_DEFAULT
-        } else {
-            Self::SPIRAM_DEFAULT
-        };
-        // SAFETY: forwarded caller contract; a failed attempt leaves `p` valid.
-        let mut r = unsafe { self.realloc_base(p, size, c) };
-        if r.is_null() && size > 0 {
-            // SAFETY: as above.
-            r = unsafe { self.realloc_base(p, size, Caps::DEFAULT.bits()) };
-        }
-        if r.is_null() && size > 0 {
-            self.failed(size, Caps::DEFAULT.bits(), c"heap_caps_realloc_default");
-        }
-        r
+        let (plain, dflt) = (c"heap_caps_realloc", c"heap_caps_realloc_default");
+        // SAFETY: forwarded caller contract.
+        unsafe { self.default_of(Attempt::Realloc(p), size, plain, dflt) }
     }
 
     /// `heap_caps_aligned_alloc_default` (backs `memalign`, `aligned_alloc`, `posix_memalign`).
     pub fn aligned_alloc_default(&self, alignment: usize, size: usize) -> *mut u8 {
-        let limit = self.extmem_limit.load(Ordering::Relaxed);
-        if limit == EXTMEM_DISABLED {
+        let Some(c) = self.default_first(size) else {
             return self.aligned_alloc(alignment, size, Self::INTERNAL_DEFAULT);
-        }
-        let f = c"heap_caps_aligned_alloc_default";
-        if !self.aligned_args_ok(alignment, size, Caps::DEFAULT.bits(), f) {
-            return ptr::null_mut();
-        }
-        let c = if size <= limit {
-            Self::INTERNAL_DEFAULT
-        } else {
-            Self::SPIRAM_DEFAULT
         };
-        let r = self.aligned_alloc_base(alignment, size, c);
-        if !r.is_null() {
-            return r;
-        }
-        let r = self.aligned_alloc_base(alignment, size, Caps::DEFAULT.bits());
-        if r.is_null() {
-            self.failed(size, Caps::DEFAULT.bits(), f);
-        }
-        r
+        let caps = [c, Caps::DEFAULT.bits()];
+        self.aligned_of(alignment, size, &caps, c"heap_caps_aligned_alloc_default")
     }
 
     // ---------------------------------------------------------------------------------------
@@ -1657,6 +1656,18 @@ pub fn check_add_region_allowed(
     !((start < heap_start && end > heap_start)
         || (start < heap_end && end > heap_end)
         || (start == heap_start && end == heap_end))
+}
+
+/// One allocation attempt of the caps families, the caps aside: the shared core
+/// ([`Registry::first_of`]) runs it with each caps of a list.
+#[derive(Clone, Copy)]
+enum Attempt {
+    /// `heap_caps_aligned_alloc_base` with this alignment (a word: `heap_caps_malloc_base`).
+    Aligned(usize),
+    /// `heap_caps_calloc_base` with this element count.
+    Calloc(usize),
+    /// `heap_caps_realloc_base` of this pointer.
+    Realloc(*mut u8),
 }
 
 /// Allocates `size` bytes from `h`; with `alignment` above a word, `offset` bytes into the
