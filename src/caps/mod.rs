@@ -1405,19 +1405,22 @@ impl Registry {
     // ---------------------------------------------------------------------------------------
     // Queries
 
-    /// Registered heaps whose caps include all of `caps` (every heap for `caps == 0`).
-    fn matching(&self, caps: u32) -> impl Iterator<Item = (&Slot, MultiHeap)> {
-        self.iter().filter_map(move |s| {
-            let h = s.heap()?;
-            (s.all_caps() & caps == caps).then_some((s, h))
-        })
+    /// Registered heaps whose caps include all of `caps` (every heap for `caps == 0`), in list
+    /// order. All queries share one copy of the step ([`Matching::next`]) on the chips.
+    fn matching(&self, caps: u32) -> Matching<'_> {
+        Matching {
+            it: self.iter(),
+            caps,
+        }
     }
 
-    /// Heaps selected by the check/dump/walk APIs: `INVALID` (bit 31) means all.
-    fn selected(&self, caps: u32) -> impl Iterator<Item = (&Slot, MultiHeap)> {
-        self.iter().filter_map(move |s| {
-            let h = s.heap()?;
-            (caps & Caps::INVALID.bits() != 0 || s.all_caps() & caps == caps).then_some((s, h))
+    /// Heaps selected by the check/dump/walk APIs: `INVALID` (bit 31, which no heap has) means
+    /// all.
+    fn selected(&self, caps: u32) -> Matching<'_> {
+        self.matching(if caps & Caps::INVALID.bits() != 0 {
+            0
+        } else {
+            caps
         })
     }
 
@@ -1852,6 +1855,27 @@ struct WriterGuard(*mut c_void);
 impl Drop for WriterGuard {
     fn drop(&mut self) {
         port::unlock(self.0)
+    }
+}
+
+/// See [`Registry::matching`].
+struct Matching<'a> {
+    it: Iter<'a>,
+    caps: u32,
+}
+
+impl<'a> Iterator for Matching<'a> {
+    type Item = (&'a Slot, MultiHeap);
+    #[cfg_attr(target_os = "none", inline(never))]
+    fn next(&mut self) -> Option<(&'a Slot, MultiHeap)> {
+        for s in self.it.by_ref() {
+            if let Some(h) = s.heap() {
+                if s.all_caps() & self.caps == self.caps {
+                    return Some((s, h));
+                }
+            }
+        }
+        None
     }
 }
 
