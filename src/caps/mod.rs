@@ -1301,7 +1301,14 @@ impl Registry {
     /// `heap_caps_malloc_prefer` with the caps as a slice.
     pub fn malloc_prefer(&self, size: usize, caps: &[u32]) -> *mut u8 {
         // SAFETY: no pointer argument.
-        unsafe { self.first_of(Attempt::Aligned(WORD), size, caps, c"heap_caps_malloc_prefer") }
+        unsafe {
+            self.first_of(
+                Attempt::Aligned(WORD),
+                size,
+                caps,
+                c"heap_caps_malloc_prefer",
+            )
+        }
     }
 
     /// `heap_caps_realloc_prefer` with the caps as a slice.
@@ -1368,10 +1375,11 @@ impl Registry {
         plain: &'static CStr,
         dflt: &'static CStr,
     ) -> *mut u8 {
-        // SAFETY (both calls): forwarded caller contract; a failed attempt leaves a realloc's
-        // pointer valid.
         match self.default_first(size) {
+            // SAFETY: forwarded caller contract.
             None => unsafe { self.first_of(a, size, &[Self::INTERNAL_DEFAULT], plain) },
+            // SAFETY: forwarded caller contract; a failed attempt leaves a realloc's pointer
+            // valid for the next one.
             Some(c) => unsafe { self.first_of(a, size, &[c, Caps::DEFAULT.bits()], dflt) },
         }
     }
