@@ -289,15 +289,16 @@ impl Slot {
 /// Every listed heap has a position 0..MAX_HEAPS; ascending positions are list order. Boot heaps
 /// take the top positions (renumbered once at the end of `init`), each runtime heap the position
 /// below the lowest used one, so positions never change after boot. For every capability bit `b`,
-/// `prio[p][b]` holds the positions of the heaps whose priority-`p` mask has `b`, and `all[b]` those
-/// whose combined mask has it; `live` holds the positions with a registered `MultiHeap`. The heaps
-/// eligible at priority `p` for `caps` are then `OR_b prio[p][b] & AND_b all[b] & live` over the
+/// `masks[p][b]` (p < 3) holds the positions of the heaps whose priority-`p` mask has `b`, and
+/// `masks[ALL][b]` those whose combined mask has it; `live` holds the positions with a registered
+/// `MultiHeap`. The heaps eligible at priority `p` for `caps` are then
+/// `OR_b masks[p][b] & AND_b masks[ALL][b] & live` over the
 /// bits of `caps`: a few word operations per set bit, visited lowest position first. Writers hold
 /// the registry's writer lock; readers take no lock: a heap's `live` bit is stored last (Release)
 /// and loaded first (Acquire), so a reader that sees it sees its masks and slot too.
 struct Index {
-    prio: [[AtomicU32; 32]; 3],
-    all: [AtomicU32; 32],
+    /// Three priorities, then the combined mask (`ALL`).
+    masks: [[AtomicU32; 32]; 4],
     live: AtomicU32,
     /// Slot index at each position.
     slot: [AtomicUsize; MAX_HEAPS],
@@ -315,8 +316,7 @@ struct Index {
 impl Index {
     const fn new() -> Index {
         Index {
-            prio: [const { [const { AtomicU32::new(0) }; 32] }; 3],
-            all: [const { AtomicU32::new(0) }; 32],
+            masks: [const { [const { AtomicU32::new(0) }; 32] }; 4],
             live: AtomicU32::new(0),
             slot: [const { AtomicUsize::new(0) }; MAX_HEAPS],
             low: Biased::new(),
@@ -327,28 +327,27 @@ impl Index {
     }
 
     /// Puts position `pos` in exactly the masks selected by `caps` (writer lock held; plain
-    /// load/store, as the device target has no read-modify-write atomics).
+    /// load/store, as the device target has no read-modify-write atomics). One loop over the
+    /// 4 x 32 words.
     fn mark(&self, pos: usize, caps: [u32; 3]) {
         let bit = 1u32 << (pos % 32);
-        let set = |w: &AtomicU32, yes: bool| {
+        let all = caps[0] | caps[1] | caps[2];
+        for (i, w) in self.masks.iter().flatten().enumerate() {
+            let c = caps.get(i / 32).copied().unwrap_or(all);
             let v = w.load(Ordering::Relaxed);
-            let v = if yes { v | bit } else { v & !bit };
+            let v = if (c >> (i % 32)) & 1 != 0 {
+                v | bit
+            } else {
+                v & !bit
+            };
             w.store(v, Ordering::Relaxed);
-        };
-        for (b, w) in self.all.iter().enumerate() {
-            set(w, (caps[0] | caps[1] | caps[2]) & (1 << b) != 0);
-        }
-        for (masks, c) in self.prio.iter().zip(caps) {
-            for (b, w) in masks.iter().enumerate() {
-                set(w, c & (1 << b) != 0);
-            }
         }
     }
 
     /// Positions eligible at priority `prio` for `caps`, as a bit set.
     #[inline(always)]
     fn eligible(&self, prio: usize, caps: u32) -> u32 {
-        let Some(masks) = self.prio.get(prio) else {
+        let (Some(masks), Some(alls)) = (self.masks.get(prio), self.masks.get(ALL)) else {
             return 0;
         };
         let mut all = self.live.load(Ordering::Acquire);
@@ -357,7 +356,7 @@ impl Index {
         while c != 0 {
             let b = c.trailing_zeros() as usize;
             c &= c - 1;
-            if let (Some(p), Some(a)) = (masks.get(b), self.all.get(b)) {
+            if let (Some(p), Some(a)) = (masks.get(b), alls.get(b)) {
                 any |= p.load(Ordering::Relaxed);
                 all &= a.load(Ordering::Relaxed);
             }
@@ -365,6 +364,9 @@ impl Index {
         any & all
     }
 }
+
+/// Index of the combined mask in [`Index::masks`].
+const ALL: usize = 3;
 
 /// The slots of a position set, lowest position (= list order) first.
 struct Eligible<'a> {
@@ -589,34 +591,24 @@ impl Registry {
     fn reindex(&self) {
         let ix = &self.index;
         ix.live.store(0, Ordering::Release);
-        for w in ix.prio.iter().flatten().chain(&ix.all) {
+        for w in ix.masks.iter().flatten() {
             w.store(0, Ordering::Relaxed);
         }
-        let n = self.iter().count().min(MAX_HEAPS);
+        // Every used slot is in the list (slots are taken and linked under the writer lock).
+        let n = self.used.load(Ordering::Relaxed).min(MAX_HEAPS);
         let mut live = 0u32;
         let mut pos = MAX_HEAPS - n;
         ix.low.store(pos, Ordering::Relaxed);
-        let mut cur = self.head.load(Ordering::Relaxed);
-        while let Some(s) = cur
-            .checked_sub(1)
-            .and_then(|i| self.slots.get(i).map(|s| (i, s)))
-        {
-            let (i, slot) = s;
-            if pos >= MAX_HEAPS {
-                break;
-            }
-            self.publish(i, pos, &mut live);
-            pos += 1;
-            cur = slot.next.load(Ordering::Relaxed);
-        }
-        ix.live.store(live, Ordering::Release);
         ix.nsorted.store(0, Ordering::Relaxed);
         let mut cur = self.head.load(Ordering::Relaxed);
         while let Some(i) = cur.checked_sub(1) {
             let Some(slot) = self.slots.get(i) else { break };
+            self.publish(i, pos, &mut live);
             self.insert_by_addr(i);
+            pos += 1;
             cur = slot.next.load(Ordering::Relaxed);
         }
+        ix.live.store(live, Ordering::Release);
     }
 
     /// Adds slot `idx` to the address-sorted table (writer lock held).
@@ -1618,7 +1610,8 @@ impl Registry {
             // ESP-IDF keeps the saved values in a DEFAULT-caps array (one 4-byte value per heap)
             // allocated here, before the reset; the values live in the slots here, but the
             // allocation is kept so the figures match.
-            let n = self.iter().count();
+            // Every used slot is in the list (see `reindex`).
+            let n = self.used.load(Ordering::Relaxed);
             let buf = self.malloc_base(n * 4, Caps::DEFAULT.bits());
             self.monitor_buf.store(buf, Ordering::Relaxed);
         }
