@@ -332,7 +332,7 @@ impl Index {
     fn mark(&self, pos: usize, caps: [u32; 3]) {
         let bit = 1u32 << (pos % 32);
         let all = caps[0] | caps[1] | caps[2];
-        for (i, w) in self.masks.iter().flatten().enumerate() {
+        for (i, w) in self.masks.as_flattened().iter().enumerate() {
             let c = caps.get(i / 32).copied().unwrap_or(all);
             let v = w.load(Ordering::Relaxed);
             let v = if (c >> (i % 32)) & 1 != 0 {
@@ -591,7 +591,7 @@ impl Registry {
     fn reindex(&self) {
         let ix = &self.index;
         ix.live.store(0, Ordering::Release);
-        for w in ix.masks.iter().flatten() {
+        for w in ix.masks.as_flattened() {
             w.store(0, Ordering::Relaxed);
         }
         // Every used slot is in the list (slots are taken and linked under the writer lock).
