@@ -1602,48 +1602,54 @@ impl Registry {
     /// current free size, keeping the lowest previous value per heap. Always `Ok` (calling it
     /// again while active re-resets, as in ESP-IDF).
     pub fn monitor_start(&self) -> Result<(), Error> {
+        self.monitor(true)
+    }
+
+    /// `heap_caps_monitor_local_minimum_free_size_stop`: restores each heap's minimum to the lower
+    /// of the local minimum and the saved global one. `Err(Fail)` when not monitoring.
+    pub fn monitor_stop(&self) -> Result<(), Error> {
+        self.monitor(false)
+    }
+
+    /// Start (`start`) or stop of local-minimum monitoring: one copy of the locked walk.
+    #[inline(never)]
+    fn monitor(&self, start: bool) -> Result<(), Error> {
         let _w = self.writer_lock();
-        if !self.monitoring.load(Ordering::Relaxed) {
+        let active = self.monitoring.load(Ordering::Relaxed);
+        if !start && !active {
+            return Err(Error::Fail);
+        }
+        if start && !active {
             for s in &self.slots {
                 s.saved_min.store(usize::MAX, Ordering::Relaxed);
             }
             // ESP-IDF keeps the saved values in a DEFAULT-caps array (one 4-byte value per heap)
             // allocated here, before the reset; the values live in the slots here, but the
-            // allocation is kept so the figures match.
-            // Every used slot is in the list (see `reindex`).
+            // allocation is kept so the figures match. Every used slot is in the list (see
+            // `reindex`).
             let n = self.used.load(Ordering::Relaxed);
             let buf = self.malloc_base(n * 4, Caps::DEFAULT.bits());
             self.monitor_buf.store(buf, Ordering::Relaxed);
         }
         for s in self.iter() {
             if let Some(h) = s.heap() {
-                let old = h.reset_minimum_free_bytes();
                 let saved = s.saved_min.load(Ordering::Relaxed);
-                s.saved_min.store(saved.min(old), Ordering::Relaxed);
+                if start {
+                    let old = h.reset_minimum_free_bytes();
+                    s.saved_min.store(saved.min(old), Ordering::Relaxed);
+                } else {
+                    h.restore_minimum_free_bytes(saved);
+                }
             }
         }
-        self.monitoring.store(true, Ordering::Relaxed);
-        Ok(())
-    }
-
-    /// `heap_caps_monitor_local_minimum_free_size_stop`: restores each heap's minimum to the lower
-    /// of the local minimum and the saved global one. `Err(Fail)` when not monitoring.
-    pub fn monitor_stop(&self) -> Result<(), Error> {
-        let _w = self.writer_lock();
-        if !self.monitoring.load(Ordering::Relaxed) {
-            return Err(Error::Fail);
+        self.monitoring.store(start, Ordering::Relaxed);
+        if !start {
+            // Load + store (no read-modify-write atomics on rv32imc); the writer lock is held.
+            let buf = self.monitor_buf.load(Ordering::Relaxed);
+            self.monitor_buf.store(ptr::null_mut(), Ordering::Relaxed);
+            // SAFETY: NULL or the block `monitor_start` allocated from this registry.
+            unsafe { self.free(buf) };
         }
-        for s in self.iter() {
-            if let Some(h) = s.heap() {
-                h.restore_minimum_free_bytes(s.saved_min.load(Ordering::Relaxed));
-            }
-        }
-        self.monitoring.store(false, Ordering::Relaxed);
-        // Load + store (no read-modify-write atomics on rv32imc); the writer lock is held.
-        let buf = self.monitor_buf.load(Ordering::Relaxed);
-        self.monitor_buf.store(ptr::null_mut(), Ordering::Relaxed);
-        // SAFETY: NULL or the block `monitor_start` allocated from this registry.
-        unsafe { self.free(buf) };
         Ok(())
     }
 }
