@@ -1553,8 +1553,10 @@ impl Registry {
         let raw = p.wrapping_sub(OWNER);
         match self.find_heap(raw as usize) {
             // Exact for any pointer (a public query; see MultiHeap::is_live_block).
-            Some((_, h)) if h.is_live_block(raw) => h.allocated_size(raw).saturating_sub(OWNER),
-            Some(_) => 0,
+            Some((_, h)) => h
+                .live_block_size(raw)
+                .saturating_sub(crate::multi_heap::POISON_OVERHEAD)
+                .saturating_sub(OWNER),
             None => 0,
         }
     }
