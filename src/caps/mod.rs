@@ -1051,8 +1051,16 @@ impl Registry {
         if let Some(a) = self.alias() {
             if a.in_iram(p as usize) && (p as usize) % WORD == 0 {
                 // SAFETY: an IRAM-alias pointer handed out by `to_iram` has the DRAM address in
-                // the word before it (readable through the alias mapping).
-                let d = unsafe { ptr::read_unaligned(p.sub(ALIAS_WORD) as *const usize) };
+                // the word before it (readable through the alias mapping); `p` is word-aligned,
+                // so with 32-bit addresses that word is aligned too.
+                let d = unsafe {
+                    let w = p.sub(ALIAS_WORD) as *const usize;
+                    if ALIAS_WORD == WORD {
+                        ptr::read(w)
+                    } else {
+                        ptr::read_unaligned(w)
+                    }
+                };
                 return (d as *mut u8, true);
             }
         }
@@ -1773,8 +1781,16 @@ fn to_iram(a: DiramAlias, p: *mut u8, len: usize) -> *mut u8 {
     };
     let ip = a.dram_to_iram(word) as *mut u8;
     // SAFETY: the IRAM view of a word of the freshly allocated block is writable memory (on the
-    // chip by hardware, in the simulation by the second mapping of the same pages).
-    unsafe { ptr::write_unaligned(ip as *mut usize, p as usize) };
+    // chip by hardware, in the simulation by the second mapping of the same pages). Block words
+    // and both views' bases are word-aligned, so with 32-bit addresses (one-word alias word:
+    // the chips, i686) the store is aligned; 64-bit hosts store 8 bytes at a 4-aligned address.
+    unsafe {
+        if ALIAS_WORD == WORD {
+            ptr::write(ip as *mut usize, p as usize)
+        } else {
+            ptr::write_unaligned(ip as *mut usize, p as usize)
+        }
+    };
     ip.wrapping_add(ALIAS_WORD)
 }
 
