@@ -269,6 +269,26 @@ impl Slot {
         }
     }
 
+    /// Registers the slot's range as its heap with the slot's lock (and, with `zero_min`, a
+    /// minimum-free value of 0) and publishes it in the slot. The one copy of these steps for
+    /// boot, `enable_nonos_stack_heaps` and runtime regions.
+    ///
+    /// # Safety
+    /// The slot's range must be memory valid for reads and writes and reserved for the heap for
+    /// the rest of the program.
+    #[inline(never)]
+    unsafe fn attach(&self, zero_min: bool) -> Option<MultiHeap> {
+        let start = self.start();
+        // SAFETY: forwarded caller contract.
+        let h = unsafe { MultiHeap::register(start as *mut u8, self.end() - start)? };
+        h.set_lock(self.lock_ptr());
+        if zero_min {
+            h.force_minimum_free_bytes(0);
+        }
+        self.heap.store(h.as_ptr() as usize, Ordering::Release);
+        Some(h)
+    }
+
     fn fill(&self, start: usize, end: usize, caps: [u32; 3], name: &'static str) {
         self.start.store(start, Ordering::Relaxed);
         self.end.store(end, Ordering::Relaxed);
@@ -781,15 +801,10 @@ impl Registry {
         // The writer lock keeps two callers from registering the same region twice.
         let _w = self.writer_lock();
         for s in self.iter() {
-            if s.heap().is_none() {
-                // SAFETY: the region was given to `init` with the promise that startup-stack
-                // regions belong to the heap from this call on.
-                let h = unsafe { MultiHeap::register(s.start() as *mut u8, s.end() - s.start()) };
-                if let Some(h) = h {
-                    h.set_lock(s.lock_ptr());
-                    s.heap.store(h.as_ptr() as usize, Ordering::Release);
-                    self.publish_live(s);
-                }
+            // SAFETY: the region was given to `init` with the promise that startup-stack regions
+            // belong to the heap from this call on.
+            if s.heap().is_none() && unsafe { s.attach(false) }.is_some() {
+                self.publish_live(s);
             }
         }
         self.started.store(true, Ordering::Release);
@@ -826,19 +841,15 @@ impl Registry {
         if desc.is_null() {
             return Err(Error::NoMem);
         }
+        // The slot is not in use (nor visible) until `used` and the list take it.
+        slot.fill(start, end, caps, name);
         // SAFETY: the caller guarantees the range is ours.
-        let Some(h) = (unsafe { MultiHeap::register(start as *mut u8, end - start) }) else {
+        let Some(h) = (unsafe { slot.attach(self.started.load(Ordering::Relaxed)) }) else {
             // SAFETY: `desc` was just allocated here.
             unsafe { self.free(desc) };
             return Err(Error::InvalidSize);
         };
         self.used.store(idx + 1, Ordering::Relaxed);
-        slot.fill(start, end, caps, name);
-        h.set_lock(slot.lock_ptr());
-        if self.started.load(Ordering::Relaxed) {
-            h.force_minimum_free_bytes(0);
-        }
-        slot.heap.store(h.as_ptr() as usize, Ordering::Relaxed);
         if self.monitoring.load(Ordering::Relaxed) {
             // A heap added while monitoring starts its local minimum now.
             slot.saved_min
@@ -1891,10 +1902,7 @@ impl Boot<'_> {
         slot.fill(r.start, r.start + r.size, r.caps, r.name);
         if !r.startup_stack {
             // SAFETY: `Registry::boot`'s caller guarantees the region is ours.
-            if let Some(h) = unsafe { MultiHeap::register(r.start as *mut u8, r.size) } {
-                h.set_lock(slot.lock_ptr());
-                slot.heap.store(h.as_ptr() as usize, Ordering::Release);
-            }
+            unsafe { slot.attach(false) };
         }
         reg.insert_sorted(idx);
     }
