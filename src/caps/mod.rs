@@ -1948,6 +1948,8 @@ struct Matching<'a> {
 
 impl<'a> Iterator for Matching<'a> {
     type Item = (&'a Slot, MultiHeap);
+    // One copy on the chips; inlined into each query on hosts (speed).
+    #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline(never))]
     fn next(&mut self) -> Option<(&'a Slot, MultiHeap)> {
         for s in self.it.by_ref() {
