@@ -56,34 +56,29 @@ bitflags::bitflags! {
 /// Maximum number of heaps (boot regions plus runtime regions).
 pub const MAX_HEAPS: usize = 32;
 
-/// ESP-IDF error codes returned by the registration and monitoring functions.
+/// ESP-IDF error codes returned by the registration and monitoring functions (the discriminant
+/// is the `esp_err_t` value: no lookup table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
 pub enum Error {
     /// `ESP_FAIL`
-    Fail,
+    Fail = -1,
     /// `ESP_ERR_NO_MEM`
-    NoMem,
+    NoMem = 0x101,
     /// `ESP_ERR_INVALID_ARG`
-    InvalidArg,
+    InvalidArg = 0x102,
     /// `ESP_ERR_INVALID_STATE`
-    InvalidState,
+    InvalidState = 0x103,
     /// `ESP_ERR_INVALID_SIZE`
-    InvalidSize,
+    InvalidSize = 0x104,
     /// `ESP_ERR_NOT_FOUND`
-    NotFound,
+    NotFound = 0x105,
 }
 
 impl Error {
     /// The `esp_err_t` value.
     pub const fn code(self) -> i32 {
-        match self {
-            Error::Fail => -1,
-            Error::NoMem => 0x101,
-            Error::InvalidArg => 0x102,
-            Error::InvalidState => 0x103,
-            Error::InvalidSize => 0x104,
-            Error::NotFound => 0x105,
-        }
+        self as i32
     }
 }
 
