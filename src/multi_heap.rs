@@ -544,6 +544,18 @@ impl MultiHeap {
         found
     }
 
+    /// `full_block_size(p)` if [`MultiHeap::is_live_block`]`(p)`, else 0: the exact public size
+    /// query (`multi_heap_get_full_block_size`, and with the poison overhead taken off,
+    /// `multi_heap_get_allocated_size` and `heap_caps_get_allocated_size`). One copy on the chips.
+    #[cfg_attr(target_os = "none", inline(never))]
+    pub fn live_block_size(self, p: *mut u8) -> usize {
+        if self.is_live_block(p) {
+            self.full_block_size(p)
+        } else {
+            0
+        }
+    }
+
     /// Whole payload size of the allocated block `p`, poison canaries included
     /// (`multi_heap_get_full_block_size`). NULL, or what is not a live block, gives 0.
     pub fn full_block_size(self, p: *mut u8) -> usize {

@@ -4,6 +4,7 @@
 //! Written for small code on the chips (every function here is out of line there, and one
 //! [`Line::f`] template per line replaces a chain of calls per piece).
 
+use core::mem::MaybeUninit;
 use core::num::NonZeroUsize;
 
 use crate::port;
@@ -32,13 +33,16 @@ const LEN: usize = 160;
 enum Dest {
     Err,
     Out,
-    /// A C `FILE *` (not NULL).
+    /// A C `FILE *` (not NULL). Only task tracking's dumps print to a stream on the chips
+    /// (without them, no `fwrite` call in `flush`).
+    #[cfg(any(not(target_os = "none"), feature = "HEAP_TASK_TRACKING"))]
     File(*mut core::ffi::c_void),
 }
 
 /// A line being assembled; flushes itself to the port when full.
 pub struct Line {
-    buf: [u8; LEN],
+    /// Bytes `..len` are written; the rest is never read (so it is not zeroed either).
+    buf: [MaybeUninit<u8>; LEN],
     len: usize,
     dest: Dest,
 }
@@ -47,7 +51,7 @@ impl Line {
     #[cfg_attr(target_os = "none", inline(never))]
     fn new(dest: Dest) -> Line {
         Line {
-            buf: [0; LEN],
+            buf: [MaybeUninit::uninit(); LEN],
             len: 0,
             dest,
         }
@@ -66,6 +70,7 @@ impl Line {
     }
 
     /// A line for a C `FILE *` stream (NULL: standard output).
+    #[cfg(any(not(target_os = "none"), feature = "HEAP_TASK_TRACKING"))]
     pub fn file(stream: *mut core::ffi::c_void) -> Line {
         Line::new(if stream.is_null() {
             Dest::Out
@@ -114,7 +119,7 @@ impl Line {
             self.flush();
         }
         if let Some(d) = self.buf.get_mut(self.len) {
-            *d = b;
+            d.write(b);
             self.len += 1;
         }
     }
@@ -173,13 +178,16 @@ impl Line {
     /// Sends what has been assembled so far.
     #[cfg_attr(target_os = "none", inline(never))]
     pub fn flush(&mut self) {
-        let Some(bytes) = self.buf.get(..self.len) else {
+        let Some(written) = self.buf.get(..self.len) else {
             return;
         };
+        // SAFETY: `byte` initialised every byte below `len` (MaybeUninit<u8> has u8's layout).
+        let bytes = unsafe { &*(written as *const [MaybeUninit<u8>] as *const [u8]) };
         if !bytes.is_empty() {
             match self.dest {
                 Dest::Err => port::write_err(bytes),
                 Dest::Out => port::write_out(bytes),
+                #[cfg(any(not(target_os = "none"), feature = "HEAP_TASK_TRACKING"))]
                 Dest::File(stream) => port::write_file(stream, bytes),
             }
         }

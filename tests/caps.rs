@@ -597,6 +597,73 @@ fn chip_layouts_match_a_typical_boot() {
     assert!(chips::chip("esp8266").is_none());
 }
 
+/// The chips' boot gives the reserved ranges in link order, unsorted: every order of a chip's
+/// table (and of a table with overlapping and adjacent ranges) gives the same pieces.
+#[test]
+fn available_regions_do_not_depend_on_reserved_order() {
+    let pieces = |regions: &[Region], reserved: &[(u32, u32)]| {
+        let mut v = vec![];
+        chips::available(regions, reserved, |r| v.push((r.start, r.size, r.ty)));
+        v
+    };
+    let extra: &[Region] = &[
+        Region {
+            start: 0x1000,
+            size: 0x1000,
+            ty: 0,
+            iram: 0,
+            startup_stack: false,
+        },
+        Region {
+            start: 0x2000,
+            size: 0x800,
+            ty: 1,
+            iram: 0,
+            startup_stack: true,
+        },
+    ];
+    let odd: &[(u32, u32)] = &[
+        (0x1100, 0x1200),
+        (0x1180, 0x1300),
+        (0x1300, 0x1402),
+        (0x1ff0, 0x2010),
+        (0x2400, 0x2401),
+        (0x1800, 0x1805),
+        (0x1801, 0x1803),
+    ];
+    type Case<'a> = (&'a [Region], Vec<(u32, u32)>);
+    let mut cases: Vec<Case> = vec![(extra, odd.to_vec())];
+    for name in ["esp32", "esp32s3", "esp32c3", "esp32c6"] {
+        let c = chips::chip(name).unwrap();
+        cases.push((c.regions, c.reserved.to_vec()));
+    }
+    for (regions, mut res) in cases {
+        res.sort();
+        let want = pieces(regions, &res);
+        assert!(!want.is_empty());
+        let mut rng = 0x2545_f491_u32;
+        for _ in 0..50 {
+            // Fisher-Yates with a small LCG.
+            for i in (1..res.len()).rev() {
+                rng = rng.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                res.swap(i, (rng >> 8) as usize % (i + 1));
+            }
+            assert_eq!(pieces(regions, &res), want, "{res:x?}");
+        }
+    }
+    // The odd table: pieces between the (merged) ranges, none of 16 bytes or less.
+    assert_eq!(
+        pieces(extra, odd),
+        vec![
+            (0x1000, 0x100, 0),
+            (0x1404, 0x3fc, 0),
+            (0x1808, 0x7e8, 0),
+            (0x2010, 0x3f0, 1),
+            (0x2404, 0x3fc, 1),
+        ]
+    );
+}
+
 /// The precomputed selection index picks exactly the heap a plain walk of the list (ESP-IDF's
 /// method) picks: boot heaps plus runtime heaps up to `MAX_HEAPS`, random capability sets.
 #[test]

@@ -142,12 +142,8 @@ pub unsafe extern "C" fn multi_heap_get_allocated_size(
     p: *mut c_void,
 ) -> usize {
     heap_of(heap).map_or(0, |h| {
-        let p = p as *mut u8;
-        if h.is_live_block(p) {
-            h.allocated_size(p)
-        } else {
-            0
-        }
+        h.live_block_size(p as *mut u8)
+            .saturating_sub(crate::multi_heap::POISON_OVERHEAD)
     })
 }
 
@@ -309,14 +305,7 @@ pub unsafe extern "C" fn multi_heap_get_full_block_size(
     heap: multi_heap_handle_t,
     p: *mut c_void,
 ) -> usize {
-    heap_of(heap).map_or(0, |h| {
-        let p = p as *mut u8;
-        if h.is_live_block(p) {
-            h.full_block_size(p)
-        } else {
-            0
-        }
-    })
+    heap_of(heap).map_or(0, |h| h.live_block_size(p as *mut u8))
 }
 
 /// The start of the allocated block containing `ptr`, or NULL when `ptr` is in no allocated block

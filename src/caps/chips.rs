@@ -420,38 +420,48 @@ pub fn chip(name: &str) -> Option<&'static Chip> {
 
 /// Cuts `reserved` out of `regions` (ESP-IDF's `soc_get_available_memory_regions`): pieces of 16
 /// bytes or less are dropped; reserved ends are widened to word boundaries. Calls `out` per piece.
-/// (32-bit arithmetic, saturating at the top of the address space, where no chip has RAM: 64-bit
-/// arithmetic doubled this function's code on the 32-bit chips. One call site of `out`, so that
-/// it is inlined once.)
+/// The reserved ranges may come in any order (see [`cut`]).
 pub fn available(regions: &[Region], reserved: &[(u32, u32)], mut out: impl FnMut(Region)) {
     for reg in regions {
-        let end = reg.start.saturating_add(reg.size);
-        let mut start = reg.start;
-        let mut cuts = reserved.iter();
-        loop {
-            // The piece from `start` ends where the next overlapping reserved range begins (or
-            // at `end`); the next one starts where that range ends.
-            let (piece_end, next) = loop {
-                let Some(&(rs, re)) = cuts.next() else {
-                    break (end, end);
-                };
-                let (rs, re) = (rs & !3, re.saturating_add(3) & !3);
-                if re > start && rs < end {
-                    break (rs.max(start), re.min(end));
-                }
-            };
-            if piece_end - start > 16 {
-                out(Region {
-                    start,
-                    size: piece_end - start,
-                    ..*reg
-                });
+        cut(*reg, reserved.len(), |i| reserved.get(i).copied(), &mut out);
+    }
+}
+
+/// The pieces of `reg` outside the reserved ranges `res(0..n)`, in address order. Each step takes
+/// the overlapping range that starts first, so the ranges need no sorting (ESP-IDF sorts a copy
+/// of them; on the chips that copy and sort cost flash and stack). (32-bit arithmetic,
+/// saturating at the top of the address space, where no chip has RAM: 64-bit arithmetic doubled
+/// this code on the 32-bit chips. One call site of `out`, so that it is inlined once.)
+pub fn cut(
+    reg: Region,
+    n: usize,
+    res: impl Fn(usize) -> Option<(u32, u32)>,
+    out: &mut impl FnMut(Region),
+) {
+    let end = reg.start.saturating_add(reg.size);
+    let mut start = reg.start;
+    loop {
+        // The piece from `start` ends where the first overlapping reserved range begins (or at
+        // `end`); the next one starts where that range ends.
+        let (mut piece_end, mut next) = (end, end);
+        for i in 0..n {
+            let Some((rs, re)) = res(i) else { break };
+            let (rs, re) = (rs & !3, re.saturating_add(3) & !3);
+            if re > start && rs < end && rs.max(start) < piece_end {
+                (piece_end, next) = (rs.max(start), re.min(end));
             }
-            if next >= end {
-                break;
-            }
-            start = next;
         }
+        if piece_end - start > 16 {
+            out(Region {
+                start,
+                size: piece_end - start,
+                ..reg
+            });
+        }
+        if next >= end {
+            break;
+        }
+        start = next;
     }
 }
 
@@ -763,58 +773,29 @@ mod device {
                     inverted: inv,
                 }));
             }
-            // Sorted, word-widened reserved ranges (at most 32).
-            let mut res = [(0u32, 0u32); 32];
-            // SAFETY: the linker brackets the `.reserved_memory_address` section with these.
-            let all = unsafe {
+            // The `.reserved_memory_address` section, in link order (`cut` needs no sorting).
+            // SAFETY: the linker brackets the section with these two symbols.
+            let reserved = unsafe {
                 let s = soc_reserved_memory_region_start.as_ptr();
                 let e = soc_reserved_memory_region_end.as_ptr();
                 core::slice::from_raw_parts(s, (e as usize - s as usize) / 8)
             };
-            let mut n = 0;
-            for r in all {
-                if let Some(d) = res.get_mut(n) {
-                    *d = (r.start as u32, r.end as u32);
-                    n += 1;
-                }
-            }
-            let res = res.get_mut(..n).unwrap_or_default();
-            // Insertion sort: a handful of entries, and core's sort would cost ~3.8 KB of flash.
-            // (`get` rather than indexing: no panic paths.)
-            for i in 1..res.len() {
-                let mut j = i;
-                while let (Some(&a), Some(&b)) = (res.get(j.wrapping_sub(1)), res.get(j)) {
-                    if a.0 <= b.0 {
-                        break;
-                    }
-                    res.swap(j - 1, j);
-                    j -= 1;
-                }
-            }
-            let tbl = regions();
-            let mut list = [BootRegion {
-                start: 0,
-                size: 0,
-                ty: 0,
-                caps: [0; 3],
-                startup_stack: false,
-                shown_at: 0,
-                name: "",
-            }; 64];
-            let mut k = 0;
             let tys = types();
-            for r in tbl {
-                let one = [Region {
-                    start: r.start as u32,
-                    size: r.size as u32,
-                    ty: r.ty,
-                    iram: r.iram_address as u32,
-                    startup_stack: r.startup_stack,
-                }];
-                available(&one, res, |p| {
-                    let Some(t) = tys.get(p.ty) else { return };
-                    if let Some(d) = list.get_mut(k) {
-                        *d = BootRegion {
+            // SAFETY: the available regions are the RAM ESP-IDF leaves to the heap.
+            if let Some(mut b) = unsafe { reg.boot() } {
+                // Each piece goes straight to the registry (no list of regions on the stack).
+                for r in regions() {
+                    let one = Region {
+                        start: r.start as u32,
+                        size: r.size as u32,
+                        ty: r.ty,
+                        iram: r.iram_address as u32,
+                        startup_stack: r.startup_stack,
+                    };
+                    let res = |i: usize| reserved.get(i).map(|r| (r.start as u32, r.end as u32));
+                    cut(one, reserved.len(), res, &mut |p| {
+                        let Some(t) = tys.get(p.ty) else { return };
+                        b.add(BootRegion {
                             start: p.start as usize,
                             size: p.size as usize,
                             ty: p.ty,
@@ -822,13 +803,11 @@ mod device {
                             startup_stack: p.startup_stack,
                             shown_at: p.start as usize,
                             name: type_name(t),
-                        };
-                        k += 1;
-                    }
-                });
+                        });
+                    });
+                }
+                b.finish();
             }
-            // SAFETY: the available regions are the RAM ESP-IDF leaves to the heap.
-            unsafe { reg.init(list.get(..k).unwrap_or_default()) };
         }
         if full {
             reg.enable_nonos_stack_heaps();

@@ -7,9 +7,10 @@
 //! linked list by index, in ESP-IDF's order (runtime heaps inserted at the head, boot heaps sorted
 //! by ascending size, later address first among equal sizes). Readers walk the list without locks;
 //! a slot is filled completely before the head index that publishes it is stored (Release).
-//! Allocation and pointer lookup do not walk the list: an index kept beside it at registration
-//! (`Index`) gives the heaps matching a capability set in list order, and the heap of an address
-//! by binary search, so their cost does not grow with the number of heaps.
+//! On hosts, allocation and pointer lookup do not walk the list: an index kept beside it at
+//! registration (`Index`) gives the heaps matching a capability set in list order, and the heap of
+//! an address by binary search, so their cost does not grow with the number of heaps. The chips,
+//! with a handful of heaps, walk the list as ESP-IDF does (flash; see [`INDEXED`]).
 
 pub mod chips;
 
@@ -56,34 +57,29 @@ bitflags::bitflags! {
 /// Maximum number of heaps (boot regions plus runtime regions).
 pub const MAX_HEAPS: usize = 32;
 
-/// ESP-IDF error codes returned by the registration and monitoring functions.
+/// ESP-IDF error codes returned by the registration and monitoring functions (the discriminant
+/// is the `esp_err_t` value: no lookup table).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(i32)]
 pub enum Error {
     /// `ESP_FAIL`
-    Fail,
+    Fail = -1,
     /// `ESP_ERR_NO_MEM`
-    NoMem,
+    NoMem = 0x101,
     /// `ESP_ERR_INVALID_ARG`
-    InvalidArg,
+    InvalidArg = 0x102,
     /// `ESP_ERR_INVALID_STATE`
-    InvalidState,
+    InvalidState = 0x103,
     /// `ESP_ERR_INVALID_SIZE`
-    InvalidSize,
+    InvalidSize = 0x104,
     /// `ESP_ERR_NOT_FOUND`
-    NotFound,
+    NotFound = 0x105,
 }
 
 impl Error {
     /// The `esp_err_t` value.
     pub const fn code(self) -> i32 {
-        match self {
-            Error::Fail => -1,
-            Error::NoMem => 0x101,
-            Error::InvalidArg => 0x102,
-            Error::InvalidState => 0x103,
-            Error::InvalidSize => 0x104,
-            Error::NotFound => 0x105,
-        }
+        self as i32
     }
 }
 
@@ -269,6 +265,26 @@ impl Slot {
         }
     }
 
+    /// Registers the slot's range as its heap with the slot's lock (and, with `zero_min`, a
+    /// minimum-free value of 0) and publishes it in the slot. The one copy of these steps for
+    /// boot, `enable_nonos_stack_heaps` and runtime regions.
+    ///
+    /// # Safety
+    /// The slot's range must be memory valid for reads and writes and reserved for the heap for
+    /// the rest of the program.
+    #[inline(never)]
+    unsafe fn attach(&self, zero_min: bool) -> Option<MultiHeap> {
+        let start = self.start();
+        // SAFETY: forwarded caller contract.
+        let h = unsafe { MultiHeap::register(start as *mut u8, self.end() - start)? };
+        h.set_lock(self.lock_ptr());
+        if zero_min {
+            h.force_minimum_free_bytes(0);
+        }
+        self.heap.store(h.as_ptr() as usize, Ordering::Release);
+        Some(h)
+    }
+
     fn fill(&self, start: usize, end: usize, caps: [u32; 3], name: &'static str) {
         self.start.store(start, Ordering::Relaxed);
         self.end.store(end, Ordering::Relaxed);
@@ -289,23 +305,24 @@ impl Slot {
 /// Every listed heap has a position 0..MAX_HEAPS; ascending positions are list order. Boot heaps
 /// take the top positions (renumbered once at the end of `init`), each runtime heap the position
 /// below the lowest used one, so positions never change after boot. For every capability bit `b`,
-/// `prio[p][b]` holds the positions of the heaps whose priority-`p` mask has `b`, and `all[b]` those
-/// whose combined mask has it; `live` holds the positions with a registered `MultiHeap`. The heaps
-/// eligible at priority `p` for `caps` are then `OR_b prio[p][b] & AND_b all[b] & live` over the
+/// `masks[p][b]` (p < 3) holds the positions of the heaps whose priority-`p` mask has `b`, and
+/// `masks[ALL][b]` those whose combined mask has it; `live` holds the positions with a registered
+/// `MultiHeap`. The heaps eligible at priority `p` for `caps` are then
+/// `OR_b masks[p][b] & AND_b masks[ALL][b] & live` over the
 /// bits of `caps`: a few word operations per set bit, visited lowest position first. Writers hold
 /// the registry's writer lock; readers take no lock: a heap's `live` bit is stored last (Release)
 /// and loaded first (Acquire), so a reader that sees it sees its masks and slot too.
 struct Index {
-    prio: [[AtomicU32; 32]; 3],
-    all: [AtomicU32; 32],
+    /// Three priorities, then the combined mask (`ALL`).
+    masks: [[AtomicU32; IX_BITS]; 4],
     live: AtomicU32,
     /// Slot index at each position.
-    slot: [AtomicUsize; MAX_HEAPS],
+    slot: [AtomicUsize; IX_HEAPS],
     /// Lowest used position (`MAX_HEAPS` while empty).
     low: Biased<MAX_HEAPS>,
     /// Slot indices of the listed heaps sorted by start address (`nsorted` used), for the
     /// address lookup of free/realloc: a binary search instead of a list walk.
-    sorted: [AtomicUsize; MAX_HEAPS],
+    sorted: [AtomicUsize; IX_HEAPS],
     nsorted: AtomicUsize,
     /// Sequence count of `sorted` (odd while a writer changes it): a reader that sees it change
     /// during its search falls back to walking the list.
@@ -315,40 +332,38 @@ struct Index {
 impl Index {
     const fn new() -> Index {
         Index {
-            prio: [const { [const { AtomicU32::new(0) }; 32] }; 3],
-            all: [const { AtomicU32::new(0) }; 32],
+            masks: [const { [const { AtomicU32::new(0) }; IX_BITS] }; 4],
             live: AtomicU32::new(0),
-            slot: [const { AtomicUsize::new(0) }; MAX_HEAPS],
+            slot: [const { AtomicUsize::new(0) }; IX_HEAPS],
             low: Biased::new(),
-            sorted: [const { AtomicUsize::new(0) }; MAX_HEAPS],
+            sorted: [const { AtomicUsize::new(0) }; IX_HEAPS],
             nsorted: AtomicUsize::new(0),
             seq: AtomicUsize::new(0),
         }
     }
 
     /// Puts position `pos` in exactly the masks selected by `caps` (writer lock held; plain
-    /// load/store, as the device target has no read-modify-write atomics).
+    /// load/store, as the device target has no read-modify-write atomics). One loop over the
+    /// 4 x 32 words.
     fn mark(&self, pos: usize, caps: [u32; 3]) {
         let bit = 1u32 << (pos % 32);
-        let set = |w: &AtomicU32, yes: bool| {
+        let all = caps[0] | caps[1] | caps[2];
+        for (i, w) in self.masks.as_flattened().iter().enumerate() {
+            let c = caps.get(i / 32).copied().unwrap_or(all);
             let v = w.load(Ordering::Relaxed);
-            let v = if yes { v | bit } else { v & !bit };
+            let v = if (c >> (i % 32)) & 1 != 0 {
+                v | bit
+            } else {
+                v & !bit
+            };
             w.store(v, Ordering::Relaxed);
-        };
-        for (b, w) in self.all.iter().enumerate() {
-            set(w, (caps[0] | caps[1] | caps[2]) & (1 << b) != 0);
-        }
-        for (masks, c) in self.prio.iter().zip(caps) {
-            for (b, w) in masks.iter().enumerate() {
-                set(w, c & (1 << b) != 0);
-            }
         }
     }
 
     /// Positions eligible at priority `prio` for `caps`, as a bit set.
     #[inline(always)]
     fn eligible(&self, prio: usize, caps: u32) -> u32 {
-        let Some(masks) = self.prio.get(prio) else {
+        let (Some(masks), Some(alls)) = (self.masks.get(prio), self.masks.get(ALL)) else {
             return 0;
         };
         let mut all = self.live.load(Ordering::Acquire);
@@ -357,7 +372,7 @@ impl Index {
         while c != 0 {
             let b = c.trailing_zeros() as usize;
             c &= c - 1;
-            if let (Some(p), Some(a)) = (masks.get(b), self.all.get(b)) {
+            if let (Some(p), Some(a)) = (masks.get(b), alls.get(b)) {
                 any |= p.load(Ordering::Relaxed);
                 all &= a.load(Ordering::Relaxed);
             }
@@ -366,16 +381,44 @@ impl Index {
     }
 }
 
-/// The slots of a position set, lowest position (= list order) first.
+/// Index of the combined mask in [`Index::masks`].
+const ALL: usize = 3;
+
+/// Whether the selection index and the address table are kept. Hosts keep them: allocation and
+/// pointer lookup cost the same however many heaps are registered. The chips, which have a
+/// handful of heaps, walk the list as ESP-IDF does, for flash (the index's upkeep and lookups
+/// are ~0.7 KB of code). Hosts built with `--cfg heapcaps_compact` take the chips' way, so that
+/// the tests run over it (`scripts/test-all.sh` does).
+const INDEXED: bool = !cfg!(any(target_os = "none", heapcaps_compact));
+/// The index's tables: one word per capability bit per mask, one entry per heap; empty (no RAM)
+/// without the index.
+const IX_BITS: usize = if INDEXED { 32 } else { 0 };
+const IX_HEAPS: usize = if INDEXED { MAX_HEAPS } else { 0 };
+
+/// The heaps eligible at one priority, in list order: from a position set of the index, or
+/// (without the index, see [`INDEXED`]) by walking the list with ESP-IDF's test.
 struct Eligible<'a> {
     reg: &'a Registry,
+    /// Index: the positions left. List walk: the cursor (index + 1 of the next slot).
     set: u32,
+    list: usize,
+    prio: usize,
+    caps: u32,
 }
 
 impl<'a> Iterator for Eligible<'a> {
     type Item = &'a Slot;
     #[inline(always)]
     fn next(&mut self) -> Option<&'a Slot> {
+        if !INDEXED {
+            while let Some(s) = self.list.checked_sub(1).and_then(|i| self.reg.slots.get(i)) {
+                self.list = s.next.load(Ordering::Acquire);
+                if s.prio(self.prio) & self.caps != 0 && s.all_caps() & self.caps == self.caps {
+                    return Some(s);
+                }
+            }
+            return None;
+        }
         while self.set != 0 {
             let pos = self.set.trailing_zeros() as usize;
             self.set &= self.set - 1;
@@ -519,12 +562,24 @@ impl Registry {
         self.initialised.load(Ordering::Acquire)
     }
 
-    /// Heaps eligible for `caps` at priority `prio`, in list order, from the precomputed index.
+    /// Heaps eligible for `caps` at priority `prio`, in list order, from the precomputed index
+    /// (or the list, see [`INDEXED`]).
     #[inline(always)]
     fn eligible(&self, prio: usize, caps: u32) -> Eligible<'_> {
         Eligible {
             reg: self,
-            set: self.index.eligible(prio, caps),
+            set: if INDEXED {
+                self.index.eligible(prio, caps)
+            } else {
+                0
+            },
+            list: if INDEXED {
+                0
+            } else {
+                self.head.load(Ordering::Acquire)
+            },
+            prio,
+            caps,
         }
     }
 
@@ -553,104 +608,63 @@ impl Registry {
     /// # Safety
     /// Every region must be memory valid for reads and writes and reserved for the heap for the
     /// rest of the program (regions of startup-stack type from `enable_nonos_stack_heaps` on).
-    #[inline(never)]
     pub unsafe fn init(&self, regions: &[BootRegion]) {
-        let _w = self.writer_lock();
-        if self.initialised.load(Ordering::Relaxed) {
+        // SAFETY: forwarded caller contract (every region given to the builder is valid).
+        let Some(mut b) = (unsafe { self.boot() }) else {
             return;
+        };
+        for r in regions {
+            b.add(*r);
+        }
+        b.finish();
+    }
+
+    /// [`Registry::init`] one region at a time (the chip's boot streams the pieces of its memory
+    /// table here instead of collecting them in a list first). `None` if already initialised.
+    ///
+    /// # Safety
+    /// Every region given to [`Boot::add`] must be memory as described for [`Registry::init`].
+    pub unsafe fn boot(&self) -> Option<Boot<'_>> {
+        let w = self.writer_lock();
+        if self.initialised.load(Ordering::Relaxed) {
+            return None;
         }
         Line::err().s("I (0) heap_init: Initializing. RAM available for dynamic allocation:\n");
-        let mut i = 0;
-        while i < regions.len() {
-            let mut r = regions[i];
-            // Coalesce following regions that continue this one.
-            while let Some(n) = regions.get(i + 1) {
-                if n.start == r.start + r.size && n.ty == r.ty && n.startup_stack == r.startup_stack
-                {
-                    r.size += n.size;
-                    i += 1;
-                } else {
-                    break;
-                }
-            }
-            i += 1;
-            Line::err()
-                .f(
-                    "I (0) heap_init: At %X len %X (%d KiB): ",
-                    &[r.shown_at, r.size, r.size / 1024],
-                )
-                .s(r.name)
-                .s("\n");
-            let idx = self.used.load(Ordering::Relaxed);
-            let Some(slot) = self.slots.get(idx) else {
-                Line::err().s("heap_init: too many regions, ignoring the rest\n");
-                break;
-            };
-            self.used.store(idx + 1, Ordering::Relaxed);
-            slot.fill(r.start, r.start + r.size, r.caps, r.name);
-            if !r.startup_stack {
-                // SAFETY: the caller guarantees the region is ours.
-                if let Some(h) = unsafe { MultiHeap::register(r.start as *mut u8, r.size) } {
-                    h.set_lock(slot.lock_ptr());
-                    slot.heap.store(h.as_ptr() as usize, Ordering::Release);
-                }
-            }
-            self.insert_sorted(idx);
-        }
-        // ESP-IDF carves its array of boot heap descriptors from the first heap (by address)
-        // with 8BIT|INTERNAL. The slots here are static, but the same bytes are taken so that
-        // free-size figures match a real boot.
-        let n = self.used.load(Ordering::Relaxed);
-        let want = Caps::BIT8.bits() | Caps::INTERNAL.bits();
-        let mut first: Option<(usize, MultiHeap)> = None;
-        for s in self.slots.iter().take(n) {
-            if let Some(h) = s.heap() {
-                if s.all_caps() & want == want && first.map_or(true, |(a, _)| s.start() < a) {
-                    first = Some((s.start(), h));
-                }
-            }
-        }
-        self.reindex();
-        if let Some((_, h)) = first {
-            h.malloc(HEAP_T_SIZE * n);
-        }
-        self.initialised.store(true, Ordering::Release);
+        Some(Boot {
+            reg: self,
+            pending: None,
+            full: false,
+            _w: w,
+        })
     }
 
     /// Renumbers the selection index from the list (writer lock held): the list's heaps take
     /// the top positions in list order.
     #[inline(never)]
     fn reindex(&self) {
+        if !INDEXED {
+            return;
+        }
         let ix = &self.index;
         ix.live.store(0, Ordering::Release);
-        for w in ix.prio.iter().flatten().chain(&ix.all) {
+        for w in ix.masks.as_flattened() {
             w.store(0, Ordering::Relaxed);
         }
-        let n = self.iter().count().min(MAX_HEAPS);
+        // Every used slot is in the list (slots are taken and linked under the writer lock).
+        let n = self.used.load(Ordering::Relaxed).min(MAX_HEAPS);
         let mut live = 0u32;
         let mut pos = MAX_HEAPS - n;
         ix.low.store(pos, Ordering::Relaxed);
-        let mut cur = self.head.load(Ordering::Relaxed);
-        while let Some(s) = cur
-            .checked_sub(1)
-            .and_then(|i| self.slots.get(i).map(|s| (i, s)))
-        {
-            let (i, slot) = s;
-            if pos >= MAX_HEAPS {
-                break;
-            }
-            self.publish(i, pos, &mut live);
-            pos += 1;
-            cur = slot.next.load(Ordering::Relaxed);
-        }
-        ix.live.store(live, Ordering::Release);
         ix.nsorted.store(0, Ordering::Relaxed);
         let mut cur = self.head.load(Ordering::Relaxed);
         while let Some(i) = cur.checked_sub(1) {
             let Some(slot) = self.slots.get(i) else { break };
+            self.publish(i, pos, &mut live);
             self.insert_by_addr(i);
+            pos += 1;
             cur = slot.next.load(Ordering::Relaxed);
         }
+        ix.live.store(live, Ordering::Release);
     }
 
     /// Adds slot `idx` to the address-sorted table (writer lock held).
@@ -660,7 +674,7 @@ impl Registry {
         let Some(me) = self.slots.get(idx) else {
             return;
         };
-        if n >= MAX_HEAPS {
+        if n >= ix.sorted.len() {
             return;
         }
         let seq = ix.seq.load(Ordering::Relaxed);
@@ -745,6 +759,9 @@ impl Registry {
 
     /// Marks slot `s`'s heap as registered in the index (writer lock held).
     fn publish_live(&self, s: &Slot) {
+        if !INDEXED {
+            return;
+        }
         let live =
             self.index.live.load(Ordering::Relaxed) | 1 << (s.pos.load(Ordering::Relaxed) % 32);
         self.index.live.store(live, Ordering::Release);
@@ -780,15 +797,10 @@ impl Registry {
         // The writer lock keeps two callers from registering the same region twice.
         let _w = self.writer_lock();
         for s in self.iter() {
-            if s.heap().is_none() {
-                // SAFETY: the region was given to `init` with the promise that startup-stack
-                // regions belong to the heap from this call on.
-                let h = unsafe { MultiHeap::register(s.start() as *mut u8, s.end() - s.start()) };
-                if let Some(h) = h {
-                    h.set_lock(s.lock_ptr());
-                    s.heap.store(h.as_ptr() as usize, Ordering::Release);
-                    self.publish_live(s);
-                }
+            // SAFETY: the region was given to `init` with the promise that startup-stack regions
+            // belong to the heap from this call on.
+            if s.heap().is_none() && unsafe { s.attach(false) }.is_some() {
+                self.publish_live(s);
             }
         }
         self.started.store(true, Ordering::Release);
@@ -825,19 +837,15 @@ impl Registry {
         if desc.is_null() {
             return Err(Error::NoMem);
         }
+        // The slot is not in use (nor visible) until `used` and the list take it.
+        slot.fill(start, end, caps, name);
         // SAFETY: the caller guarantees the range is ours.
-        let Some(h) = (unsafe { MultiHeap::register(start as *mut u8, end - start) }) else {
+        let Some(h) = (unsafe { slot.attach(self.started.load(Ordering::Relaxed)) }) else {
             // SAFETY: `desc` was just allocated here.
             unsafe { self.free(desc) };
             return Err(Error::InvalidSize);
         };
         self.used.store(idx + 1, Ordering::Relaxed);
-        slot.fill(start, end, caps, name);
-        h.set_lock(slot.lock_ptr());
-        if self.started.load(Ordering::Relaxed) {
-            h.force_minimum_free_bytes(0);
-        }
-        slot.heap.store(h.as_ptr() as usize, Ordering::Relaxed);
         if self.monitoring.load(Ordering::Relaxed) {
             // A heap added while monitoring starts its local minimum now.
             slot.saved_min
@@ -845,6 +853,10 @@ impl Registry {
         }
         slot.next
             .store(self.head.load(Ordering::Relaxed), Ordering::Relaxed);
+        if !INDEXED {
+            self.head.store(idx + 1, Ordering::Release);
+            return Ok(());
+        }
         // A new head takes the position below every other one (list order = position order).
         let pos = self.index.low.load(Ordering::Relaxed).saturating_sub(1);
         self.index.low.store(pos, Ordering::Relaxed);
@@ -1046,8 +1058,16 @@ impl Registry {
         if let Some(a) = self.alias() {
             if a.in_iram(p as usize) && (p as usize) % WORD == 0 {
                 // SAFETY: an IRAM-alias pointer handed out by `to_iram` has the DRAM address in
-                // the word before it (readable through the alias mapping).
-                let d = unsafe { ptr::read_unaligned(p.sub(ALIAS_WORD) as *const usize) };
+                // the word before it (readable through the alias mapping); `p` is word-aligned,
+                // so with 32-bit addresses that word is aligned too.
+                let d = unsafe {
+                    let w = p.sub(ALIAS_WORD) as *const usize;
+                    if ALIAS_WORD == WORD {
+                        ptr::read(w)
+                    } else {
+                        ptr::read_unaligned(w)
+                    }
+                };
                 return (d as *mut u8, true);
             }
         }
@@ -1060,8 +1080,10 @@ impl Registry {
     #[cfg_attr(not(target_os = "none"), inline)]
     #[cfg_attr(target_os = "none", inline(never))]
     fn find_heap(&self, p: usize) -> Option<(&Slot, MultiHeap)> {
-        if let Some(found) = self.lookup_by_addr(p) {
-            return found.and_then(|s| Some((s, s.heap()?)));
+        if INDEXED {
+            if let Some(found) = self.lookup_by_addr(p) {
+                return found.and_then(|s| Some((s, s.heap()?)));
+            }
         }
         self.iter().find_map(|s| {
             let h = s.heap()?;
@@ -1225,13 +1247,51 @@ impl Registry {
         abort_alloc_failed(size, caps);
     }
 
+    /// One allocation attempt of the caps families (see [`Attempt`]).
+    ///
+    /// # Safety
+    /// For [`Attempt::Realloc`], its pointer must be NULL or a live pointer returned by this
+    /// registry's allocation functions.
+    #[inline(always)]
+    unsafe fn attempt(&self, a: Attempt, size: usize, caps: u32) -> *mut u8 {
+        match a {
+            Attempt::Aligned(alignment) => self.aligned_alloc_base(alignment, size, caps),
+            Attempt::Calloc(n) => self.calloc_base(n, size, caps),
+            // SAFETY: forwarded caller contract.
+            Attempt::Realloc(p) => unsafe { self.realloc_base(p, size, caps) },
+        }
+    }
+
+    /// The common core of the allocation functions with a failure callback: `a` with each of
+    /// `caps` in turn until one succeeds (or `size` is 0, which ends the search); when all fail,
+    /// the callback, named `f` and given the last caps tried (`MALLOC_CAP_DEFAULT` for an empty
+    /// list). One copy on the chips for the plain, `_prefer` and `_default` families; inlined on
+    /// hosts, where the lists are constants and the loop unrolls to the direct calls.
+    ///
+    /// # Safety
+    /// As for [`Registry::attempt`].
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline(never))]
+    unsafe fn first_of(&self, a: Attempt, size: usize, caps: &[u32], f: &'static CStr) -> *mut u8 {
+        let mut last = Caps::DEFAULT.bits();
+        for &c in caps {
+            last = c;
+            // SAFETY: forwarded caller contract; a failed realloc attempt leaves `p` valid.
+            let r = unsafe { self.attempt(a, size, c) };
+            if !r.is_null() || size == 0 {
+                return r;
+            }
+        }
+        if size > 0 {
+            self.failed(size, last, f);
+        }
+        ptr::null_mut()
+    }
+
     /// `heap_caps_malloc`.
     pub fn malloc(&self, size: usize, caps: u32) -> *mut u8 {
-        let p = self.malloc_base(size, caps);
-        if p.is_null() && size > 0 {
-            self.failed(size, caps, c"heap_caps_malloc");
-        }
-        p
+        // SAFETY: no pointer argument.
+        unsafe { self.first_of(Attempt::Aligned(WORD), size, &[caps], c"heap_caps_malloc") }
     }
 
     /// `heap_caps_calloc` (the callback condition looks at the element size, as ESP-IDF does).
@@ -1249,11 +1309,7 @@ impl Registry {
     /// `p` must be NULL or a live pointer returned by this registry's allocation functions.
     pub unsafe fn realloc(&self, p: *mut u8, size: usize, caps: u32) -> *mut u8 {
         // SAFETY: forwarded caller contract.
-        let r = unsafe { self.realloc_base(p, size, caps) };
-        if r.is_null() && size > 0 {
-            self.failed(size, caps, c"heap_caps_realloc");
-        }
-        r
+        unsafe { self.first_of(Attempt::Realloc(p), size, &[caps], c"heap_caps_realloc") }
     }
 
     fn aligned_args_ok(&self, alignment: usize, size: usize, caps: u32, f: &'static CStr) -> bool {
@@ -1269,14 +1325,20 @@ impl Registry {
 
     /// `heap_caps_aligned_alloc`.
     pub fn aligned_alloc(&self, alignment: usize, size: usize, caps: u32) -> *mut u8 {
-        if !self.aligned_args_ok(alignment, size, caps, c"heap_caps_aligned_alloc") {
+        self.aligned_of(alignment, size, &[caps], c"heap_caps_aligned_alloc")
+    }
+
+    /// The argument checks of the aligned functions, then [`Registry::first_of`]. One copy on
+    /// the chips.
+    #[cfg_attr(not(target_os = "none"), inline)]
+    #[cfg_attr(target_os = "none", inline(never))]
+    fn aligned_of(&self, alignment: usize, size: usize, caps: &[u32], f: &'static CStr) -> *mut u8 {
+        let last = caps.last().copied().unwrap_or(Caps::DEFAULT.bits());
+        if !self.aligned_args_ok(alignment, size, last, f) {
             return ptr::null_mut();
         }
-        let p = self.aligned_alloc_base(alignment, size, caps);
-        if p.is_null() {
-            self.failed(size, caps, c"heap_caps_aligned_alloc");
-        }
-        p
+        // SAFETY: no pointer argument.
+        unsafe { self.first_of(Attempt::Aligned(alignment), size, caps, f) }
     }
 
     /// `heap_caps_aligned_calloc`.
@@ -1294,18 +1356,15 @@ impl Registry {
 
     /// `heap_caps_malloc_prefer` with the caps as a slice.
     pub fn malloc_prefer(&self, size: usize, caps: &[u32]) -> *mut u8 {
-        let mut last = Caps::DEFAULT.bits();
-        for &c in caps {
-            last = c;
-            let p = self.malloc_base(size, c);
-            if !p.is_null() || size == 0 {
-                return p;
-            }
+        // SAFETY: no pointer argument.
+        unsafe {
+            self.first_of(
+                Attempt::Aligned(WORD),
+                size,
+                caps,
+                c"heap_caps_malloc_prefer",
+            )
         }
-        if size > 0 {
-            self.failed(size, last, c"heap_caps_malloc_prefer");
-        }
-        ptr::null_mut()
     }
 
     /// `heap_caps_realloc_prefer` with the caps as a slice.
@@ -1313,35 +1372,14 @@ impl Registry {
     /// # Safety
     /// `p` must be NULL or a live pointer returned by this registry's allocation functions.
     pub unsafe fn realloc_prefer(&self, p: *mut u8, size: usize, caps: &[u32]) -> *mut u8 {
-        let mut last = Caps::DEFAULT.bits();
-        for &c in caps {
-            last = c;
-            // SAFETY: forwarded caller contract; a failed attempt leaves `p` valid.
-            let r = unsafe { self.realloc_base(p, size, c) };
-            if !r.is_null() || size == 0 {
-                return r;
-            }
-        }
-        if size > 0 {
-            self.failed(size, last, c"heap_caps_realloc_prefer");
-        }
-        ptr::null_mut()
+        // SAFETY: forwarded caller contract.
+        unsafe { self.first_of(Attempt::Realloc(p), size, caps, c"heap_caps_realloc_prefer") }
     }
 
     /// `heap_caps_calloc_prefer` with the caps as a slice (reports the element size).
     pub fn calloc_prefer(&self, n: usize, size: usize, caps: &[u32]) -> *mut u8 {
-        let mut last = Caps::DEFAULT.bits();
-        for &c in caps {
-            last = c;
-            let p = self.calloc_base(n, size, c);
-            if !p.is_null() || size == 0 {
-                return p;
-            }
-        }
-        if size > 0 {
-            self.failed(size, last, c"heap_caps_calloc_prefer");
-        }
-        ptr::null_mut()
+        // SAFETY: no pointer argument.
+        unsafe { self.first_of(Attempt::Calloc(n), size, caps, c"heap_caps_calloc_prefer") }
     }
 
     // ---------------------------------------------------------------------------------------
@@ -1363,25 +1401,50 @@ impl Registry {
     const INTERNAL_DEFAULT: u32 = Caps::DEFAULT.bits() | Caps::INTERNAL.bits();
     const SPIRAM_DEFAULT: u32 = Caps::DEFAULT.bits() | Caps::SPIRAM.bits();
 
-    /// `heap_caps_malloc_default` (backs `malloc`).
-    pub fn malloc_default(&self, size: usize) -> *mut u8 {
+    /// The default policy's first choice for `size`: `None` while external allocation is
+    /// disabled (then the plain function with internal default caps runs), else internal or
+    /// PSRAM by the limit (then `MALLOC_CAP_DEFAULT` is tried second).
+    #[inline(always)]
+    fn default_first(&self, size: usize) -> Option<u32> {
         let limit = self.extmem_limit.load(Ordering::Relaxed);
         if limit == EXTMEM_DISABLED {
-            return self.malloc(size, Self::INTERNAL_DEFAULT);
-        }
-        let c = if size <= limit {
-            Self::INTERNAL_DEFAULT
+            None
+        } else if size <= limit {
+            Some(Self::INTERNAL_DEFAULT)
         } else {
-            Self::SPIRAM_DEFAULT
-        };
-        let mut r = self.malloc_base(size, c);
-        if r.is_null() && size > 0 {
-            r = self.malloc_base(size, Caps::DEFAULT.bits());
+            Some(Self::SPIRAM_DEFAULT)
         }
-        if r.is_null() && size > 0 {
-            self.failed(size, Caps::DEFAULT.bits(), c"heap_caps_malloc_default");
+    }
+
+    /// The default policy for malloc and realloc: the plain function with internal default caps
+    /// while external allocation is disabled (callback name `plain`), else the first choice for
+    /// `size`, then `MALLOC_CAP_DEFAULT` (callback name `dflt`). One copy on the chips.
+    ///
+    /// # Safety
+    /// As for [`Registry::attempt`].
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline(never))]
+    unsafe fn default_of(
+        &self,
+        a: Attempt,
+        size: usize,
+        plain: &'static CStr,
+        dflt: &'static CStr,
+    ) -> *mut u8 {
+        match self.default_first(size) {
+            // SAFETY: forwarded caller contract.
+            None => unsafe { self.first_of(a, size, &[Self::INTERNAL_DEFAULT], plain) },
+            // SAFETY: forwarded caller contract; a failed attempt leaves a realloc's pointer
+            // valid for the next one.
+            Some(c) => unsafe { self.first_of(a, size, &[c, Caps::DEFAULT.bits()], dflt) },
         }
-        r
+    }
+
+    /// `heap_caps_malloc_default` (backs `malloc`).
+    pub fn malloc_default(&self, size: usize) -> *mut u8 {
+        let (plain, dflt) = (c"heap_caps_malloc", c"heap_caps_malloc_default");
+        // SAFETY: no pointer argument.
+        unsafe { self.default_of(Attempt::Aligned(WORD), size, plain, dflt) }
     }
 
     /// `heap_caps_realloc_default` (backs `realloc`).
@@ -1389,70 +1452,39 @@ impl Registry {
     /// # Safety
     /// `p` must be NULL or a live pointer returned by this registry's allocation functions.
     pub unsafe fn realloc_default(&self, p: *mut u8, size: usize) -> *mut u8 {
-        let limit = self.extmem_limit.load(Ordering::Relaxed);
-        if limit == EXTMEM_DISABLED {
-            // SAFETY: forwarded caller contract.
-            return unsafe { self.realloc(p, size, Self::INTERNAL_DEFAULT) };
-        }
-        let c = if size <= limit {
-            Self::INTERNAL_DEFAULT
-        } else {
-            Self::SPIRAM_DEFAULT
-        };
-        // SAFETY: forwarded caller contract; a failed attempt leaves `p` valid.
-        let mut r = unsafe { self.realloc_base(p, size, c) };
-        if r.is_null() && size > 0 {
-            // SAFETY: as above.
-            r = unsafe { self.realloc_base(p, size, Caps::DEFAULT.bits()) };
-        }
-        if r.is_null() && size > 0 {
-            self.failed(size, Caps::DEFAULT.bits(), c"heap_caps_realloc_default");
-        }
-        r
+        let (plain, dflt) = (c"heap_caps_realloc", c"heap_caps_realloc_default");
+        // SAFETY: forwarded caller contract.
+        unsafe { self.default_of(Attempt::Realloc(p), size, plain, dflt) }
     }
 
     /// `heap_caps_aligned_alloc_default` (backs `memalign`, `aligned_alloc`, `posix_memalign`).
     pub fn aligned_alloc_default(&self, alignment: usize, size: usize) -> *mut u8 {
-        let limit = self.extmem_limit.load(Ordering::Relaxed);
-        if limit == EXTMEM_DISABLED {
+        let Some(c) = self.default_first(size) else {
             return self.aligned_alloc(alignment, size, Self::INTERNAL_DEFAULT);
-        }
-        let f = c"heap_caps_aligned_alloc_default";
-        if !self.aligned_args_ok(alignment, size, Caps::DEFAULT.bits(), f) {
-            return ptr::null_mut();
-        }
-        let c = if size <= limit {
-            Self::INTERNAL_DEFAULT
-        } else {
-            Self::SPIRAM_DEFAULT
         };
-        let r = self.aligned_alloc_base(alignment, size, c);
-        if !r.is_null() {
-            return r;
-        }
-        let r = self.aligned_alloc_base(alignment, size, Caps::DEFAULT.bits());
-        if r.is_null() {
-            self.failed(size, Caps::DEFAULT.bits(), f);
-        }
-        r
+        let caps = [c, Caps::DEFAULT.bits()];
+        self.aligned_of(alignment, size, &caps, c"heap_caps_aligned_alloc_default")
     }
 
     // ---------------------------------------------------------------------------------------
     // Queries
 
-    /// Registered heaps whose caps include all of `caps` (every heap for `caps == 0`).
-    fn matching(&self, caps: u32) -> impl Iterator<Item = (&Slot, MultiHeap)> {
-        self.iter().filter_map(move |s| {
-            let h = s.heap()?;
-            (s.all_caps() & caps == caps).then_some((s, h))
-        })
+    /// Registered heaps whose caps include all of `caps` (every heap for `caps == 0`), in list
+    /// order. All queries share one copy of the step ([`Matching::next`]) on the chips.
+    fn matching(&self, caps: u32) -> Matching<'_> {
+        Matching {
+            it: self.iter(),
+            caps,
+        }
     }
 
-    /// Heaps selected by the check/dump/walk APIs: `INVALID` (bit 31) means all.
-    fn selected(&self, caps: u32) -> impl Iterator<Item = (&Slot, MultiHeap)> {
-        self.iter().filter_map(move |s| {
-            let h = s.heap()?;
-            (caps & Caps::INVALID.bits() != 0 || s.all_caps() & caps == caps).then_some((s, h))
+    /// Heaps selected by the check/dump/walk APIs: `INVALID` (bit 31, which no heap has) means
+    /// all.
+    fn selected(&self, caps: u32) -> Matching<'_> {
+        self.matching(if caps & Caps::INVALID.bits() != 0 {
+            0
+        } else {
+            caps
         })
     }
 
@@ -1585,8 +1617,10 @@ impl Registry {
         let raw = p.wrapping_sub(OWNER);
         match self.find_heap(raw as usize) {
             // Exact for any pointer (a public query; see MultiHeap::is_live_block).
-            Some((_, h)) if h.is_live_block(raw) => h.allocated_size(raw).saturating_sub(OWNER),
-            Some(_) => 0,
+            Some((_, h)) => h
+                .live_block_size(raw)
+                .saturating_sub(crate::multi_heap::POISON_OVERHEAD)
+                .saturating_sub(OWNER),
             None => 0,
         }
     }
@@ -1634,47 +1668,54 @@ impl Registry {
     /// current free size, keeping the lowest previous value per heap. Always `Ok` (calling it
     /// again while active re-resets, as in ESP-IDF).
     pub fn monitor_start(&self) -> Result<(), Error> {
-        let _w = self.writer_lock();
-        if !self.monitoring.load(Ordering::Relaxed) {
-            for s in &self.slots {
-                s.saved_min.store(usize::MAX, Ordering::Relaxed);
-            }
-            // ESP-IDF keeps the saved values in a DEFAULT-caps array (one 4-byte value per heap)
-            // allocated here, before the reset; the values live in the slots here, but the
-            // allocation is kept so the figures match.
-            let n = self.iter().count();
-            let buf = self.malloc_base(n * 4, Caps::DEFAULT.bits());
-            self.monitor_buf.store(buf, Ordering::Relaxed);
-        }
-        for s in self.iter() {
-            if let Some(h) = s.heap() {
-                let old = h.reset_minimum_free_bytes();
-                let saved = s.saved_min.load(Ordering::Relaxed);
-                s.saved_min.store(saved.min(old), Ordering::Relaxed);
-            }
-        }
-        self.monitoring.store(true, Ordering::Relaxed);
-        Ok(())
+        self.monitor(true)
     }
 
     /// `heap_caps_monitor_local_minimum_free_size_stop`: restores each heap's minimum to the lower
     /// of the local minimum and the saved global one. `Err(Fail)` when not monitoring.
     pub fn monitor_stop(&self) -> Result<(), Error> {
+        self.monitor(false)
+    }
+
+    /// Start (`start`) or stop of local-minimum monitoring: one copy of the locked walk.
+    #[inline(never)]
+    fn monitor(&self, start: bool) -> Result<(), Error> {
         let _w = self.writer_lock();
-        if !self.monitoring.load(Ordering::Relaxed) {
+        let active = self.monitoring.load(Ordering::Relaxed);
+        if !start && !active {
             return Err(Error::Fail);
+        }
+        if start && !active {
+            for s in &self.slots {
+                s.saved_min.store(usize::MAX, Ordering::Relaxed);
+            }
+            // ESP-IDF keeps the saved values in a DEFAULT-caps array (one 4-byte value per heap)
+            // allocated here, before the reset; the values live in the slots here, but the
+            // allocation is kept so the figures match. Every used slot is in the list (see
+            // `reindex`).
+            let n = self.used.load(Ordering::Relaxed);
+            let buf = self.malloc_base(n * 4, Caps::DEFAULT.bits());
+            self.monitor_buf.store(buf, Ordering::Relaxed);
         }
         for s in self.iter() {
             if let Some(h) = s.heap() {
-                h.restore_minimum_free_bytes(s.saved_min.load(Ordering::Relaxed));
+                let saved = s.saved_min.load(Ordering::Relaxed);
+                if start {
+                    let old = h.reset_minimum_free_bytes();
+                    s.saved_min.store(saved.min(old), Ordering::Relaxed);
+                } else {
+                    h.restore_minimum_free_bytes(saved);
+                }
             }
         }
-        self.monitoring.store(false, Ordering::Relaxed);
-        // Load + store (no read-modify-write atomics on rv32imc); the writer lock is held.
-        let buf = self.monitor_buf.load(Ordering::Relaxed);
-        self.monitor_buf.store(ptr::null_mut(), Ordering::Relaxed);
-        // SAFETY: NULL or the block `monitor_start` allocated from this registry.
-        unsafe { self.free(buf) };
+        self.monitoring.store(start, Ordering::Relaxed);
+        if !start {
+            // Load + store (no read-modify-write atomics on rv32imc); the writer lock is held.
+            let buf = self.monitor_buf.load(Ordering::Relaxed);
+            self.monitor_buf.store(ptr::null_mut(), Ordering::Relaxed);
+            // SAFETY: NULL or the block `monitor_start` allocated from this registry.
+            unsafe { self.free(buf) };
+        }
         Ok(())
     }
 }
@@ -1691,6 +1732,18 @@ pub fn check_add_region_allowed(
     !((start < heap_start && end > heap_start)
         || (start < heap_end && end > heap_end)
         || (start == heap_start && end == heap_end))
+}
+
+/// One allocation attempt of the caps families, the caps aside: the shared core
+/// ([`Registry::first_of`]) runs it with each caps of a list.
+#[derive(Clone, Copy)]
+enum Attempt {
+    /// `heap_caps_aligned_alloc_base` with this alignment (a word: `heap_caps_malloc_base`).
+    Aligned(usize),
+    /// `heap_caps_calloc_base` with this element count.
+    Calloc(usize),
+    /// `heap_caps_realloc_base` of this pointer.
+    Realloc(*mut u8),
 }
 
 /// Allocates `size` bytes from `h`; with `alignment` above a word, `offset` bytes into the
@@ -1735,8 +1788,16 @@ fn to_iram(a: DiramAlias, p: *mut u8, len: usize) -> *mut u8 {
     };
     let ip = a.dram_to_iram(word) as *mut u8;
     // SAFETY: the IRAM view of a word of the freshly allocated block is writable memory (on the
-    // chip by hardware, in the simulation by the second mapping of the same pages).
-    unsafe { ptr::write_unaligned(ip as *mut usize, p as usize) };
+    // chip by hardware, in the simulation by the second mapping of the same pages). Block words
+    // and both views' bases are word-aligned, so with 32-bit addresses (one-word alias word:
+    // the chips, i686) the store is aligned; 64-bit hosts store 8 bytes at a 4-aligned address.
+    unsafe {
+        if ALIAS_WORD == WORD {
+            ptr::write(ip as *mut usize, p as usize)
+        } else {
+            ptr::write_unaligned(ip as *mut usize, p as usize)
+        }
+    };
     ip.wrapping_add(ALIAS_WORD)
 }
 
@@ -1785,11 +1846,116 @@ impl crate::task_info::Heaps for Registry {
     }
 }
 
+/// Boot-time registration in progress ([`Registry::boot`]): holds the writer lock and the region
+/// being coalesced.
+pub struct Boot<'a> {
+    reg: &'a Registry,
+    /// The region that following adjacent regions of the same kind extend.
+    pending: Option<BootRegion>,
+    /// Every slot is taken: the remaining regions are ignored.
+    full: bool,
+    _w: WriterGuard,
+}
+
+impl Boot<'_> {
+    /// Adds the next region (in address order); it is registered once the following region
+    /// shows that it does not continue it.
+    pub fn add(&mut self, r: BootRegion) {
+        if let Some(p) = self.pending.as_mut() {
+            if r.start == p.start + p.size && r.ty == p.ty && r.startup_stack == p.startup_stack {
+                p.size += r.size;
+                return;
+            }
+        }
+        self.flush();
+        self.pending = Some(r);
+    }
+
+    /// Logs and registers the pending region.
+    #[inline(never)]
+    fn flush(&mut self) {
+        let Some(r) = self.pending.take() else {
+            return;
+        };
+        if self.full {
+            return;
+        }
+        let reg = self.reg;
+        Line::err()
+            .f(
+                "I (0) heap_init: At %X len %X (%d KiB): ",
+                &[r.shown_at, r.size, r.size / 1024],
+            )
+            .s(r.name)
+            .s("\n");
+        let idx = reg.used.load(Ordering::Relaxed);
+        let Some(slot) = reg.slots.get(idx) else {
+            Line::err().s("heap_init: too many regions, ignoring the rest\n");
+            self.full = true;
+            return;
+        };
+        reg.used.store(idx + 1, Ordering::Relaxed);
+        slot.fill(r.start, r.start + r.size, r.caps, r.name);
+        if !r.startup_stack {
+            // SAFETY: `Registry::boot`'s caller guarantees the region is ours.
+            unsafe { slot.attach(false) };
+        }
+        reg.insert_sorted(idx);
+    }
+
+    /// Registers the last region, builds the selection index and marks the registry initialised.
+    pub fn finish(mut self) {
+        self.flush();
+        let reg = self.reg;
+        // ESP-IDF carves its array of boot heap descriptors from the first heap (by address)
+        // with 8BIT|INTERNAL. The slots here are static, but the same bytes are taken so that
+        // free-size figures match a real boot.
+        let n = reg.used.load(Ordering::Relaxed);
+        let want = Caps::BIT8.bits() | Caps::INTERNAL.bits();
+        let mut first: Option<(usize, MultiHeap)> = None;
+        for s in reg.slots.iter().take(n) {
+            if let Some(h) = s.heap() {
+                if s.all_caps() & want == want && first.map_or(true, |(a, _)| s.start() < a) {
+                    first = Some((s.start(), h));
+                }
+            }
+        }
+        reg.reindex();
+        if let Some((_, h)) = first {
+            h.malloc(HEAP_T_SIZE * n);
+        }
+        reg.initialised.store(true, Ordering::Release);
+    }
+}
+
 struct WriterGuard(*mut c_void);
 
 impl Drop for WriterGuard {
     fn drop(&mut self) {
         port::unlock(self.0)
+    }
+}
+
+/// See [`Registry::matching`].
+struct Matching<'a> {
+    it: Iter<'a>,
+    caps: u32,
+}
+
+impl<'a> Iterator for Matching<'a> {
+    type Item = (&'a Slot, MultiHeap);
+    // One copy on the chips; inlined into each query on hosts (speed).
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline(never))]
+    fn next(&mut self) -> Option<(&'a Slot, MultiHeap)> {
+        for s in self.it.by_ref() {
+            if let Some(h) = s.heap() {
+                if s.all_caps() & self.caps == self.caps {
+                    return Some((s, h));
+                }
+            }
+        }
+        None
     }
 }
 
