@@ -314,15 +314,15 @@ impl Slot {
 /// and loaded first (Acquire), so a reader that sees it sees its masks and slot too.
 struct Index {
     /// Three priorities, then the combined mask (`ALL`).
-    masks: [[AtomicU32; IX_BITS]; 4],
+    masks: [[AtomicU32; 32]; 4],
     live: AtomicU32,
     /// Slot index at each position.
-    slot: [AtomicUsize; IX_HEAPS],
+    slot: [AtomicUsize; MAX_HEAPS],
     /// Lowest used position (`MAX_HEAPS` while empty).
     low: Biased<MAX_HEAPS>,
     /// Slot indices of the listed heaps sorted by start address (`nsorted` used), for the
     /// address lookup of free/realloc: a binary search instead of a list walk.
-    sorted: [AtomicUsize; IX_HEAPS],
+    sorted: [AtomicUsize; MAX_HEAPS],
     nsorted: AtomicUsize,
     /// Sequence count of `sorted` (odd while a writer changes it): a reader that sees it change
     /// during its search falls back to walking the list.
@@ -332,11 +332,11 @@ struct Index {
 impl Index {
     const fn new() -> Index {
         Index {
-            masks: [const { [const { AtomicU32::new(0) }; IX_BITS] }; 4],
+            masks: [const { [const { AtomicU32::new(0) }; 32] }; 4],
             live: AtomicU32::new(0),
-            slot: [const { AtomicUsize::new(0) }; IX_HEAPS],
+            slot: [const { AtomicUsize::new(0) }; MAX_HEAPS],
             low: Biased::new(),
-            sorted: [const { AtomicUsize::new(0) }; IX_HEAPS],
+            sorted: [const { AtomicUsize::new(0) }; MAX_HEAPS],
             nsorted: AtomicUsize::new(0),
             seq: AtomicUsize::new(0),
         }
@@ -384,41 +384,16 @@ impl Index {
 /// Index of the combined mask in [`Index::masks`].
 const ALL: usize = 3;
 
-/// Whether the selection index and the address table are kept. Hosts keep them: allocation and
-/// pointer lookup cost the same however many heaps are registered. The chips, which have a
-/// handful of heaps, walk the list as ESP-IDF does, for flash (the index's upkeep and lookups
-/// are ~0.7 KB of code). Hosts built with `--cfg heapcaps_compact` take the chips' way, so that
-/// the tests run over it (`scripts/test-all.sh` does).
-const INDEXED: bool = !cfg!(any(target_os = "none", heapcaps_compact));
-/// The index's tables: one word per capability bit per mask, one entry per heap; empty (no RAM)
-/// without the index.
-const IX_BITS: usize = if INDEXED { 32 } else { 0 };
-const IX_HEAPS: usize = if INDEXED { MAX_HEAPS } else { 0 };
-
-/// The heaps eligible at one priority, in list order: from a position set of the index, or
-/// (without the index, see [`INDEXED`]) by walking the list with ESP-IDF's test.
+/// The slots of a position set, lowest position (= list order) first.
 struct Eligible<'a> {
     reg: &'a Registry,
-    /// Index: the positions left. List walk: the cursor (index + 1 of the next slot).
     set: u32,
-    list: usize,
-    prio: usize,
-    caps: u32,
 }
 
 impl<'a> Iterator for Eligible<'a> {
     type Item = &'a Slot;
     #[inline(always)]
     fn next(&mut self) -> Option<&'a Slot> {
-        if !INDEXED {
-            while let Some(s) = self.list.checked_sub(1).and_then(|i| self.reg.slots.get(i)) {
-                self.list = s.next.load(Ordering::Acquire);
-                if s.prio(self.prio) & self.caps != 0 && s.all_caps() & self.caps == self.caps {
-                    return Some(s);
-                }
-            }
-            return None;
-        }
         while self.set != 0 {
             let pos = self.set.trailing_zeros() as usize;
             self.set &= self.set - 1;
@@ -562,24 +537,12 @@ impl Registry {
         self.initialised.load(Ordering::Acquire)
     }
 
-    /// Heaps eligible for `caps` at priority `prio`, in list order, from the precomputed index
-    /// (or the list, see [`INDEXED`]).
+    /// Heaps eligible for `caps` at priority `prio`, in list order, from the precomputed index.
     #[inline(always)]
     fn eligible(&self, prio: usize, caps: u32) -> Eligible<'_> {
         Eligible {
             reg: self,
-            set: if INDEXED {
-                self.index.eligible(prio, caps)
-            } else {
-                0
-            },
-            list: if INDEXED {
-                0
-            } else {
-                self.head.load(Ordering::Acquire)
-            },
-            prio,
-            caps,
+            set: self.index.eligible(prio, caps),
         }
     }
 
@@ -642,9 +605,6 @@ impl Registry {
     /// the top positions in list order.
     #[inline(never)]
     fn reindex(&self) {
-        if !INDEXED {
-            return;
-        }
         let ix = &self.index;
         ix.live.store(0, Ordering::Release);
         for w in ix.masks.as_flattened() {
@@ -674,7 +634,7 @@ impl Registry {
         let Some(me) = self.slots.get(idx) else {
             return;
         };
-        if n >= ix.sorted.len() {
+        if n >= MAX_HEAPS {
             return;
         }
         let seq = ix.seq.load(Ordering::Relaxed);
@@ -759,9 +719,6 @@ impl Registry {
 
     /// Marks slot `s`'s heap as registered in the index (writer lock held).
     fn publish_live(&self, s: &Slot) {
-        if !INDEXED {
-            return;
-        }
         let live =
             self.index.live.load(Ordering::Relaxed) | 1 << (s.pos.load(Ordering::Relaxed) % 32);
         self.index.live.store(live, Ordering::Release);
@@ -853,10 +810,6 @@ impl Registry {
         }
         slot.next
             .store(self.head.load(Ordering::Relaxed), Ordering::Relaxed);
-        if !INDEXED {
-            self.head.store(idx + 1, Ordering::Release);
-            return Ok(());
-        }
         // A new head takes the position below every other one (list order = position order).
         let pos = self.index.low.load(Ordering::Relaxed).saturating_sub(1);
         self.index.low.store(pos, Ordering::Relaxed);
@@ -1080,10 +1033,8 @@ impl Registry {
     #[cfg_attr(not(target_os = "none"), inline)]
     #[cfg_attr(target_os = "none", inline(never))]
     fn find_heap(&self, p: usize) -> Option<(&Slot, MultiHeap)> {
-        if INDEXED {
-            if let Some(found) = self.lookup_by_addr(p) {
-                return found.and_then(|s| Some((s, s.heap()?)));
-            }
+        if let Some(found) = self.lookup_by_addr(p) {
+            return found.and_then(|s| Some((s, s.heap()?)));
         }
         self.iter().find_map(|s| {
             let h = s.heap()?;
