@@ -54,8 +54,8 @@ else
 fi
 stage "build riscv32imc" cargo build --release --target riscv32imc-unknown-none-elf
 # The chips' compact TLSF paths (flash before speed), built on the host so the core and model
-# tests (heap checker after every step) run over them, at both pointer widths; also the chips'
-# caps layer (heap list walk instead of the selection index) under the caps tests.
+# tests (heap checker after every step) run over them, and the caps tests over the chips' caps
+# paths.
 stage "rust tests i686, chips' compact TLSF paths" env RUSTFLAGS="--cfg heapcaps_compact" \
   CARGO_TARGET_DIR=target/compact cargo test --target i686-unknown-linux-gnu --test core --test model --test memory --test caps --test caps_global --test oom
 # Heap poisoning (ESP-IDF's Kconfig choice as cargo features): every Rust test (the corruption

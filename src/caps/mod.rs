@@ -7,10 +7,9 @@
 //! linked list by index, in ESP-IDF's order (runtime heaps inserted at the head, boot heaps sorted
 //! by ascending size, later address first among equal sizes). Readers walk the list without locks;
 //! a slot is filled completely before the head index that publishes it is stored (Release).
-//! On hosts, allocation and pointer lookup do not walk the list: an index kept beside it at
-//! registration (`Index`) gives the heaps matching a capability set in list order, and the heap of
-//! an address by binary search, so their cost does not grow with the number of heaps. The chips,
-//! with a handful of heaps, walk the list as ESP-IDF does (flash; see [`INDEXED`]).
+//! Allocation and pointer lookup do not walk the list: an index kept beside it at registration
+//! (`Index`) gives the heaps matching a capability set in list order, and the heap of an address
+//! by binary search, so their cost does not grow with the number of heaps.
 
 pub mod chips;
 
