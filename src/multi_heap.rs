@@ -418,6 +418,7 @@ impl MultiHeap {
 
     /// Poisoning: checks that the user pointer `p` (payload offset `off`) is a live block with
     /// intact canaries, aborting otherwise; returns the block's payload size.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
     fn verified(self, op: &str, p: *mut u8, off: u32) -> usize {
         let t = self.tlsf();
         let bs = match t.block_size(off) {

@@ -85,6 +85,7 @@ pub(crate) fn wrap(raw: *mut u8, size: usize) -> *mut u8 {
 /// Checks the canaries of the used block whose payload (`payload` bytes) starts at `raw`.
 /// Returns the stored request size. The stored size is bounded by the block before the tail is
 /// read (ESP-IDF reads the tail first, which can fault when the size word is smashed).
+#[cfg_attr(not(target_os = "none"), inline(always))]
 pub(crate) fn verify(raw: *const u8, payload: usize) -> Result<usize, Damage> {
     let head = read32(raw);
     if head != HEAD_CANARY {
