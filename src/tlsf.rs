@@ -152,9 +152,10 @@ pub struct Stats {
 
 /// A TLSF instance: a view of a control structure that lives inside the managed region.
 ///
-/// Invariant (established by [`Tlsf::create`] or [`Tlsf::from_raw`]): `ctl` points at an
-/// initialised control structure, 4-byte aligned, and the caller of those constructors owns the
-/// whole region `[ctl, ctl + end + 4)` exclusively for as long as any view of it is used.
+/// Invariant (established by [`Tlsf::create`] or [`Tlsf::from_raw`]): `ctl` is the start of a
+/// region, 4-byte aligned, whose control structure (at `OWNER_BYTES`) is initialised, and the
+/// caller of those constructors owns the whole region `[ctl, ctl + end + 4)` exclusively for as
+/// long as any view of it is used.
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub struct Tlsf {
     ctl: *mut u8,
@@ -163,7 +164,6 @@ pub struct Tlsf {
 /// Parameters chosen for a region of `len` bytes (control included).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Geometry {
-    pub sl_log2: u32,
     pub fl_count: u32,
     pub control_size: u32,
 }
@@ -188,18 +188,28 @@ pub const fn geometry(len: u32) -> Geometry {
     };
     let control_size = HEADS + 4 * fl_count * SL;
     Geometry {
-        sl_log2: SL_LOG2,
         fl_count,
         control_size,
     }
 }
 
-/// Payload size for a request: at least the minimum, rounded up to 4. `None` if it overflows.
+/// Payload size for a request of at most `MAX_REGION` bytes: at least the minimum, rounded up
+/// to 4 (no overflow under that bound).
+#[inline(always)]
+fn payload_for(req: u32) -> u32 {
+    let r = (req + ALIGN - 1) & !(ALIGN - 1);
+    if r < MIN_PAYLOAD {
+        MIN_PAYLOAD
+    } else {
+        r
+    }
+}
+
+/// Payload size for a request: at least the minimum, rounded up to 4. `None` past `MAX_REGION`
+/// (no block can be that large; the caller fails the request).
 #[inline(always)]
 pub fn adjust_size(req: usize) -> Option<u32> {
-    let r = u32::try_from(req).ok()?;
-    let r = r.checked_add(ALIGN - 1)? & !(ALIGN - 1);
-    Some(if r < MIN_PAYLOAD { MIN_PAYLOAD } else { r })
+    (req <= MAX_REGION as usize).then(|| payload_for(req as u32))
 }
 
 impl Tlsf {
@@ -528,8 +538,17 @@ impl Tlsf {
     #[cfg_attr(target_os = "none", inline(never))]
     fn use_block(self, b: u32, size: u32) {
         let w = self.word(b);
-        let bs = w & !FLAGS;
-        let keep = w & PREV_FREE;
+        if let Some((r, rs)) = self.carve(b, w & !FLAGS, size, w & PREV_FREE) {
+            self.insert(r, rs);
+        }
+    }
+
+    /// Makes the free block `b` (payload `bs`, its PREV_FREE flag `keep`) a used block of
+    /// payload `size`. Returns the surplus as a free block (offset, payload; header and tag
+    /// written, not filed in a list), or `None` when it is too small to be a block and `b`
+    /// keeps it. Does not touch `b`'s list links.
+    #[inline(always)]
+    fn carve(self, b: u32, bs: u32, size: u32, keep: u32) -> Option<(u32, u32)> {
         let rem = bs - size;
         if rem >= MIN_BLOCK {
             self.set_word(b, size | keep);
@@ -538,16 +557,17 @@ impl Tlsf {
             let rs = rem - HDR;
             self.set_word(r, rs | FREE);
             self.set_tag(r, rs);
-            self.insert(r, rs);
+            Some((r, rs))
         } else {
             self.set_word(b, bs | keep);
             let n = b + HDR + bs;
             self.set_word(n, self.word(n) & !PREV_FREE);
+            None
         }
     }
 
     /// Allocates `req` bytes; returns the payload offset. (Out of line: the hot path inlines
-    /// `malloc_sized` into the heap layer; this copy serves realloc's fallback and tests.)
+    /// `malloc_sized` into the heap layer; this copy serves the tests.)
     #[cfg_attr(not(target_os = "none"), inline(never))]
     pub fn malloc(self, req: usize) -> Option<u32> {
         self.malloc_sized(req).map(|(p, _)| p)
@@ -567,13 +587,7 @@ impl Tlsf {
         if req.wrapping_sub(1) >= MAX_REGION as usize {
             return None;
         }
-        let req = req as u32;
-        // max_payload is a multiple of 4 and at least MIN_PAYLOAD, so size stays within it.
-        let size = if req < MIN_PAYLOAD {
-            MIN_PAYLOAD
-        } else {
-            (req + ALIGN - 1) & !(ALIGN - 1)
-        };
+        let size = payload_for(req as u32);
         if COMPACT {
             // Chips: the compact path (flash); it picks the same block as the path below.
             let b = self.take_block(size)?;
@@ -588,35 +602,24 @@ impl Tlsf {
         let b = self.word(h);
         let bs = self.size_of(b);
         let next = self.link_next(b);
-        let rem = bs - size;
-        if rem >= MIN_BLOCK {
-            // Split: the surplus `r` stays free (the block after it keeps PREV_FREE).
-            self.set_word(b, size);
-            let r = b + HDR + size;
-            let rs = rem - HDR;
-            self.set_word(r, rs | FREE);
-            self.set_tag(r, rs);
-            let rc = Self::class_of(rs);
-            if rc == c {
-                // Same class (common when carving from a large block): `r` takes `b`'s place
-                // at the head of the list, and no bitmap changes.
-                self.set_links(r, next, h - HDR);
-                if next != 0 {
-                    self.set_word(next + HDR + 4, r);
-                }
-                self.set_word(h, r);
-            } else {
-                self.unlink_head(h, c, next);
-                self.insert_in(r, rc);
+        let Some((r, rs)) = self.carve(b, bs, size, 0) else {
+            self.unlink_head(h, c, next);
+            return Some((b + HDR, bs));
+        };
+        let rc = Self::class_of(rs);
+        if rc == c {
+            // Same class (common when carving from a large block): the surplus `r` takes `b`'s
+            // place at the head of the list, and no bitmap changes.
+            self.set_links(r, next, h - HDR);
+            if next != 0 {
+                self.set_word(next + HDR + 4, r);
             }
-            Some((b + HDR, size))
+            self.set_word(h, r);
         } else {
             self.unlink_head(h, c, next);
-            self.set_word(b, bs);
-            let n = b + HDR + bs;
-            self.set_word(n, self.word(n) & !PREV_FREE);
-            Some((b + HDR, bs))
+            self.insert_in(r, rc);
         }
+        Some((b + HDR, size))
     }
 
     /// Slow path of `malloc_sized`: no class above the request's has a block.
@@ -903,14 +906,8 @@ impl Tlsf {
         let p = b + HDR;
         // A constant bound (no load), as in malloc: a size over max_payload fits none of the
         // paths below (no block, nor any merge of blocks, is that large) and fails there.
-        if req > MAX_REGION as usize {
+        let Some(size) = adjust_size(req) else {
             return Ok(None);
-        }
-        let size = (req as u32 + ALIGN - 1) & !(ALIGN - 1);
-        let size = if size < MIN_PAYLOAD {
-            MIN_PAYLOAD
-        } else {
-            size
         };
         let w = self.word(b);
         let cur = w & !FLAGS;
