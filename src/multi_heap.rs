@@ -95,6 +95,26 @@ impl Drop for Guard {
     }
 }
 
+/// Evaluates `$e` with the heap lock of `$h` held. On hosts a heap without a lock takes a
+/// separate copy of `$e` with no lock call around it: a call anywhere in the hot code, even one
+/// never taken, costs spilled registers (~10 instructions per operation on i686). Chips keep one
+/// copy (flash), and ESP-IDF's heaps there always have a lock. A macro, not a closure: a closure
+/// used twice was outlined into a call. (Not used by `realloc`: a second copy of its larger body
+/// measured slower.)
+macro_rules! under_lock {
+    ($h:expr, $e:expr) => {{
+        let l = $h.lock_ptr();
+        if cfg!(not(target_os = "none")) && l.is_null() {
+            $e
+        } else {
+            port::lock(l);
+            let r = $e;
+            port::unlock(l);
+            r
+        }
+    }};
+}
+
 impl MultiHeap {
     /// Registers `[start, start + size)` as a heap. Returns `None` when `start` is NULL or not
     /// 4-byte aligned, or the region cannot hold the bookkeeping plus one minimum block.
@@ -241,19 +261,7 @@ impl MultiHeap {
         if poison::ENABLED && size == 0 {
             return ptr::null_mut();
         }
-        // On hosts a heap without a lock takes a separate copy of the path with no lock call in
-        // it: a call anywhere in the hot code, even one never taken, costs spilled registers
-        // (~10 instructions per operation on i686). Chips keep one copy (flash), and ESP-IDF's
-        // heaps there always have a lock. Likewise in `free_inline` (not in `realloc`: a second
-        // copy of its larger body measured slower).
-        let l = self.lock_ptr();
-        if cfg!(not(target_os = "none")) && l.is_null() {
-            return self.malloc_locked(size);
-        }
-        port::lock(l);
-        let r = self.malloc_locked(size);
-        port::unlock(l);
-        r
+        under_lock!(self, self.malloc_locked(size))
     }
 
     /// `malloc` with the lock held (`size` > 0).
@@ -349,13 +357,7 @@ impl MultiHeap {
         if p.is_null() {
             return;
         }
-        let l = self.lock_ptr();
-        if cfg!(not(target_os = "none")) && l.is_null() {
-            return self.free_locked(p, "free");
-        }
-        port::lock(l);
-        self.free_locked(p, "free");
-        port::unlock(l);
+        under_lock!(self, self.free_locked(p, "free"))
     }
 
     /// `free` with the lock held (`p` not NULL).
