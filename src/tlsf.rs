@@ -538,32 +538,35 @@ impl Tlsf {
     #[cfg_attr(target_os = "none", inline(never))]
     fn use_block(self, b: u32, size: u32) {
         let w = self.word(b);
-        if let Some((r, rs)) = self.carve(b, w & !FLAGS, size, w & PREV_FREE) {
+        let bs = w & !FLAGS;
+        if bs - size >= MIN_BLOCK {
+            let (r, rs) = self.split(b, size, bs, w & PREV_FREE);
             self.insert(r, rs);
+        } else {
+            self.use_whole(b, bs, w & PREV_FREE);
         }
     }
 
     /// Makes the free block `b` (payload `bs`, its PREV_FREE flag `keep`) a used block of
-    /// payload `size`. Returns the surplus as a free block (offset, payload; header and tag
-    /// written, not filed in a list), or `None` when it is too small to be a block and `b`
-    /// keeps it. Does not touch `b`'s list links.
+    /// payload `size` and the surplus (at least `MIN_BLOCK`) a free block, returned as (offset,
+    /// payload) with header and tag written but not filed in a list. `b`'s links are untouched.
     #[inline(always)]
-    fn carve(self, b: u32, bs: u32, size: u32, keep: u32) -> Option<(u32, u32)> {
-        let rem = bs - size;
-        if rem >= MIN_BLOCK {
-            self.set_word(b, size | keep);
-            let r = b + HDR + size;
-            // The block after `b` already has PREV_FREE set: `b` was free.
-            let rs = rem - HDR;
-            self.set_word(r, rs | FREE);
-            self.set_tag(r, rs);
-            Some((r, rs))
-        } else {
-            self.set_word(b, bs | keep);
-            let n = b + HDR + bs;
-            self.set_word(n, self.word(n) & !PREV_FREE);
-            None
-        }
+    fn split(self, b: u32, size: u32, bs: u32, keep: u32) -> (u32, u32) {
+        self.set_word(b, size | keep);
+        let r = b + HDR + size;
+        // The block after `b` already has PREV_FREE set: `b` was free.
+        let rs = bs - size - HDR;
+        self.set_word(r, rs | FREE);
+        self.set_tag(r, rs);
+        (r, rs)
+    }
+
+    /// Makes the free block `b` (payload `bs`, its PREV_FREE flag `keep`) a used block whole.
+    #[inline(always)]
+    fn use_whole(self, b: u32, bs: u32, keep: u32) {
+        self.set_word(b, bs | keep);
+        let n = b + HDR + bs;
+        self.set_word(n, self.word(n) & !PREV_FREE);
     }
 
     /// Allocates `req` bytes; returns the payload offset. (Out of line: the hot path inlines
@@ -602,10 +605,12 @@ impl Tlsf {
         let b = self.word(h);
         let bs = self.size_of(b);
         let next = self.link_next(b);
-        let Some((r, rs)) = self.carve(b, bs, size, 0) else {
+        if bs - size < MIN_BLOCK {
             self.unlink_head(h, c, next);
+            self.use_whole(b, bs, 0);
             return Some((b + HDR, bs));
-        };
+        }
+        let (r, rs) = self.split(b, size, bs, 0);
         let rc = Self::class_of(rs);
         if rc == c {
             // Same class (common when carving from a large block): the surplus `r` takes `b`'s
@@ -906,9 +911,10 @@ impl Tlsf {
         let p = b + HDR;
         // A constant bound (no load), as in malloc: a size over max_payload fits none of the
         // paths below (no block, nor any merge of blocks, is that large) and fails there.
-        let Some(size) = adjust_size(req) else {
+        if req > MAX_REGION as usize {
             return Ok(None);
-        };
+        }
+        let size = payload_for(req as u32);
         let w = self.word(b);
         let cur = w & !FLAGS;
         if size <= cur {
