@@ -458,7 +458,15 @@ impl MultiHeap {
     /// Resizes `p` to `size` bytes. NULL `p` allocates; size 0 frees and returns NULL (and, unlike
     /// ESP-IDF, credits the freed bytes). On failure returns NULL and leaves `p` intact.
     /// Comprehensive poisoning never resizes in place (allocate, copy, free), as ESP-IDF.
+    #[inline]
     pub fn realloc(self, p: *mut u8, size: usize) -> *mut u8 {
+        self.realloc_inline(p, size)
+    }
+
+    /// `realloc`, always inlined on hosts: for the C entry point, as `malloc_inline`.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline(never))]
+    pub fn realloc_inline(self, p: *mut u8, size: usize) -> *mut u8 {
         // The edge cases call out of line: inlined here, their code would crowd the resize path.
         if p.is_null() {
             return self.malloc_out_of_line(size);

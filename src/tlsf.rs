@@ -892,6 +892,7 @@ impl Tlsf {
     /// (forwards into a free successor, or backwards into a free predecessor with a move),
     /// otherwise by allocate-copy-free within this region. On failure `p` is left untouched.
     /// Returns the new payload offset and the old and new payload sizes.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
     pub fn realloc(self, p: u32, req: usize) -> Result<Option<(u32, u32, u32)>, BadPointer> {
         let b = self.validate(p)?;
         // SAFETY: `b` was just validated.
