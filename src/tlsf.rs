@@ -380,22 +380,13 @@ impl Tlsf {
         (t << SL_LOG2) + (size >> (t - SL_LOG2))
     }
 
-    /// The first class whose every block can hold `size` (>= 4) bytes. A size on its class's
-    /// lower bound is the first size of that class, so `size - 1` lies in the class before;
-    /// any other size shares its class with `size - 1`. Either way the answer is one past
-    /// `size - 1`'s class (sizes are multiples of 4, and classes below 64 are 4 bytes wide).
-    #[inline(always)]
-    fn class_search(size: u32) -> u32 {
-        Self::class_of(size - 1) + 1
-    }
-
     /// The first non-empty class at or above `c`.
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline)]
     fn find_suitable(self, c: u32) -> Option<u32> {
         // Callers pass the search class of a request of at most 1 GiB: at most 248, inside the
         // map. Classes past `class_end()` have no bit set, so they are never returned.
-        debug_assert!((FIRST_CLASS..=248).contains(&c));
+        debug_assert!((FIRST_CLASS..=249).contains(&c));
         let mut w = c >> 5;
         let mut m = self.word(Self::map_off(c)) & (!0u32 << (c & 31));
         // The following words in order: at most 6 more, so the search stays O(1). (A summary
@@ -491,13 +482,29 @@ impl Tlsf {
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline(never))]
     fn take_block(self, size: u32) -> Option<u32> {
-        if let Some(c) = self.find_suitable(Self::class_search(size)) {
-            let h = Self::head_off(c);
-            let b = self.word(h);
-            self.unlink_head(h, c, self.link_next(b));
-            return Some(b);
+        let Some((c, b)) = self.find_block(size) else {
+            return self.take_from_own_class(size);
+        };
+        self.unlink_head(Self::head_off(c), c, self.link_next(b));
+        Some(b)
+    }
+
+    /// The class `c` and its head block `b` that a request of `size` bytes takes: the head of
+    /// the request's own class when it is large enough (the closest fit visible in O(1); it
+    /// keeps larger blocks for larger requests), else the head of the first non-empty class
+    /// above, whose every block fits. `None` when neither exists; the caller then looks
+    /// further down the own class's list (cold).
+    #[inline(always)]
+    fn find_block(self, size: u32) -> Option<(u32, u32)> {
+        let own = Self::class_of(size);
+        let c = self.find_suitable(own)?;
+        let b = self.word(Self::head_off(c));
+        // Only a block of the own class can be smaller than the request.
+        if self.size_of(b) >= size {
+            return Some((c, b));
         }
-        self.take_from_own_class(size)
+        let c = self.find_suitable(own + 1)?;
+        Some((c, self.word(Self::head_off(c))))
     }
 
     /// Unlinks the head block of class `c` (head slot `h`), whose successor is `next`.
@@ -585,8 +592,8 @@ impl Tlsf {
         // 0 gets no block (as ESP-IDF's malloc(0)); and a constant upper bound (no load): past
         // it no block can be that large anyway, and under it the rounding cannot overflow and
         // every class number stays inside the bitmap. A request above max_payload finds no
-        // class with a block (every block of the class `class_search` returns is at least the
-        // request), so it fails below. One compare for both bounds.
+        // block below (each one found is compared with the request or lies in a class above
+        // the request's). One compare for both bounds.
         if req.wrapping_sub(1) >= MAX_REGION as usize {
             return None;
         }
@@ -597,12 +604,11 @@ impl Tlsf {
             self.use_block(b, size);
             return Some((b + HDR, self.size_of(b)));
         }
-        let Some(c) = self.find_suitable(Self::class_search(size)) else {
+        let Some((c, b)) = self.find_block(size) else {
             return self.malloc_from_own_class(size);
         };
         // Take the head block `b` of class `c`. It is free, so its PREV_FREE flag is clear.
         let h = Self::head_off(c);
-        let b = self.word(h);
         let bs = self.size_of(b);
         let next = self.link_next(b);
         if bs - size < MIN_BLOCK {
@@ -627,7 +633,8 @@ impl Tlsf {
         Some((b + HDR, size))
     }
 
-    /// Slow path of `malloc_sized`: no class above the request's has a block.
+    /// Slow path of `malloc_sized`: no class above the request's own has a block, and the own
+    /// class's head is too small.
     #[cold]
     fn malloc_from_own_class(self, size: u32) -> Option<(u32, u32)> {
         let b = self.take_from_own_class(size)?;
