@@ -50,6 +50,37 @@ fn freed_block_is_reused_by_smaller_request() {
 }
 
 #[test]
+fn request_takes_a_fitting_block_of_its_own_class_first() {
+    // Free blocks of 600 and 2000 bytes (and the big rest of the region): 590 bytes share the
+    // 600-byte block's class ([576, 640)), so that block is taken, not a piece of a larger one.
+    // 630 bytes share the class too but do not fit the 600-byte block: they come from above.
+    let mut r = Region::new(16384);
+    let h = r.heap();
+    let a = h.malloc(600);
+    let g1 = h.malloc(16);
+    let b = h.malloc(2000);
+    let g2 = h.malloc(16);
+    h.free(a);
+    h.free(b);
+    let c = h.malloc(590);
+    assert_eq!(
+        c, a,
+        "the 600-byte block is the closest fit of the request's class"
+    );
+    h.free(c);
+    let d = h.malloc(630);
+    assert_eq!(
+        d, b,
+        "a too-small head of the own class sends the request one class up"
+    );
+    assert!(h.check(true));
+    h.free(d);
+    h.free(g1);
+    h.free(g2);
+    assert_eq!(h.info().free_blocks, 1);
+}
+
+#[test]
 fn successive_allocations_ascend() {
     let mut r = Region::new(8192);
     let h = r.heap();
