@@ -377,16 +377,19 @@ impl MultiHeap {
         let bs = self.verified(op, p, off) as u32;
         // Comprehensive: the whole payload becomes free memory; the headers TLSF absorbs when it
         // merges neighbours are found now (the block API still sees them) and filled after.
-        let mut absorbed: [Option<u32>; 2] = [None, None];
+        // (offset, length) of stale bookkeeping that a merge leaves inside the new free block.
+        let mut absorbed: [Option<(u32, u32)>; 2] = [None, None];
         if poison::COMPREHENSIVE {
             let b = off - HDR;
             if t.block_at(off + bs).is_some_and(|n| !n.used) {
                 // The next block's header and free-list links end up inside the merged block.
-                absorbed[0] = Some(off + bs);
+                absorbed[0] = Some((off + bs, 12));
             }
-            if self.prev_is_free(b) {
-                // The previous block's boundary tag and our own header end up inside it.
-                absorbed[1] = Some(b - 4);
+            if let Some(pb) = t.free_before(b) {
+                // Our own header ends up inside the previous block, and so does its boundary
+                // tag, unless it is a tiny block (no tag; its links stay the merged block's).
+                let from = (b - 4).max(pb + HDR + 8);
+                absorbed[1] = Some((from, b + HDR - from));
             }
             poison::fill(t.ptr_at(off), poison::FREE_FILL, bs as usize);
         }
@@ -396,26 +399,9 @@ impl MultiHeap {
             Ok(size) => self.give(size as usize + HDR as usize),
             Err(e) => self.bad_pointer(op, p, e),
         }
-        for at in absorbed.into_iter().flatten() {
-            poison::fill(
-                t.ptr_at(at),
-                poison::FREE_FILL,
-                if at == off + bs { 12 } else { 8 },
-            );
+        for (at, len) in absorbed.into_iter().flatten() {
+            poison::fill(t.ptr_at(at), poison::FREE_FILL, len as usize);
         }
-    }
-
-    /// Whether the block physically before the block at header offset `b` is free: its boundary
-    /// tag (the word before `b`) names a free block that ends exactly at `b`.
-    fn prev_is_free(self, b: u32) -> bool {
-        let t = self.tlsf();
-        if b < t.first() + 4 {
-            return false;
-        }
-        // SAFETY: `b - 4 >= first` lies inside the block area; 4-aligned.
-        let tag = unsafe { ptr::read(t.ptr_at(b - 4) as *const u32) };
-        t.block_at(tag)
-            .is_some_and(|pb| !pb.used && pb.offset + HDR + pb.size == b)
     }
 
     /// Poisoning: checks that the user pointer `p` (payload offset `off`) is a live block with

@@ -81,6 +81,78 @@ fn request_takes_a_fitting_block_of_its_own_class_first() {
 }
 
 #[test]
+fn tiny_free_blocks_have_no_tag_and_merge_both_ways() {
+    // 8-byte payloads (12-byte blocks): free, such a block holds just its two links, and the
+    // block after it finds it 12 bytes back. Every step is checked in full.
+    if PO != 0 {
+        // With poisoning no request makes an 8-byte payload.
+        return;
+    }
+    let mut r = Region::new(8192);
+    let h = r.heap();
+    let a = h.malloc(1);
+    let b = h.malloc(8);
+    let c = h.malloc(5);
+    let spacer = h.malloc(16);
+    assert_eq!(b as usize - a as usize, 12);
+    assert_eq!(c as usize - b as usize, 12);
+    h.free(b); // a tiny free block between two used ones
+    assert!(h.check(true));
+    h.free(c); // merges backwards into it
+    assert!(h.check(true));
+    assert_eq!(h.info().free_blocks, 2);
+    let e = h.malloc(20); // exactly the merged block
+    assert_eq!(e, b);
+    h.free(e);
+    h.free(a); // merges forwards
+    assert!(h.check(true));
+    assert_eq!(h.info().free_blocks, 2);
+    let a = h.malloc(32);
+    let p1 = h.malloc(8);
+    let p2 = h.malloc(8);
+    let d = h.malloc(40);
+    let g = h.malloc(40);
+    h.free(p2); // tiny, in front of d
+    assert!(h.check(true));
+    // d's next block is in use and its predecessor is that tiny free block: growing d moves
+    // it back over it (8 + 4 + 40 = 52 bytes).
+    // SAFETY: d is a live 40-byte block.
+    unsafe { d.write_bytes(0x5a, 40) };
+    let d2 = h.realloc(d, 48);
+    assert_eq!(d2 as usize, d as usize - 12);
+    assert_eq!(h.allocated_size(d2), 52);
+    // SAFETY: d2 holds the 40 bytes moved from d.
+    assert!(unsafe { std::slice::from_raw_parts(d2, 40) }
+        .iter()
+        .all(|&x| x == 0x5a));
+    assert!(h.check(true));
+    h.free(p1); // tiny again, now in front of d2
+    h.free(d2); // merges backwards into the tiny p1, forwards not (g is in use)
+    assert!(h.check(true));
+    h.free(g);
+    h.free(a);
+    h.free(spacer);
+    assert!(h.check(true));
+    assert_eq!(h.info().free_blocks, 1);
+    // Aligned allocations whose leading gap can be a 12-byte (tiny) free block.
+    for align in [16usize, 32, 64] {
+        let mut ps = Vec::new();
+        for i in 0..8 {
+            ps.push(h.aligned_alloc_offs(4 + i * 4, align, 0));
+            assert!(h.check(true));
+        }
+        for (i, p) in ps.iter().enumerate() {
+            assert_eq!(*p as usize % align, 0, "align {align} #{i}");
+        }
+        for p in ps {
+            h.free(p);
+            assert!(h.check(true));
+        }
+    }
+    assert_eq!(h.info().free_blocks, 1);
+}
+
+#[test]
 fn successive_allocations_ascend() {
     let mut r = Region::new(8192);
     let h = r.heap();

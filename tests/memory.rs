@@ -22,7 +22,7 @@ fn overhead_is_four_bytes_at_every_size() {
             assert!(!p.is_null());
             let used = before - h.free_size();
             // Poisoning adds its 12 bytes to the request (and does not report them).
-            let payload = (req + PO).max(12).next_multiple_of(4);
+            let payload = (req + PO).max(8).next_multiple_of(4);
             assert_eq!(used, payload + 4, "request {req}: consumed {used}");
             assert_eq!(h.allocated_size(p), payload - PO);
         });
@@ -30,15 +30,29 @@ fn overhead_is_four_bytes_at_every_size() {
 }
 
 #[test]
-fn smallest_footprint_is_sixteen_bytes() {
+fn smallest_footprint_is_twelve_bytes() {
+    // ESP-IDF's smallest block takes 16 bytes; here an 8-byte payload plus the 4-byte header.
     with_heap(64 * 1024, |h| {
         let a = h.malloc(1) as usize;
         let b = h.malloc(1) as usize;
+        let c = h.malloc(8) as usize;
         assert_eq!(
             b - a,
-            (1 + PO).max(12).next_multiple_of(4) + 4,
+            (1 + PO).max(8).next_multiple_of(4) + 4,
             "consecutive 1-byte allocations are one footprint apart"
         );
+        assert_eq!(c - b, b - a, "an 8-byte request takes the same footprint");
+        if PO == 0 {
+            assert_eq!(b - a, 12);
+        }
+        // Freed, they are tiny free blocks (no boundary tag); they merge back into one.
+        h.free(b as *mut u8);
+        assert!(h.check(true));
+        h.free(a as *mut u8);
+        assert!(h.check(true));
+        h.free(c as *mut u8);
+        assert!(h.check(true));
+        assert_eq!(h.info().free_blocks, 1);
     });
 }
 
@@ -112,11 +126,11 @@ fn smallest_region_and_alignment() {
         .unwrap();
     assert!(min <= 220, "smallest usable region {min}");
     // SAFETY: as above.
-    // With poisoning a 1-byte request takes a 16-byte payload: one word more.
+    // With poisoning a 1-byte request takes a 16-byte payload: two words more.
     let h =
-        unsafe { MultiHeap::register(base, min + if heapcaps::poison::ENABLED { 4 } else { 0 }) }
+        unsafe { MultiHeap::register(base, min + if heapcaps::poison::ENABLED { 8 } else { 0 }) }
             .unwrap();
-    let p = h.malloc(12usize.saturating_sub(PO).max(1));
+    let p = h.malloc(8usize.saturating_sub(PO).max(1));
     assert!(!p.is_null() && p as usize % 4 == 0);
     // An unaligned start is refused, as ESP-IDF refuses it.
     // SAFETY: as above; registration fails before touching memory.
