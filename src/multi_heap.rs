@@ -381,9 +381,10 @@ impl MultiHeap {
         let mut absorbed: [Option<(u32, u32)>; 2] = [None, None];
         if poison::COMPREHENSIVE {
             let b = off - HDR;
-            if t.block_at(off + bs).is_some_and(|n| !n.used) {
-                // The next block's header and free-list links end up inside the merged block.
-                absorbed[0] = Some((off + bs, 12));
+            if let Some(n) = t.block_at(off + bs).filter(|n| !n.used) {
+                // The next block's header and free-list links end up inside the merged block,
+                // except, for an 8-byte block, its `prev` link's word: the merged block's tag.
+                absorbed[0] = Some((off + bs, n.size.min(12)));
             }
             if let Some(pb) = t.free_before(b) {
                 // Our own header ends up inside the previous block, and so does its boundary
