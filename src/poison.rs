@@ -82,34 +82,33 @@ pub(crate) fn wrap(raw: *mut u8, size: usize) -> *mut u8 {
     user
 }
 
-// Every block TLSF accepts (`validate`, `check`) has room for the head and the tail.
-const _: () = assert!(crate::tlsf::MIN_PAYLOAD as usize >= OVERHEAD);
-
 /// Checks the canaries of the used block whose payload (`payload` bytes) starts at `raw`.
 /// Returns the stored request size. The stored size is bounded by the block before the tail is
 /// read (ESP-IDF reads the tail first, which can fault when the size word is smashed).
 ///
 /// `payload` must be the size of a block TLSF has checked (`Tlsf::validate`, `block_size` or
-/// `check`), so at least `MIN_PAYLOAD` >= `OVERHEAD`: the bound below then needs no saturation
-/// (which cost ~4 instructions per operation on W-a, i686, mostly in the inlined free path's
-/// register allocation).
+/// `check`). Poisoned allocations always have room for the head and the tail; TLSF's smallest
+/// block (8 bytes, only ever corrupt here) fails the bound below.
 #[cfg_attr(not(target_os = "none"), inline(always))]
 pub(crate) fn verify(raw: *const u8, payload: usize) -> Result<usize, Damage> {
-    debug_assert!(payload.checked_sub(OVERHEAD).is_some());
     let head = read32(raw);
     if head != HEAD_CANARY {
         return Err(Damage::Head { at: raw, got: head });
     }
     let size = read32(raw.wrapping_add(4)) as usize;
-    let max = payload.wrapping_sub(OVERHEAD);
-    if size > max {
+    // `size + OVERHEAD <= payload` in one compare. It cannot wrap on 64-bit hosts. On 32-bit
+    // targets a size within 12 of 4 GiB wraps and passes, but its tail address then wraps too,
+    // to at most 4 bytes before `raw` and below `raw + HEAD`: the block's header (below 2^30),
+    // the head canary and the size word itself, no 4 bytes of which hold the tail canary, so
+    // the tail check below reports it.
+    if size.wrapping_add(OVERHEAD) > payload {
         return Err(Damage::Size {
             at: raw.wrapping_add(4),
-            max,
+            max: payload.saturating_sub(OVERHEAD),
             got: size,
         });
     }
-    let tail = raw.wrapping_add(HEAD + size);
+    let tail = raw.wrapping_add(HEAD).wrapping_add(size);
     let got = read32(tail);
     if got != TAIL_CANARY {
         return Err(Damage::Tail { at: tail, got });

@@ -299,6 +299,28 @@ fn damage_head_canary() {
     }
 }
 
+/// Stored request size just under 4 GiB: the bound check must not let the tail read leave the
+/// block (on 32-bit targets `size + 12` wraps; the tail address then lands in the block's own
+/// head, which is reported as a broken tail).
+#[test]
+fn damage_size_near_4_gib() {
+    if in_child() {
+        let h = heap();
+        let (_a, b, _c) = three(h);
+        tell("B", b);
+        poke32(b.wrapping_sub(4), 0xffff_fff8);
+        h.free(b);
+        eprintln!("FREED");
+        return;
+    }
+    let r = child("damage_size_near_4_gib");
+    let b = told(&r, "B");
+    // Without poisoning the word is the block's TLSF header: refused as well.
+    assert!(!r.ok && !r.has("FREED"), "{MODE}: {}", r.err);
+    assert!(r.has("CORRUPT HEAP: "), "{}", r.err);
+    assert!(r.has(&format!("free({})", hex(b))), "{}", r.err);
+}
+
 /// Tail canary: one byte written past the requested size (10 bytes).
 #[test]
 fn damage_tail_canary() {
