@@ -38,13 +38,13 @@ const HEAD32: u32 = poison::HEAD as u32;
 /// Bytes of the poison head between a block's payload and the user pointer (0 or 8).
 pub const POISON_HEAD: usize = poison::HEAD;
 
-/// Largest request a poisoned heap can satisfy: no region exceeds 1 GiB (`Tlsf::create` refuses
-/// larger ones; `regions_over_1_gib_are_refused` in tests/core.rs holds it to that), so no block
-/// holds more. Poisoned `malloc` checks against it first: one compare rejects 0, a size whose
+/// Largest request a poisoned heap can satisfy: no region exceeds `tlsf::MAX_REGION` (1 GiB;
+/// `Tlsf::create` refuses larger ones, `regions_over_1_gib_are_refused` in tests/core.rs holds
+/// it to that), so no block holds more. Poisoned `malloc` checks against it first: one compare rejects 0, a size whose
 /// overhead would overflow and a size no block can hold, and with that bound known the compiler
 /// drops TLSF's own check of the request (W-a on i686: ~6 instructions per operation fewer than
 /// separate checks for 0 and for the overflow, most of it in the inlined path's registers).
-const MAX_POISONED_REQUEST: usize = (1 << 30) - poison::OVERHEAD;
+const MAX_POISONED_REQUEST: usize = tlsf::MAX_REGION as usize - poison::OVERHEAD;
 
 /// Bytes of a region that go to bookkeeping (header, TLSF control, sentinel) for a region of
 /// `size` bytes, when it is 4-byte aligned.

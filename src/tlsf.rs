@@ -76,7 +76,7 @@ const FIRST_CLASS: u32 = SMALL_LOG2 << SL_LOG2;
 /// the 27 levels of the largest region (1 GiB).
 const MAP_WORDS: usize = 7;
 /// Largest region `create` accepts: every size then maps to a class below 256.
-const MAX_REGION: u32 = 1 << 30;
+pub const MAX_REGION: u32 = 1 << 30;
 
 /// Fixed part of the control structure; the list-head table (one word per class, `fl_count *
 /// SL` of them) follows it, so a head's offset is a constant function of its class.
