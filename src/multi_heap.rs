@@ -541,10 +541,45 @@ impl MultiHeap {
             }
             (b.data as usize) < target
         });
-        if !found && !self.check(false) {
+        if !found && self.damaged() {
             self.bad_pointer("get_allocated_size", p, BadPointer::BadHeader)
         }
         found
+    }
+
+    /// Whether the heap is damaged, asked by a size query whose pointer is no live block (the
+    /// answer is then 0, unless the heap is broken: abort naming the pointer). Hosts run the
+    /// full check. The chips ([`crate::COMPACT`]) only walk the block chain, which a smashed
+    /// header ends early (free-list damage goes unnoticed here; the integrity check finds it):
+    /// the full check's code would be in every program that asks for a block size.
+    fn damaged(self) -> bool {
+        if crate::COMPACT {
+            let _g = self.lock();
+            self.chain_broken()
+        } else {
+            !self.check(false)
+        }
+    }
+
+    /// `damaged` with the lock held and without the counter and poisoning checks on hosts.
+    fn broken_locked(self) -> bool {
+        if crate::COMPACT {
+            self.chain_broken()
+        } else {
+            self.tlsf_check(&mut |_| true).is_err()
+        }
+    }
+
+    /// Whether the block chain (lock held) stops before the end of the block area.
+    #[cfg_attr(target_os = "none", inline(never))]
+    fn chain_broken(self) -> bool {
+        let t = self.tlsf();
+        let mut next = t.ptr_at(t.first()) as usize;
+        self.walk_locked(&mut |b| {
+            next = b.data as usize + b.size;
+            true
+        });
+        next != t.ptr_at(t.end()) as usize
     }
 
     /// `full_block_size(p)` if [`MultiHeap::is_live_block`]`(p)`, else 0: the exact public size
@@ -574,9 +609,10 @@ impl MultiHeap {
         let bs = match t.block_size(off) {
             Ok(bs) => bs,
             // An implausible header is either a pointer into the middle of something (answer 0)
-            // or a smashed header (corruption: abort). Only a full check tells them apart; this
-            // is an error path, so its cost does not matter.
-            Err(BadPointer::BadHeader) if self.tlsf_check(&mut |_| true).is_err() => {
+            // or a smashed header (corruption: abort). Only a check tells them apart (the full
+            // one on hosts, the chain walk on the chips; see `damaged`); this is an error path,
+            // so its cost does not matter.
+            Err(BadPointer::BadHeader) if self.broken_locked() => {
                 self.bad_pointer("get_allocated_size", p, BadPointer::BadHeader)
             }
             Err(_) => return 0,
