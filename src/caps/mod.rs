@@ -20,7 +20,7 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering
 
 use crate::multi_heap::{Info, MultiHeap};
 use crate::port;
-use crate::text::Line;
+use crate::text::{cstr, say};
 
 bitflags::bitflags! {
     /// Capability bits; values equal ESP-IDF's `MALLOC_CAP_*`.
@@ -591,7 +591,10 @@ impl Registry {
         if self.initialised.load(Ordering::Relaxed) {
             return None;
         }
-        Line::err().s("I (0) heap_init: Initializing. RAM available for dynamic allocation:\n");
+        say!(
+            err,
+            "I (0) heap_init: Initializing. RAM available for dynamic allocation:\n"
+        );
         Some(Boot {
             reg: self,
             pending: None,
@@ -1078,7 +1081,7 @@ impl Registry {
                 }
                 h.free(raw)
             }
-            None => outside("free", p),
+            None => outside(cstr!("free"), p),
         }
         crate::hooks::free(d);
     }
@@ -1133,7 +1136,7 @@ impl Registry {
         let (d, aliased) = self.dealias(p);
         let raw = d.wrapping_sub(OWNER);
         let Some((slot, h)) = self.find_heap(raw as usize) else {
-            outside("realloc", p)
+            outside(cstr!("realloc"), p)
         };
         if !aliased && alignment <= WORD && caps & slot.all_caps() == caps {
             #[cfg(feature = "HEAP_TASK_TRACKING")]
@@ -1241,14 +1244,21 @@ impl Registry {
     /// `heap_caps_malloc`.
     pub fn malloc(&self, size: usize, caps: u32) -> *mut u8 {
         // SAFETY: no pointer argument.
-        unsafe { self.first_of(Attempt::Aligned(WORD), size, &[caps], c"heap_caps_malloc") }
+        unsafe {
+            self.first_of(
+                Attempt::Aligned(WORD),
+                size,
+                &[caps],
+                cstr!("heap_caps_malloc"),
+            )
+        }
     }
 
     /// `heap_caps_calloc` (the callback condition looks at the element size, as ESP-IDF does).
     pub fn calloc(&self, n: usize, size: usize, caps: u32) -> *mut u8 {
         let p = self.calloc_base(n, size, caps);
         if p.is_null() && size > 0 {
-            self.failed(n.wrapping_mul(size), caps, c"heap_caps_calloc");
+            self.failed(n.wrapping_mul(size), caps, cstr!("heap_caps_calloc"));
         }
         p
     }
@@ -1259,7 +1269,14 @@ impl Registry {
     /// `p` must be NULL or a live pointer returned by this registry's allocation functions.
     pub unsafe fn realloc(&self, p: *mut u8, size: usize, caps: u32) -> *mut u8 {
         // SAFETY: forwarded caller contract.
-        unsafe { self.first_of(Attempt::Realloc(p), size, &[caps], c"heap_caps_realloc") }
+        unsafe {
+            self.first_of(
+                Attempt::Realloc(p),
+                size,
+                &[caps],
+                cstr!("heap_caps_realloc"),
+            )
+        }
     }
 
     fn aligned_args_ok(&self, alignment: usize, size: usize, caps: u32, f: &'static CStr) -> bool {
@@ -1275,7 +1292,7 @@ impl Registry {
 
     /// `heap_caps_aligned_alloc`.
     pub fn aligned_alloc(&self, alignment: usize, size: usize, caps: u32) -> *mut u8 {
-        self.aligned_of(alignment, size, &[caps], c"heap_caps_aligned_alloc")
+        self.aligned_of(alignment, size, &[caps], cstr!("heap_caps_aligned_alloc"))
     }
 
     /// The argument checks of the aligned functions, then [`Registry::first_of`]. One copy on
@@ -1312,7 +1329,7 @@ impl Registry {
                 Attempt::Aligned(WORD),
                 size,
                 caps,
-                c"heap_caps_malloc_prefer",
+                cstr!("heap_caps_malloc_prefer"),
             )
         }
     }
@@ -1323,13 +1340,27 @@ impl Registry {
     /// `p` must be NULL or a live pointer returned by this registry's allocation functions.
     pub unsafe fn realloc_prefer(&self, p: *mut u8, size: usize, caps: &[u32]) -> *mut u8 {
         // SAFETY: forwarded caller contract.
-        unsafe { self.first_of(Attempt::Realloc(p), size, caps, c"heap_caps_realloc_prefer") }
+        unsafe {
+            self.first_of(
+                Attempt::Realloc(p),
+                size,
+                caps,
+                cstr!("heap_caps_realloc_prefer"),
+            )
+        }
     }
 
     /// `heap_caps_calloc_prefer` with the caps as a slice (reports the element size).
     pub fn calloc_prefer(&self, n: usize, size: usize, caps: &[u32]) -> *mut u8 {
         // SAFETY: no pointer argument.
-        unsafe { self.first_of(Attempt::Calloc(n), size, caps, c"heap_caps_calloc_prefer") }
+        unsafe {
+            self.first_of(
+                Attempt::Calloc(n),
+                size,
+                caps,
+                cstr!("heap_caps_calloc_prefer"),
+            )
+        }
     }
 
     // ---------------------------------------------------------------------------------------
@@ -1392,7 +1423,7 @@ impl Registry {
 
     /// `heap_caps_malloc_default` (backs `malloc`).
     pub fn malloc_default(&self, size: usize) -> *mut u8 {
-        let (plain, dflt) = (c"heap_caps_malloc", c"heap_caps_malloc_default");
+        let (plain, dflt) = (cstr!("heap_caps_malloc"), cstr!("heap_caps_malloc_default"));
         // SAFETY: no pointer argument.
         unsafe { self.default_of(Attempt::Aligned(WORD), size, plain, dflt) }
     }
@@ -1402,7 +1433,10 @@ impl Registry {
     /// # Safety
     /// `p` must be NULL or a live pointer returned by this registry's allocation functions.
     pub unsafe fn realloc_default(&self, p: *mut u8, size: usize) -> *mut u8 {
-        let (plain, dflt) = (c"heap_caps_realloc", c"heap_caps_realloc_default");
+        let (plain, dflt) = (
+            cstr!("heap_caps_realloc"),
+            cstr!("heap_caps_realloc_default"),
+        );
         // SAFETY: forwarded caller contract.
         unsafe { self.default_of(Attempt::Realloc(p), size, plain, dflt) }
     }
@@ -1413,7 +1447,12 @@ impl Registry {
             return self.aligned_alloc(alignment, size, Self::INTERNAL_DEFAULT);
         };
         let caps = [c, Caps::DEFAULT.bits()];
-        self.aligned_of(alignment, size, &caps, c"heap_caps_aligned_alloc_default")
+        self.aligned_of(
+            alignment,
+            size,
+            &caps,
+            cstr!("heap_caps_aligned_alloc_default"),
+        )
     }
 
     // ---------------------------------------------------------------------------------------
@@ -1489,34 +1528,32 @@ impl Registry {
 
     /// `heap_caps_print_heap_info`, in ESP-IDF's format, to standard output.
     pub fn print_heap_info(&self, caps: u32) {
-        Line::out().f("Heap summary for capabilities 0x%X:\n", &[caps as usize]);
+        say!(out, "Heap summary for capabilities 0x%08X:\n", caps);
         for (s, h) in self.matching(caps) {
             let i = h.info();
-            Line::out().f(
-                "  At 0x%x len %d free %d allocated %d min_free %d\n    largest_free_block %d \
-                 alloc_blocks %d free_blocks %d total_blocks %d\n",
-                &[
-                    s.start(),
-                    s.end() - s.start(),
-                    i.total_free_bytes,
-                    i.total_allocated_bytes,
-                    i.minimum_free_bytes,
-                    i.largest_free_block,
-                    i.allocated_blocks,
-                    i.free_blocks,
-                    i.total_blocks,
-                ],
+            say!(
+                out,
+                "  At 0x%08x len %u free %u allocated %u min_free %u\n    largest_free_block %u \
+                  alloc_blocks %u free_blocks %u total_blocks %u\n",
+                s.start(),
+                s.end() - s.start(),
+                i.total_free_bytes,
+                i.total_allocated_bytes,
+                i.minimum_free_bytes,
+                i.largest_free_block,
+                i.allocated_blocks,
+                i.free_blocks,
+                i.total_blocks,
             );
         }
         let t = self.info(caps);
-        Line::out().f(
-            "  Totals:\n    free %d allocated %d min_free %d largest_free_block %d\n",
-            &[
-                t.total_free_bytes,
-                t.total_allocated_bytes,
-                t.minimum_free_bytes,
-                t.largest_free_block,
-            ],
+        say!(
+            out,
+            "  Totals:\n    free %u allocated %u min_free %u largest_free_block %u\n",
+            t.total_free_bytes,
+            t.total_allocated_bytes,
+            t.minimum_free_bytes,
+            t.largest_free_block,
         );
     }
 
@@ -1752,14 +1789,16 @@ fn to_iram(a: DiramAlias, p: *mut u8, len: usize) -> *mut u8 {
 }
 
 #[cold]
-fn outside(op: &str, p: *mut u8) -> ! {
+fn outside(op: &'static CStr, p: *mut u8) -> ! {
     if crate::text::SHORT_FATAL {
         crate::text::fatal_at(p)
     }
-    Line::err()
-        .s("CORRUPT HEAP: heap_caps_")
-        .s(op)
-        .f("(%p): pointer is outside heap areas\n", &[p as usize]);
+    say!(
+        err,
+        "CORRUPT HEAP: heap_caps_%s(0x%08x): pointer is outside heap areas\n",
+        op.as_ptr(),
+        p
+    );
     port::abort()
 }
 
@@ -1767,12 +1806,12 @@ fn outside(op: &str, p: *mut u8) -> ! {
 #[cfg(feature = "HEAP_ABORT_WHEN_ALLOCATION_FAILS")]
 #[cold]
 fn abort_alloc_failed(size: usize, caps: u32) -> ! {
-    Line::err()
-        .s("Mem alloc fail. size 0x")
-        .hex(size & 0xffff_ffff, 8, false)
-        .s(" caps 0x")
-        .hex(caps as usize, 8, false)
-        .s("\n");
+    say!(
+        err,
+        "Mem alloc fail. size 0x%08x caps 0x%08x\n",
+        size & 0xffff_ffff,
+        caps
+    );
     port::abort()
 }
 
@@ -1831,16 +1870,19 @@ impl Boot<'_> {
             return;
         }
         let reg = self.reg;
-        Line::err()
-            .f(
-                "I (0) heap_init: At %X len %X (%d KiB): ",
-                &[r.shown_at, r.size, r.size / 1024],
-            )
-            .s(r.name)
-            .s("\n");
+        say!(
+            err,
+            "I (0) heap_init: At %08X len %08X (%u KiB): ",
+            r.shown_at,
+            r.size,
+            r.size / 1024
+        );
+        // The name is a Rust string (no NUL): raw bytes, not `%s`.
+        port::write_err(r.name.as_bytes());
+        say!(err, "\n");
         let idx = reg.used.load(Ordering::Relaxed);
         let Some(slot) = reg.slots.get(idx) else {
-            Line::err().s("heap_init: too many regions, ignoring the rest\n");
+            say!(err, "heap_init: too many regions, ignoring the rest\n");
             self.full = true;
             return;
         };
