@@ -544,52 +544,57 @@ impl MultiHeap {
             return false;
         }
         let target = p.wrapping_sub(poison::HEAD) as usize;
-        let mut found = false;
-        self.walk(|b| {
-            if b.data as usize == target {
-                found = b.used;
+        let found = if crate::COMPACT {
+            // One walk to the end answers both questions (see `damaged`).
+            let _g = self.lock();
+            let (found, intact) = self.scan(target);
+            if !found && !intact {
+                self.bad_pointer(op_size(), p, BadPointer::BadHeader)
             }
-            (b.data as usize) < target
-        });
-        if !found && self.damaged() {
-            self.bad_pointer(cstr!("get_allocated_size"), p, BadPointer::BadHeader)
+            found
+        } else {
+            let mut found = false;
+            self.walk(|b| {
+                if b.data as usize == target {
+                    found = b.used;
+                }
+                (b.data as usize) < target
+            });
+            found
+        };
+        if !found && !crate::COMPACT && !self.check(false) {
+            self.bad_pointer(op_size(), p, BadPointer::BadHeader)
         }
         found
     }
 
     /// Whether the heap is damaged, asked by a size query whose pointer is no live block (the
-    /// answer is then 0, unless the heap is broken: abort naming the pointer). Hosts run the
-    /// full check. The chips ([`crate::COMPACT`]) only walk the block chain, which a smashed
-    /// header ends early (free-list damage goes unnoticed here; the integrity check finds it):
-    /// the full check's code would be in every program that asks for a block size.
-    fn damaged(self) -> bool {
+    /// answer is then 0, unless the heap is broken: abort naming the pointer), with the lock
+    /// held. Hosts run the full check (in `is_live_block` with the counter and poisoning checks
+    /// too). The chips ([`crate::COMPACT`]) only walk the block chain, which a smashed header
+    /// ends early (free-list damage goes unnoticed here; the integrity check finds it): the full
+    /// check's code would be in every program that asks for a block size.
+    fn damaged_locked(self) -> bool {
         if crate::COMPACT {
-            let _g = self.lock();
-            self.chain_broken()
-        } else {
-            !self.check(false)
-        }
-    }
-
-    /// `damaged` with the lock held and without the counter and poisoning checks on hosts.
-    fn broken_locked(self) -> bool {
-        if crate::COMPACT {
-            self.chain_broken()
+            !self.scan(0).1
         } else {
             self.tlsf_check(&mut |_| true).is_err()
         }
     }
 
-    /// Whether the block chain (lock held) stops before the end of the block area.
+    /// Walks the whole block chain (lock held): whether a used block's payload starts at
+    /// `target`, and whether the chain reaches the end of the block area.
     #[cfg_attr(target_os = "none", inline(never))]
-    fn chain_broken(self) -> bool {
+    fn scan(self, target: usize) -> (bool, bool) {
         let t = self.tlsf();
         let mut next = t.ptr_at(t.first()) as usize;
+        let mut found = false;
         self.walk_locked(&mut |b| {
+            found |= b.used && b.data as usize == target;
             next = b.data as usize + b.size;
             true
         });
-        next != t.ptr_at(t.end()) as usize
+        (found, next == t.ptr_at(t.end()) as usize)
     }
 
     /// `full_block_size(p)` if [`MultiHeap::is_live_block`]`(p)`, else 0: the exact public size
@@ -622,15 +627,15 @@ impl MultiHeap {
             // or a smashed header (corruption: abort). Only a check tells them apart (the full
             // one on hosts, the chain walk on the chips; see `damaged`); this is an error path,
             // so its cost does not matter.
-            Err(BadPointer::BadHeader) if self.broken_locked() => {
-                self.bad_pointer(cstr!("get_allocated_size"), p, BadPointer::BadHeader)
+            Err(BadPointer::BadHeader) if self.damaged_locked() => {
+                self.bad_pointer(op_size(), p, BadPointer::BadHeader)
             }
             Err(_) => return 0,
         };
         if poison::ENABLED {
             if let Err(d) = poison::verify(t.ptr_at(off), bs as usize) {
                 poison::report(d);
-                self.corrupt(cstr!("get_allocated_size"), p, cstr!("has broken canaries"));
+                self.corrupt(op_size(), p, cstr!("has broken canaries"));
             }
         }
         bs as usize
@@ -874,6 +879,12 @@ impl MultiHeap {
             true
         });
     }
+}
+
+/// The operation named when a size query meets a broken heap (one copy of the string).
+#[inline(always)]
+fn op_size() -> &'static CStr {
+    cstr!("get_allocated_size")
 }
 
 /// Poisoning checks of one block during `check`: canaries and stored size of used blocks; in

@@ -1244,14 +1244,7 @@ impl Registry {
     /// `heap_caps_malloc`.
     pub fn malloc(&self, size: usize, caps: u32) -> *mut u8 {
         // SAFETY: no pointer argument.
-        unsafe {
-            self.first_of(
-                Attempt::Aligned(WORD),
-                size,
-                &[caps],
-                cstr!("heap_caps_malloc"),
-            )
-        }
+        unsafe { self.first_of(Attempt::Aligned(WORD), size, &[caps], name_malloc()) }
     }
 
     /// `heap_caps_calloc` (the callback condition looks at the element size, as ESP-IDF does).
@@ -1269,14 +1262,7 @@ impl Registry {
     /// `p` must be NULL or a live pointer returned by this registry's allocation functions.
     pub unsafe fn realloc(&self, p: *mut u8, size: usize, caps: u32) -> *mut u8 {
         // SAFETY: forwarded caller contract.
-        unsafe {
-            self.first_of(
-                Attempt::Realloc(p),
-                size,
-                &[caps],
-                cstr!("heap_caps_realloc"),
-            )
-        }
+        unsafe { self.first_of(Attempt::Realloc(p), size, &[caps], name_realloc()) }
     }
 
     fn aligned_args_ok(&self, alignment: usize, size: usize, caps: u32, f: &'static CStr) -> bool {
@@ -1423,7 +1409,7 @@ impl Registry {
 
     /// `heap_caps_malloc_default` (backs `malloc`).
     pub fn malloc_default(&self, size: usize) -> *mut u8 {
-        let (plain, dflt) = (cstr!("heap_caps_malloc"), cstr!("heap_caps_malloc_default"));
+        let (plain, dflt) = (name_malloc(), cstr!("heap_caps_malloc_default"));
         // SAFETY: no pointer argument.
         unsafe { self.default_of(Attempt::Aligned(WORD), size, plain, dflt) }
     }
@@ -1433,10 +1419,7 @@ impl Registry {
     /// # Safety
     /// `p` must be NULL or a live pointer returned by this registry's allocation functions.
     pub unsafe fn realloc_default(&self, p: *mut u8, size: usize) -> *mut u8 {
-        let (plain, dflt) = (
-            cstr!("heap_caps_realloc"),
-            cstr!("heap_caps_realloc_default"),
-        );
+        let (plain, dflt) = (name_realloc(), cstr!("heap_caps_realloc_default"));
         // SAFETY: forwarded caller contract.
         unsafe { self.default_of(Attempt::Realloc(p), size, plain, dflt) }
     }
@@ -1719,6 +1702,18 @@ pub fn check_add_region_allowed(
     !((start < heap_start && end > heap_start)
         || (start < heap_end && end > heap_end)
         || (start == heap_start && end == heap_end))
+}
+
+/// Function names for the failed-allocation callback used by two functions each (one copy of
+/// each string).
+#[inline(always)]
+fn name_malloc() -> &'static CStr {
+    cstr!("heap_caps_malloc")
+}
+
+#[inline(always)]
+fn name_realloc() -> &'static CStr {
+    cstr!("heap_caps_realloc")
 }
 
 /// One allocation attempt of the caps families, the caps aside: the shared core
