@@ -45,7 +45,9 @@ pub fn overhead_for(size: usize) -> usize {
     tlsf::geometry(len & !3).control_size as usize + tlsf::HDR as usize * 2
 }
 
-/// Statistics of one heap, as `multi_heap_get_info` reports them.
+/// Statistics of one heap, as `multi_heap_get_info` reports them (the layout of the C API's
+/// `multi_heap_info_t`, so that the C entry points store it in place).
+#[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Info {
     pub total_free_bytes: usize,

@@ -7,9 +7,10 @@
 //! linked list by index, in ESP-IDF's order (runtime heaps inserted at the head, boot heaps sorted
 //! by ascending size, later address first among equal sizes). Readers walk the list without locks;
 //! a slot is filled completely before the head index that publishes it is stored (Release).
-//! Allocation and pointer lookup do not walk the list: an index kept beside it at registration
-//! (`Index`) gives the heaps matching a capability set in list order, and the heap of an address
-//! by binary search, so their cost does not grow with the number of heaps.
+//! Allocation does not walk the list: an index kept beside it at registration (`Index`) gives the
+//! heaps matching a capability set in list order, so its cost does not grow with the number of
+//! heaps. On hosts the index also finds the heap of an address by binary search; the chips (a
+//! handful of heaps) walk the list for that, as ESP-IDF does.
 
 pub mod chips;
 
@@ -320,11 +321,16 @@ struct Index {
     /// Lowest used position (`MAX_HEAPS` while empty).
     low: Biased<MAX_HEAPS>,
     /// Slot indices of the listed heaps sorted by start address (`nsorted` used), for the
-    /// address lookup of free/realloc: a binary search instead of a list walk.
+    /// address lookup of free/realloc: a binary search instead of a list walk. Hosts only: the
+    /// chips (a handful of heaps) walk the list as ESP-IDF does, which costs about the same
+    /// there and saves the table's code (~0.3 KB of flash) and RAM.
+    #[cfg(not(any(target_os = "none", heapcaps_compact)))]
     sorted: [AtomicUsize; MAX_HEAPS],
+    #[cfg(not(any(target_os = "none", heapcaps_compact)))]
     nsorted: AtomicUsize,
     /// Sequence count of `sorted` (odd while a writer changes it): a reader that sees it change
     /// during its search falls back to walking the list.
+    #[cfg(not(any(target_os = "none", heapcaps_compact)))]
     seq: AtomicUsize,
 }
 
@@ -335,8 +341,11 @@ impl Index {
             live: AtomicU32::new(0),
             slot: [const { AtomicUsize::new(0) }; MAX_HEAPS],
             low: Biased::new(),
+            #[cfg(not(any(target_os = "none", heapcaps_compact)))]
             sorted: [const { AtomicUsize::new(0) }; MAX_HEAPS],
+            #[cfg(not(any(target_os = "none", heapcaps_compact)))]
             nsorted: AtomicUsize::new(0),
+            #[cfg(not(any(target_os = "none", heapcaps_compact)))]
             seq: AtomicUsize::new(0),
         }
     }
@@ -617,11 +626,13 @@ impl Registry {
         let mut live = 0u32;
         let mut pos = MAX_HEAPS - n;
         ix.low.store(pos, Ordering::Relaxed);
+        #[cfg(not(any(target_os = "none", heapcaps_compact)))]
         ix.nsorted.store(0, Ordering::Relaxed);
         let mut cur = self.head.load(Ordering::Relaxed);
         while let Some(i) = cur.checked_sub(1) {
             let Some(slot) = self.slots.get(i) else { break };
             self.publish(i, pos, &mut live);
+            #[cfg(not(any(target_os = "none", heapcaps_compact)))]
             self.insert_by_addr(i);
             pos += 1;
             cur = slot.next.load(Ordering::Relaxed);
@@ -630,6 +641,7 @@ impl Registry {
     }
 
     /// Adds slot `idx` to the address-sorted table (writer lock held).
+    #[cfg(not(any(target_os = "none", heapcaps_compact)))]
     fn insert_by_addr(&self, idx: usize) {
         let ix = &self.index;
         let n = ix.nsorted.load(Ordering::Relaxed);
@@ -664,6 +676,7 @@ impl Registry {
 
     /// Binary search of the address table; None if a writer changed it meanwhile.
     #[inline]
+    #[cfg(not(any(target_os = "none", heapcaps_compact)))]
     fn lookup_by_addr(&self, p: usize) -> Option<Option<&Slot>> {
         let ix = &self.index;
         let seq = ix.seq.load(Ordering::Acquire);
@@ -817,6 +830,7 @@ impl Registry {
         self.index.low.store(pos, Ordering::Relaxed);
         let mut live = self.index.live.load(Ordering::Relaxed);
         self.publish(idx, pos, &mut live);
+        #[cfg(not(any(target_os = "none", heapcaps_compact)))]
         self.insert_by_addr(idx);
         self.head.store(idx + 1, Ordering::Release);
         self.index.live.store(live, Ordering::Release);
@@ -1029,12 +1043,14 @@ impl Registry {
         (p, false)
     }
 
-    /// The first registered heap (list order) whose range contains `p`: a binary search of the
-    /// address table, or the list walk if a writer was busy with the table.
+    /// The first registered heap (list order) whose range contains `p`: on hosts a binary search
+    /// of the address table, or the list walk if a writer was busy with the table; on the chips
+    /// the list walk.
     // One copy on the chips (free, realloc and five queries use it).
     #[cfg_attr(not(target_os = "none"), inline)]
     #[cfg_attr(target_os = "none", inline(never))]
     fn find_heap(&self, p: usize) -> Option<(&Slot, MultiHeap)> {
+        #[cfg(not(any(target_os = "none", heapcaps_compact)))]
         if let Some(found) = self.lookup_by_addr(p) {
             return found.and_then(|s| Some((s, s.heap()?)));
         }
