@@ -21,6 +21,11 @@ pub mod trace;
 
 pub use caps::{Caps, HeapCapsAlloc};
 
+/// The chips' code paths, chosen for flash over speed or thoroughness (the same switch as
+/// `tlsf`'s own): on the chips, and on a host built with `--cfg heapcaps_compact` (a test stage
+/// runs the tests over them).
+pub(crate) const COMPACT: bool = cfg!(any(target_os = "none", heapcaps_compact));
+
 // On a host the C library and std are there anyway; linking std gives the host staticlib its
 // panic machinery and lets Rust test binaries link this crate without a second panic handler.
 #[cfg(not(target_os = "none"))]

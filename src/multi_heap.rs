@@ -4,13 +4,13 @@
 //! The region starts with a small [`Header`]; the TLSF control structure and the blocks follow.
 //! The handle of a heap is the region start, as in ESP-IDF. Knows nothing of capabilities or C.
 
-use core::ffi::c_void;
+use core::ffi::{c_void, CStr};
 use core::mem::size_of;
 use core::ptr::{self, NonNull};
 
 use crate::poison;
 use crate::port;
-use crate::text::{self, Line};
+use crate::text::{self, cstr, say};
 use crate::tlsf::{self, BadPointer, BlockInfo, Corruption, Tlsf, HDR};
 
 /// Per-region bookkeeping at the start of the region. Regions are only 4-byte aligned (as in
@@ -53,7 +53,9 @@ pub fn overhead_for(size: usize) -> usize {
     tlsf::geometry(len & !3).control_size as usize + tlsf::HDR as usize * 2
 }
 
-/// Statistics of one heap, as `multi_heap_get_info` reports them.
+/// Statistics of one heap, as `multi_heap_get_info` reports them (the layout of the C API's
+/// `multi_heap_info_t`, so that the C entry points store it in place).
+#[repr(C)]
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Info {
     pub total_free_bytes: usize,
@@ -285,7 +287,7 @@ impl MultiHeap {
         match t.malloc_sized(req) {
             Some((p, bs)) => {
                 self.take(bs as usize + HDR as usize);
-                self.poison_new(t.ptr_at(p), size, "malloc")
+                self.poison_new(t.ptr_at(p), size, cstr!("malloc"))
             }
             None => ptr::null_mut(),
         }
@@ -294,7 +296,7 @@ impl MultiHeap {
     /// Poisoning of a fresh block whose payload starts at `raw`: canaries, and in comprehensive
     /// mode the check that nobody wrote to the free memory (abort) and the fresh-memory fill.
     #[inline(always)]
-    fn poison_new(self, raw: *mut u8, size: usize, op: &str) -> *mut u8 {
+    fn poison_new(self, raw: *mut u8, size: usize, op: &'static CStr) -> *mut u8 {
         if !poison::ENABLED {
             return raw;
         }
@@ -308,7 +310,7 @@ impl MultiHeap {
                 Some(poison::MALLOC_FILL),
             )
         {
-            self.corrupt(op, user, "was written to after it was freed");
+            self.corrupt(op, user, cstr!("was written to after it was freed"));
         }
         user
     }
@@ -330,7 +332,7 @@ impl MultiHeap {
         match t.malloc_aligned(req, align, offset) {
             Some((p, bs)) => {
                 self.take(bs as usize + HDR as usize);
-                self.poison_new(t.ptr_at(p), size, "aligned_alloc")
+                self.poison_new(t.ptr_at(p), size, cstr!("aligned_alloc"))
             }
             None => ptr::null_mut(),
         }
@@ -366,14 +368,14 @@ impl MultiHeap {
         if p.is_null() {
             return;
         }
-        under_lock!(self, self.free_locked(p, "free"))
+        under_lock!(self, self.free_locked(p, cstr!("free")))
     }
 
     /// `free` with the lock held (`p` not NULL).
     // Forced inlining saves a call layer per operation on hosts; chips keep one copy (flash).
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline)]
-    fn free_locked(self, p: *mut u8, op: &str) {
+    fn free_locked(self, p: *mut u8, op: &'static CStr) {
         let t = self.tlsf();
         let off = self.offset(p.wrapping_sub(poison::HEAD));
         if !poison::ENABLED {
@@ -428,7 +430,7 @@ impl MultiHeap {
     /// Poisoning: checks that the user pointer `p` (payload offset `off`) is a live block with
     /// intact canaries, aborting otherwise; returns the block's payload size.
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    fn verified(self, op: &str, p: *mut u8, off: u32) -> usize {
+    fn verified(self, op: &'static CStr, p: *mut u8, off: u32) -> usize {
         let t = self.tlsf();
         let bs = match t.block_size(off) {
             Ok(bs) => bs as usize,
@@ -436,29 +438,39 @@ impl MultiHeap {
         };
         if let Err(d) = poison::verify(t.ptr_at(off), bs) {
             poison::report(d);
-            self.corrupt(op, p, "has broken canaries");
+            self.corrupt(op, p, cstr!("has broken canaries"));
         }
         bs
     }
 
     #[cold]
-    fn corrupt(self, op: &str, p: *mut u8, why: &str) -> ! {
+    fn corrupt(self, op: &'static CStr, p: *mut u8, why: &'static CStr) -> ! {
         if text::SHORT_FATAL {
             text::fatal_at(p)
         }
-        let mut l = Line::err();
-        l.s("CORRUPT HEAP: ").s(op);
         // Allocations name the block they were about to hand out; the others their argument.
-        if op == "malloc" || op == "aligned_alloc" {
-            l.s(": block ");
+        let alloc = op == cstr!("malloc") || op == cstr!("aligned_alloc");
+        let (op, why, heap) = (op.as_ptr(), why.as_ptr(), self.start.as_ptr());
+        if alloc {
+            say!(
+                err,
+                "CORRUPT HEAP: %s: block 0x%08x %s in heap 0x%08x\n",
+                op,
+                p,
+                why,
+                heap
+            );
         } else {
-            l.f("(%p): block ", &[p as usize]);
+            say!(
+                err,
+                "CORRUPT HEAP: %s(0x%08x): block 0x%08x %s in heap 0x%08x\n",
+                op,
+                p,
+                p,
+                why,
+                heap
+            );
         }
-        l.f("%p ", &[p as usize])
-            .s(why)
-            .f(" in heap %p\n", &[self.start.as_ptr() as usize]);
-        // `abort` does not return: send the line now (its Drop would never run).
-        drop(l);
         port::abort()
     }
 
@@ -495,7 +507,7 @@ impl MultiHeap {
         let t = self.tlsf();
         let off = self.offset(p.wrapping_sub(poison::HEAD));
         if poison::ENABLED {
-            let bs = self.verified("realloc", p, off);
+            let bs = self.verified(cstr!("realloc"), p, off);
             if poison::COMPREHENSIVE {
                 // SAFETY: `verified` checked the stored size against the block.
                 let old = unsafe { ptr::read_unaligned(t.ptr_at(off + 4) as *const u32) } as usize;
@@ -504,7 +516,7 @@ impl MultiHeap {
                 if !n.is_null() {
                     // SAFETY: both are live, distinct blocks of at least `min(old, size)` bytes.
                     unsafe { ptr::copy_nonoverlapping(t.ptr_at(off + HEAD32), n, old.min(size)) };
-                    self.free_locked(p, "realloc");
+                    self.free_locked(p, cstr!("realloc"));
                 }
                 return n;
             }
@@ -529,7 +541,7 @@ impl MultiHeap {
                 }
             }
             Ok(None) => ptr::null_mut(),
-            Err(e) => self.bad_pointer("realloc", p, e),
+            Err(e) => self.bad_pointer(cstr!("realloc"), p, e),
         }
     }
 
@@ -549,17 +561,57 @@ impl MultiHeap {
             return false;
         }
         let target = p.wrapping_sub(poison::HEAD) as usize;
-        let mut found = false;
-        self.walk(|b| {
-            if b.data as usize == target {
-                found = b.used;
+        let found = if crate::COMPACT {
+            // One walk to the end answers both questions (see `damaged`).
+            let _g = self.lock();
+            let (found, intact) = self.scan(target);
+            if !found && !intact {
+                self.bad_pointer(op_size(), p, BadPointer::BadHeader)
             }
-            (b.data as usize) < target
-        });
-        if !found && !self.check(false) {
-            self.bad_pointer("get_allocated_size", p, BadPointer::BadHeader)
+            found
+        } else {
+            let mut found = false;
+            self.walk(|b| {
+                if b.data as usize == target {
+                    found = b.used;
+                }
+                (b.data as usize) < target
+            });
+            found
+        };
+        if !found && !crate::COMPACT && !self.check(false) {
+            self.bad_pointer(op_size(), p, BadPointer::BadHeader)
         }
         found
+    }
+
+    /// Whether the heap is damaged, asked by a size query whose pointer is no live block (the
+    /// answer is then 0, unless the heap is broken: abort naming the pointer), with the lock
+    /// held. Hosts run the full check (in `is_live_block` with the counter and poisoning checks
+    /// too). The chips ([`crate::COMPACT`]) only walk the block chain, which a smashed header
+    /// ends early (free-list damage goes unnoticed here; the integrity check finds it): the full
+    /// check's code would be in every program that asks for a block size.
+    fn damaged_locked(self) -> bool {
+        if crate::COMPACT {
+            !self.scan(0).1
+        } else {
+            self.tlsf_check(&mut |_| true).is_err()
+        }
+    }
+
+    /// Walks the whole block chain (lock held): whether a used block's payload starts at
+    /// `target`, and whether the chain reaches the end of the block area.
+    #[cfg_attr(target_os = "none", inline(never))]
+    fn scan(self, target: usize) -> (bool, bool) {
+        let t = self.tlsf();
+        let mut next = t.ptr_at(t.first()) as usize;
+        let mut found = false;
+        self.walk_locked(&mut |b| {
+            found |= b.used && b.data as usize == target;
+            next = b.data as usize + b.size;
+            true
+        });
+        (found, next == t.ptr_at(t.end()) as usize)
     }
 
     /// `full_block_size(p)` if [`MultiHeap::is_live_block`]`(p)`, else 0: the exact public size
@@ -589,17 +641,18 @@ impl MultiHeap {
         let bs = match t.block_size(off) {
             Ok(bs) => bs,
             // An implausible header is either a pointer into the middle of something (answer 0)
-            // or a smashed header (corruption: abort). Only a full check tells them apart; this
-            // is an error path, so its cost does not matter.
-            Err(BadPointer::BadHeader) if self.tlsf_check(&mut |_| true).is_err() => {
-                self.bad_pointer("get_allocated_size", p, BadPointer::BadHeader)
+            // or a smashed header (corruption: abort). Only a check tells them apart (the full
+            // one on hosts, the chain walk on the chips; see `damaged`); this is an error path,
+            // so its cost does not matter.
+            Err(BadPointer::BadHeader) if self.damaged_locked() => {
+                self.bad_pointer(op_size(), p, BadPointer::BadHeader)
             }
             Err(_) => return 0,
         };
         if poison::ENABLED {
             if let Err(d) = poison::verify(t.ptr_at(off), bs as usize) {
                 poison::report(d);
-                self.corrupt("get_allocated_size", p, "has broken canaries");
+                self.corrupt(op_size(), p, cstr!("has broken canaries"));
             }
         }
         bs as usize
@@ -614,27 +667,26 @@ impl MultiHeap {
     }
 
     #[cold]
-    fn bad_pointer(self, op: &str, p: *mut u8, e: BadPointer) -> ! {
+    fn bad_pointer(self, op: &'static CStr, p: *mut u8, e: BadPointer) -> ! {
         if text::SHORT_FATAL {
             text::fatal_at(p)
         }
         let why = match e {
-            BadPointer::Outside => " is not inside heap ",
-            BadPointer::NotAllocated => " is not allocated (double free?) in heap ",
+            BadPointer::Outside => cstr!("is not inside"),
+            BadPointer::NotAllocated => cstr!("is not allocated (double free?) in"),
             BadPointer::BadHeader => {
-                " has no valid block header (interior pointer or corrupt heap) in heap "
+                cstr!("has no valid block header (interior pointer or corrupt heap) in")
             }
         };
-        Line::err()
-            .s("CORRUPT HEAP: ")
-            .s(op)
-            .s("(")
-            .ptr(p)
-            .s("): pointer ")
-            .ptr(p)
-            .s(why)
-            .ptr(self.start.as_ptr())
-            .s("\n");
+        say!(
+            err,
+            "CORRUPT HEAP: %s(0x%08x): pointer 0x%08x %s heap 0x%08x\n",
+            op.as_ptr(),
+            p,
+            p,
+            why.as_ptr(),
+            self.start.as_ptr()
+        );
         port::abort()
     }
 
@@ -811,9 +863,12 @@ impl MultiHeap {
             if let Some(c) = err.filter(|c| *c != Corruption::BadChain { at: 0 }) {
                 report_corruption(t, c);
             } else if !counters_ok {
-                Line::err().f(
-                    "CORRUPT HEAP: heap %p free counter %d but free blocks hold %d\n",
-                    &[self.start.as_ptr() as usize, free, sum_free],
+                say!(
+                    err,
+                    "CORRUPT HEAP: heap 0x%08x free counter %u but free blocks hold %u\n",
+                    self.start.as_ptr(),
+                    free,
+                    sum_free
                 );
             }
         }
@@ -828,20 +883,25 @@ impl MultiHeap {
     /// Prints every block of the heap in ESP-IDF's dump format.
     pub fn dump(self) {
         let _g = self.lock();
-        Line::err().f(
-            "Showing data for heap: %p \n",
-            &[self.start.as_ptr() as usize],
-        );
+        say!(err, "Showing data for heap: 0x%08x \n", self.start.as_ptr());
         self.walk_locked(&mut |b| {
-            Line::err()
-                .f(
-                    "Block %p data, size: %d bytes, Free: ",
-                    &[b.data as usize, b.size],
-                )
-                .s(if b.used { "No \n" } else { "Yes \n" });
+            let free = if b.used { cstr!("No") } else { cstr!("Yes") };
+            say!(
+                err,
+                "Block 0x%08x data, size: %u bytes, Free: %s \n",
+                b.data,
+                b.size,
+                free.as_ptr()
+            );
             true
         });
     }
+}
+
+/// The operation named when a size query meets a broken heap (one copy of the string).
+#[inline(always)]
+fn op_size() -> &'static CStr {
+    cstr!("get_allocated_size")
 }
 
 /// Poisoning checks of one block during `check`: canaries and stored size of used blocks; in
@@ -878,17 +938,21 @@ fn poison_check(t: Tlsf, b: BlockInfo, print: bool) -> bool {
 #[cold]
 fn report_corruption(t: Tlsf, c: Corruption) {
     let (what, at) = match c {
-        Corruption::BadSize { at } => ("bad block size", at),
-        Corruption::BadPrevFlag { at } => ("previous-free flag disagrees with neighbour", at),
-        Corruption::AdjacentFree { at } => ("two adjacent free blocks", at),
-        Corruption::BadTag { at } => ("free block boundary tag broken", at),
-        Corruption::BadLink { at } => ("bad free-list link", at),
-        Corruption::BadList { at } => ("free list or bitmap inconsistent", at),
-        Corruption::BadChain { at } => ("block chain broken", at),
-        Corruption::FreeCount { at } => ("free lists and block chain disagree", at),
+        Corruption::BadSize { at } => (cstr!("bad block size"), at),
+        Corruption::BadPrevFlag { at } => {
+            (cstr!("previous-free flag disagrees with neighbour"), at)
+        }
+        Corruption::AdjacentFree { at } => (cstr!("two adjacent free blocks"), at),
+        Corruption::BadTag { at } => (cstr!("free block boundary tag broken"), at),
+        Corruption::BadLink { at } => (cstr!("bad free-list link"), at),
+        Corruption::BadList { at } => (cstr!("free list or bitmap inconsistent"), at),
+        Corruption::BadChain { at } => (cstr!("block chain broken"), at),
+        Corruption::FreeCount { at } => (cstr!("free lists and block chain disagree"), at),
     };
-    Line::err()
-        .s("CORRUPT HEAP: ")
-        .s(what)
-        .f(" at %p\n", &[t.ptr_at(at) as usize]);
+    say!(
+        err,
+        "CORRUPT HEAP: %s at 0x%08x\n",
+        what.as_ptr(),
+        t.ptr_at(at)
+    );
 }

@@ -1,9 +1,12 @@
 //! A tiny text builder for diagnostics, so that the heap never pulls in `core::fmt`.
 //!
 //! Lines are assembled in a fixed stack buffer and handed to the platform port in one piece.
-//! Written for small code on the chips (every function here is out of line there, and one
-//! [`Line::f`] template per line replaces a chain of calls per piece).
+//! Messages with values go through [`say!`]: a C printf format with word arguments, which the
+//! chips hand to ESP-IDF's ROM printf (as ESP-IDF's heap does: no formatting code in flash) and
+//! hosts format with [`Line::f`]. The pieces ([`Line::s`], [`Line::dec`], ...) serve the
+//! debugging features' reports.
 
+use core::ffi::{c_char, CStr};
 use core::mem::MaybeUninit;
 use core::num::NonZeroUsize;
 
@@ -17,12 +20,73 @@ use crate::port;
 /// `print_errors`, dumps, summaries) keep their text.
 pub const SHORT_FATAL: bool = cfg!(feature = "COMPILER_OPTIMIZATION_ASSERTIONS_SILENT");
 
+/// A `&'static CStr` from a string literal, kept in a static of its own. A `c"..."` literal
+/// lands in the one section of mergeable C strings (`.rodata.str1.1`) that all of them share,
+/// which the linker keeps whole as soon as any of them is used; a static gets its own section,
+/// which `--gc-sections` drops when nothing refers to it.
+macro_rules! cstr {
+    ($s:literal) => {{
+        const S: &str = concat!($s, "\0");
+        static A: [u8; S.len()] = $crate::text::nul_terminated(S);
+        // (The macro may be used inside an unsafe block.)
+        #[allow(unused_unsafe)]
+        let c: &'static ::core::ffi::CStr = {
+            // SAFETY: `nul_terminated` checked (at compile time) that the one NUL of `A` ends it.
+            unsafe { ::core::ffi::CStr::from_bytes_with_nul_unchecked(&A) }
+        };
+        c
+    }};
+}
+pub(crate) use cstr;
+
+/// The bytes of `s` as an array, checking that its only NUL is the last byte (for [`cstr!`]).
+pub const fn nul_terminated<const N: usize>(s: &str) -> [u8; N] {
+    let b = s.as_bytes();
+    assert!(b.len() == N && N > 0);
+    let mut a = [0u8; N];
+    let mut i = 0;
+    while i < N {
+        assert!(
+            (b[i] == 0) == (i == N - 1),
+            "a C string has one NUL, at its end"
+        );
+        a[i] = b[i];
+        i += 1;
+    }
+    a
+}
+
+/// Prints the C printf format `$fmt` (a string literal) with word-sized arguments (`usize`, or
+/// pointers cast to it) to the diagnostic console (`err`: stderr / ROM printf) or standard
+/// output (`out`). The format may use `%u` and `%d` (decimal), `%x` and `%X` (hex, optionally
+/// zero-padded to a width: `%08x`; on hosts a wider value prints all its digits), `%s` (the
+/// address of a NUL-terminated string, e.g. from [`cstr!`]) and `%%`. On the chips ESP-IDF's
+/// ROM printf (mask ROM on every chip) formats the line; on hosts [`Line::f`] does.
+macro_rules! say {
+    ($dest:ident, $fmt:literal $(, $a:expr)* $(,)?) => {{
+        let fmt: &'static ::core::ffi::CStr = $crate::text::cstr!($fmt);
+        #[cfg(target_os = "none")]
+        {
+            // (Both destinations are the ROM console on the chips.)
+            // SAFETY: `fmt` is NUL-terminated; each of its directives takes one word (an int or
+            // a string address on the 32-bit chips), given in order; `%s` ones are C strings.
+            unsafe { $crate::port::printf(fmt.as_ptr(), $($a as usize),*) };
+        }
+        #[cfg(not(target_os = "none"))]
+        // SAFETY: as above: one word per directive, C string addresses for `%s`.
+        unsafe {
+            $crate::text::Line::$dest().f(fmt, &[$($a as usize),*])
+        };
+    }};
+}
+pub(crate) use say;
+
 /// The short fatal message of [`SHORT_FATAL`] builds: `CORRUPT HEAP: detected at 0x...`, then
 /// abort.
 #[cold]
 #[inline(never)]
 pub fn fatal_at(p: *const u8) -> ! {
-    Line::err().s("CORRUPT HEAP: detected at ").ptr(p).s("\n");
+    say!(err, "CORRUPT HEAP: detected at 0x%08x\n", p);
     port::abort()
 }
 
@@ -79,27 +143,57 @@ impl Line {
         })
     }
 
-    /// Appends `template`, each `%` directive replaced by the next value of `args` (missing
-    /// values print as 0): `%d` decimal, `%x` / `%X` hex of at least 8 digits in lower / upper
-    /// case, `%p` a pointer (`0x` and `%x`). One call per line instead of one per piece keeps
-    /// the call sites small, which is most of the printing code's flash.
+    /// Appends the C printf format `fmt`, each directive replaced by the next value of `args`
+    /// (missing values print as 0): the subset [`say!`] documents. One call per line instead of
+    /// one per piece keeps the call sites small.
+    ///
+    /// # Safety
+    /// The value for each `%s` must be the address of a NUL-terminated string.
     #[cfg_attr(target_os = "none", inline(never))]
-    pub fn f(&mut self, template: &str, args: &[usize]) -> &mut Line {
-        let mut args = args.iter();
-        let mut t = template.bytes();
+    pub unsafe fn f(&mut self, fmt: &CStr, args: &[usize]) -> &mut Line {
+        let mut args = args.iter().copied();
+        let mut t = fmt.to_bytes().iter().copied();
         while let Some(c) = t.next() {
             if c != b'%' {
                 self.byte(c);
                 continue;
             }
-            let v = args.next().copied().unwrap_or(0);
-            match t.next() {
-                Some(b'd') => self.dec(v),
-                Some(b'x') => self.hex(v, 8, false),
-                Some(b'X') => self.hex(v, 8, true),
-                Some(b'p') => self.ptr(v as *const u8),
-                _ => self,
-            };
+            let mut width = 0;
+            let mut c = t.next();
+            while let Some(d @ b'0'..=b'9') = c {
+                width = width * 10 + (d - b'0') as usize;
+                c = t.next();
+            }
+            if c == Some(b'%') {
+                self.byte(b'%');
+                continue;
+            }
+            let v = args.next().unwrap_or(0);
+            match c {
+                Some(b'u') => {
+                    self.dec(v);
+                }
+                Some(b'd') => {
+                    self.idec(v as isize);
+                }
+                Some(b'x') => {
+                    self.hex(v, width, false);
+                }
+                Some(b'X') => {
+                    self.hex(v, width, true);
+                }
+                Some(b's') if v != 0 => {
+                    // SAFETY: caller contract: a `%s` value is a C string's address.
+                    let s = unsafe { CStr::from_ptr(v as *const c_char) };
+                    for &b in s.to_bytes() {
+                        self.byte(b);
+                    }
+                }
+                Some(b's') => {
+                    self.s("(null)");
+                }
+                _ => {}
+            }
         }
         self
     }

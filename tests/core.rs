@@ -434,3 +434,52 @@ fn regions_over_1_gib_are_refused() {
     // SAFETY: as above; 1 GiB exactly is accepted.
     assert!(unsafe { MultiHeap::register(r.ptr(), 1 << 30) }.is_some());
 }
+
+/// Size queries answer 0 for a pointer that is no live block of an intact heap, and abort naming
+/// the pointer when a smashed header breaks the heap (found by the full check on hosts, by the
+/// chain walk on the chips' compact paths: the `heapcaps_compact` stage runs this too).
+#[test]
+fn size_queries_abort_on_a_smashed_header() {
+    let scenario = std::env::var("CORE_CHILD").ok();
+    let mut r = Region::new(4096);
+    let h = r.heap();
+    let a = h.malloc(64);
+    let b = h.malloc(64);
+    let _c = h.malloc(64);
+    if scenario.is_none() {
+        assert_eq!(h.live_block_size(a.wrapping_add(16)), 0, "interior pointer");
+        assert_eq!(h.allocated_size(a.wrapping_add(16)), 0, "interior pointer");
+        assert_eq!(h.live_block_size(b), 64 + PO);
+        for which in ["full", "live"] {
+            let out = std::process::Command::new(std::env::current_exe().unwrap())
+                .args([
+                    "size_queries_abort_on_a_smashed_header",
+                    "--exact",
+                    "--nocapture",
+                ])
+                .env("CORE_CHILD", which)
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&out.stderr);
+            let (b, _) = err.split_once("B=").expect("child ran");
+            let b = err[b.len() + 2..].lines().next().unwrap().to_owned();
+            assert!(
+                !out.status.success() && !err.contains("ANSWERED"),
+                "{which}: {err}"
+            );
+            let msg = format!("CORRUPT HEAP: get_allocated_size({b}): pointer {b} has no valid");
+            assert!(err.contains(&msg), "{which}: {err}");
+        }
+        return;
+    }
+    // The top byte of b's size word (with poisoning, the payload starts past the poison head).
+    let hdr = b.wrapping_sub(POISON_HEAD + 4);
+    eprintln!("B={b:p}");
+    // SAFETY: the header word of a live block of this region.
+    unsafe { (hdr as *mut u32).write((hdr as *const u32).read() | 0x8000_0000) };
+    let n = match scenario.as_deref() {
+        Some("full") => h.allocated_size(b),
+        _ => h.live_block_size(b),
+    };
+    eprintln!("ANSWERED {n}");
+}

@@ -10,6 +10,8 @@
 void heapcaps_port_lock(void *lock) { (void)lock; }
 void heapcaps_port_unlock(void *lock) { (void)lock; }
 void heapcaps_port_write(const uint8_t *bytes, size_t len) { (void)bytes; (void)len; }
+/* In the mask ROM of every chip (esp_rom_printf = ets_printf in ESP-IDF's ROM linker scripts). */
+int esp_rom_printf(const char *fmt, ...) { (void)fmt; return 0; }
 __attribute__((noreturn)) void heapcaps_port_abort(void) { for (;;) { } }
 void *heapcaps_port_task_handle(void) { return NULL; }
 bool heapcaps_port_diram(uintptr_t out[4]) { (void)out; return false; }

@@ -250,18 +250,8 @@ pub unsafe extern "C" fn heap_caps_get_info(info: *mut multi_heap_info_t, caps: 
     if info.is_null() {
         return;
     }
-    let i = reg().info(caps);
-    let c = multi_heap_info_t {
-        total_free_bytes: i.total_free_bytes,
-        total_allocated_bytes: i.total_allocated_bytes,
-        largest_free_block: i.largest_free_block,
-        minimum_free_bytes: i.minimum_free_bytes,
-        allocated_blocks: i.allocated_blocks,
-        free_blocks: i.free_blocks,
-        total_blocks: i.total_blocks,
-    };
     // SAFETY: checked non-NULL; caller guarantees it is writable.
-    unsafe { ptr::write(info, c) }
+    unsafe { crate::capi::multi_heap::store_info(info, reg().info(caps)) }
 }
 
 /// Prints a summary of the heaps with all of `caps` to standard output.

@@ -54,16 +54,35 @@ fn heap_of(h: multi_heap_handle_t) -> Option<MultiHeap> {
     unsafe { MultiHeap::from_ptr(h as *mut c_void) }
 }
 
-fn to_c_info(i: crate::multi_heap::Info) -> multi_heap_info_t {
-    multi_heap_info_t {
-        total_free_bytes: i.total_free_bytes,
-        total_allocated_bytes: i.total_allocated_bytes,
-        largest_free_block: i.largest_free_block,
-        minimum_free_bytes: i.minimum_free_bytes,
-        allocated_blocks: i.allocated_blocks,
-        free_blocks: i.free_blocks,
-        total_blocks: i.total_blocks,
-    }
+// `Info` has `multi_heap_info_t`'s layout: the entry points store it in place (no copy).
+const _: () = {
+    use crate::multi_heap::Info;
+    use core::mem::{offset_of, size_of};
+    assert!(size_of::<Info>() == size_of::<multi_heap_info_t>());
+    assert!(offset_of!(Info, total_free_bytes) == offset_of!(multi_heap_info_t, total_free_bytes));
+    assert!(
+        offset_of!(Info, total_allocated_bytes)
+            == offset_of!(multi_heap_info_t, total_allocated_bytes)
+    );
+    assert!(
+        offset_of!(Info, largest_free_block) == offset_of!(multi_heap_info_t, largest_free_block)
+    );
+    assert!(
+        offset_of!(Info, minimum_free_bytes) == offset_of!(multi_heap_info_t, minimum_free_bytes)
+    );
+    assert!(offset_of!(Info, allocated_blocks) == offset_of!(multi_heap_info_t, allocated_blocks));
+    assert!(offset_of!(Info, free_blocks) == offset_of!(multi_heap_info_t, free_blocks));
+    assert!(offset_of!(Info, total_blocks) == offset_of!(multi_heap_info_t, total_blocks));
+};
+
+/// Stores `i` at `info` (not NULL, writable).
+///
+/// # Safety
+/// `info` must be valid for writing a `multi_heap_info_t`.
+#[inline(always)]
+pub(crate) unsafe fn store_info(info: *mut multi_heap_info_t, i: crate::multi_heap::Info) {
+    // SAFETY: caller contract; `Info` has the same layout (checked above).
+    unsafe { ptr::write(info.cast::<crate::multi_heap::Info>(), i) }
 }
 
 /// Allocates `size` bytes aligned to `alignment` (a power of two) from `heap`.
@@ -225,9 +244,9 @@ pub unsafe extern "C" fn multi_heap_get_info(
     if info.is_null() {
         return;
     }
-    let v = heap_of(heap).map_or_else(multi_heap_info_t::default, |h| to_c_info(h.info()));
+    let v = heap_of(heap).map_or_else(Default::default, |h| h.info());
     // SAFETY: `info` is non-NULL and valid for writes (caller contract).
-    unsafe { ptr::write(info, v) }
+    unsafe { store_info(info, v) }
 }
 
 /// Allocates `size` bytes so that `result + offset` is aligned to `alignment`.

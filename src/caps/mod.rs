@@ -7,9 +7,10 @@
 //! linked list by index, in ESP-IDF's order (runtime heaps inserted at the head, boot heaps sorted
 //! by ascending size, later address first among equal sizes). Readers walk the list without locks;
 //! a slot is filled completely before the head index that publishes it is stored (Release).
-//! Allocation and pointer lookup do not walk the list: an index kept beside it at registration
-//! (`Index`) gives the heaps matching a capability set in list order, and the heap of an address
-//! by binary search, so their cost does not grow with the number of heaps.
+//! Allocation does not walk the list: an index kept beside it at registration (`Index`) gives the
+//! heaps matching a capability set in list order, so its cost does not grow with the number of
+//! heaps. On hosts the index also finds the heap of an address by binary search; the chips (a
+//! handful of heaps) walk the list for that, as ESP-IDF does.
 
 pub mod chips;
 
@@ -20,7 +21,7 @@ use core::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, AtomicUsize, Ordering
 
 use crate::multi_heap::{Info, MultiHeap};
 use crate::port;
-use crate::text::Line;
+use crate::text::{cstr, say};
 
 bitflags::bitflags! {
     /// Capability bits; values equal ESP-IDF's `MALLOC_CAP_*`.
@@ -320,11 +321,16 @@ struct Index {
     /// Lowest used position (`MAX_HEAPS` while empty).
     low: Biased<MAX_HEAPS>,
     /// Slot indices of the listed heaps sorted by start address (`nsorted` used), for the
-    /// address lookup of free/realloc: a binary search instead of a list walk.
+    /// address lookup of free/realloc: a binary search instead of a list walk. Hosts only: the
+    /// chips (a handful of heaps) walk the list as ESP-IDF does, which costs about the same
+    /// there and saves the table's code (~0.3 KB of flash) and RAM.
+    #[cfg(not(any(target_os = "none", heapcaps_compact)))]
     sorted: [AtomicUsize; MAX_HEAPS],
+    #[cfg(not(any(target_os = "none", heapcaps_compact)))]
     nsorted: AtomicUsize,
     /// Sequence count of `sorted` (odd while a writer changes it): a reader that sees it change
     /// during its search falls back to walking the list.
+    #[cfg(not(any(target_os = "none", heapcaps_compact)))]
     seq: AtomicUsize,
 }
 
@@ -335,8 +341,11 @@ impl Index {
             live: AtomicU32::new(0),
             slot: [const { AtomicUsize::new(0) }; MAX_HEAPS],
             low: Biased::new(),
+            #[cfg(not(any(target_os = "none", heapcaps_compact)))]
             sorted: [const { AtomicUsize::new(0) }; MAX_HEAPS],
+            #[cfg(not(any(target_os = "none", heapcaps_compact)))]
             nsorted: AtomicUsize::new(0),
+            #[cfg(not(any(target_os = "none", heapcaps_compact)))]
             seq: AtomicUsize::new(0),
         }
     }
@@ -407,18 +416,17 @@ impl<'a> Iterator for Eligible<'a> {
 
 /// A set of heaps with ESP-IDF's capability semantics. One global instance backs the C API
 /// ([`global`]); tests build private instances over their own memory.
+// `repr(C)`, small fields first: on the chips the global registry's scalar fields then sit within
+// a load's 12-bit offset of its address (after the 1.8 KB of slots they needed an extra add at
+// every use; -50 B of flash).
+#[repr(C)]
 pub struct Registry {
-    slots: [Slot; MAX_HEAPS],
     used: AtomicUsize,
     head: AtomicUsize,
     writer: UnsafeCell<[u32; 2]>,
-    initialised: AtomicBool,
-    /// `enable_nonos_stack_heaps` has run (the startup phase is over).
-    started: AtomicBool,
     /// `malloc_alwaysinternal_limit`; `usize::MAX` = external allocations disabled (-1).
     extmem_limit: Biased<EXTMEM_DISABLED>,
     failed_hook: AtomicPtr<()>,
-    monitoring: AtomicBool,
     monitor_buf: AtomicPtr<u8>,
     hw_internal: Biased<{ HwParams::ESP32.internal_line }>,
     hw_external: Biased<{ HwParams::ESP32.external_line }>,
@@ -427,11 +435,16 @@ pub struct Registry {
     alias_lo: AtomicUsize,
     alias_hi: AtomicUsize,
     alias_iram: AtomicUsize,
+    initialised: AtomicBool,
+    /// `enable_nonos_stack_heaps` has run (the startup phase is over).
+    started: AtomicBool,
+    monitoring: AtomicBool,
     alias_inverted: AtomicBool,
+    index: Index,
+    slots: [Slot; MAX_HEAPS],
     /// Per-task statistics (task tracking).
     #[cfg(feature = "HEAP_TASK_TRACKING")]
     tasks: crate::task_info::Tasks,
-    index: Index,
 }
 
 // SAFETY: every field is an atomic except the two lock words, which are only handed to the port's
@@ -591,7 +604,10 @@ impl Registry {
         if self.initialised.load(Ordering::Relaxed) {
             return None;
         }
-        Line::err().s("I (0) heap_init: Initializing. RAM available for dynamic allocation:\n");
+        say!(
+            err,
+            "I (0) heap_init: Initializing. RAM available for dynamic allocation:\n"
+        );
         Some(Boot {
             reg: self,
             pending: None,
@@ -614,11 +630,13 @@ impl Registry {
         let mut live = 0u32;
         let mut pos = MAX_HEAPS - n;
         ix.low.store(pos, Ordering::Relaxed);
+        #[cfg(not(any(target_os = "none", heapcaps_compact)))]
         ix.nsorted.store(0, Ordering::Relaxed);
         let mut cur = self.head.load(Ordering::Relaxed);
         while let Some(i) = cur.checked_sub(1) {
             let Some(slot) = self.slots.get(i) else { break };
             self.publish(i, pos, &mut live);
+            #[cfg(not(any(target_os = "none", heapcaps_compact)))]
             self.insert_by_addr(i);
             pos += 1;
             cur = slot.next.load(Ordering::Relaxed);
@@ -627,6 +645,7 @@ impl Registry {
     }
 
     /// Adds slot `idx` to the address-sorted table (writer lock held).
+    #[cfg(not(any(target_os = "none", heapcaps_compact)))]
     fn insert_by_addr(&self, idx: usize) {
         let ix = &self.index;
         let n = ix.nsorted.load(Ordering::Relaxed);
@@ -661,6 +680,7 @@ impl Registry {
 
     /// Binary search of the address table; None if a writer changed it meanwhile.
     #[inline]
+    #[cfg(not(any(target_os = "none", heapcaps_compact)))]
     fn lookup_by_addr(&self, p: usize) -> Option<Option<&Slot>> {
         let ix = &self.index;
         let seq = ix.seq.load(Ordering::Acquire);
@@ -814,6 +834,7 @@ impl Registry {
         self.index.low.store(pos, Ordering::Relaxed);
         let mut live = self.index.live.load(Ordering::Relaxed);
         self.publish(idx, pos, &mut live);
+        #[cfg(not(any(target_os = "none", heapcaps_compact)))]
         self.insert_by_addr(idx);
         self.head.store(idx + 1, Ordering::Release);
         self.index.live.store(live, Ordering::Release);
@@ -1026,12 +1047,14 @@ impl Registry {
         (p, false)
     }
 
-    /// The first registered heap (list order) whose range contains `p`: a binary search of the
-    /// address table, or the list walk if a writer was busy with the table.
+    /// The first registered heap (list order) whose range contains `p`: on hosts a binary search
+    /// of the address table, or the list walk if a writer was busy with the table; on the chips
+    /// the list walk.
     // One copy on the chips (free, realloc and five queries use it).
     #[cfg_attr(not(target_os = "none"), inline)]
     #[cfg_attr(target_os = "none", inline(never))]
     fn find_heap(&self, p: usize) -> Option<(&Slot, MultiHeap)> {
+        #[cfg(not(any(target_os = "none", heapcaps_compact)))]
         if let Some(found) = self.lookup_by_addr(p) {
             return found.and_then(|s| Some((s, s.heap()?)));
         }
@@ -1078,7 +1101,7 @@ impl Registry {
                 }
                 h.free(raw)
             }
-            None => outside("free", p),
+            None => outside(cstr!("free"), p),
         }
         crate::hooks::free(d);
     }
@@ -1133,7 +1156,7 @@ impl Registry {
         let (d, aliased) = self.dealias(p);
         let raw = d.wrapping_sub(OWNER);
         let Some((slot, h)) = self.find_heap(raw as usize) else {
-            outside("realloc", p)
+            outside(cstr!("realloc"), p)
         };
         if !aliased && alignment <= WORD && caps & slot.all_caps() == caps {
             #[cfg(feature = "HEAP_TASK_TRACKING")]
@@ -1241,14 +1264,14 @@ impl Registry {
     /// `heap_caps_malloc`.
     pub fn malloc(&self, size: usize, caps: u32) -> *mut u8 {
         // SAFETY: no pointer argument.
-        unsafe { self.first_of(Attempt::Aligned(WORD), size, &[caps], c"heap_caps_malloc") }
+        unsafe { self.first_of(Attempt::Aligned(WORD), size, &[caps], name_malloc()) }
     }
 
     /// `heap_caps_calloc` (the callback condition looks at the element size, as ESP-IDF does).
     pub fn calloc(&self, n: usize, size: usize, caps: u32) -> *mut u8 {
         let p = self.calloc_base(n, size, caps);
         if p.is_null() && size > 0 {
-            self.failed(n.wrapping_mul(size), caps, c"heap_caps_calloc");
+            self.failed(n.wrapping_mul(size), caps, cstr!("heap_caps_calloc"));
         }
         p
     }
@@ -1259,7 +1282,7 @@ impl Registry {
     /// `p` must be NULL or a live pointer returned by this registry's allocation functions.
     pub unsafe fn realloc(&self, p: *mut u8, size: usize, caps: u32) -> *mut u8 {
         // SAFETY: forwarded caller contract.
-        unsafe { self.first_of(Attempt::Realloc(p), size, &[caps], c"heap_caps_realloc") }
+        unsafe { self.first_of(Attempt::Realloc(p), size, &[caps], name_realloc()) }
     }
 
     fn aligned_args_ok(&self, alignment: usize, size: usize, caps: u32, f: &'static CStr) -> bool {
@@ -1275,7 +1298,7 @@ impl Registry {
 
     /// `heap_caps_aligned_alloc`.
     pub fn aligned_alloc(&self, alignment: usize, size: usize, caps: u32) -> *mut u8 {
-        self.aligned_of(alignment, size, &[caps], c"heap_caps_aligned_alloc")
+        self.aligned_of(alignment, size, &[caps], cstr!("heap_caps_aligned_alloc"))
     }
 
     /// The argument checks of the aligned functions, then [`Registry::first_of`]. One copy on
@@ -1312,7 +1335,7 @@ impl Registry {
                 Attempt::Aligned(WORD),
                 size,
                 caps,
-                c"heap_caps_malloc_prefer",
+                cstr!("heap_caps_malloc_prefer"),
             )
         }
     }
@@ -1323,13 +1346,27 @@ impl Registry {
     /// `p` must be NULL or a live pointer returned by this registry's allocation functions.
     pub unsafe fn realloc_prefer(&self, p: *mut u8, size: usize, caps: &[u32]) -> *mut u8 {
         // SAFETY: forwarded caller contract.
-        unsafe { self.first_of(Attempt::Realloc(p), size, caps, c"heap_caps_realloc_prefer") }
+        unsafe {
+            self.first_of(
+                Attempt::Realloc(p),
+                size,
+                caps,
+                cstr!("heap_caps_realloc_prefer"),
+            )
+        }
     }
 
     /// `heap_caps_calloc_prefer` with the caps as a slice (reports the element size).
     pub fn calloc_prefer(&self, n: usize, size: usize, caps: &[u32]) -> *mut u8 {
         // SAFETY: no pointer argument.
-        unsafe { self.first_of(Attempt::Calloc(n), size, caps, c"heap_caps_calloc_prefer") }
+        unsafe {
+            self.first_of(
+                Attempt::Calloc(n),
+                size,
+                caps,
+                cstr!("heap_caps_calloc_prefer"),
+            )
+        }
     }
 
     // ---------------------------------------------------------------------------------------
@@ -1392,7 +1429,7 @@ impl Registry {
 
     /// `heap_caps_malloc_default` (backs `malloc`).
     pub fn malloc_default(&self, size: usize) -> *mut u8 {
-        let (plain, dflt) = (c"heap_caps_malloc", c"heap_caps_malloc_default");
+        let (plain, dflt) = (name_malloc(), cstr!("heap_caps_malloc_default"));
         // SAFETY: no pointer argument.
         unsafe { self.default_of(Attempt::Aligned(WORD), size, plain, dflt) }
     }
@@ -1402,7 +1439,7 @@ impl Registry {
     /// # Safety
     /// `p` must be NULL or a live pointer returned by this registry's allocation functions.
     pub unsafe fn realloc_default(&self, p: *mut u8, size: usize) -> *mut u8 {
-        let (plain, dflt) = (c"heap_caps_realloc", c"heap_caps_realloc_default");
+        let (plain, dflt) = (name_realloc(), cstr!("heap_caps_realloc_default"));
         // SAFETY: forwarded caller contract.
         unsafe { self.default_of(Attempt::Realloc(p), size, plain, dflt) }
     }
@@ -1413,7 +1450,12 @@ impl Registry {
             return self.aligned_alloc(alignment, size, Self::INTERNAL_DEFAULT);
         };
         let caps = [c, Caps::DEFAULT.bits()];
-        self.aligned_of(alignment, size, &caps, c"heap_caps_aligned_alloc_default")
+        self.aligned_of(
+            alignment,
+            size,
+            &caps,
+            cstr!("heap_caps_aligned_alloc_default"),
+        )
     }
 
     // ---------------------------------------------------------------------------------------
@@ -1489,34 +1531,32 @@ impl Registry {
 
     /// `heap_caps_print_heap_info`, in ESP-IDF's format, to standard output.
     pub fn print_heap_info(&self, caps: u32) {
-        Line::out().f("Heap summary for capabilities 0x%X:\n", &[caps as usize]);
+        say!(out, "Heap summary for capabilities 0x%08X:\n", caps);
         for (s, h) in self.matching(caps) {
             let i = h.info();
-            Line::out().f(
-                "  At 0x%x len %d free %d allocated %d min_free %d\n    largest_free_block %d \
-                 alloc_blocks %d free_blocks %d total_blocks %d\n",
-                &[
-                    s.start(),
-                    s.end() - s.start(),
-                    i.total_free_bytes,
-                    i.total_allocated_bytes,
-                    i.minimum_free_bytes,
-                    i.largest_free_block,
-                    i.allocated_blocks,
-                    i.free_blocks,
-                    i.total_blocks,
-                ],
+            say!(
+                out,
+                "  At 0x%08x len %u free %u allocated %u min_free %u\n    largest_free_block %u \
+                  alloc_blocks %u free_blocks %u total_blocks %u\n",
+                s.start(),
+                s.end() - s.start(),
+                i.total_free_bytes,
+                i.total_allocated_bytes,
+                i.minimum_free_bytes,
+                i.largest_free_block,
+                i.allocated_blocks,
+                i.free_blocks,
+                i.total_blocks,
             );
         }
         let t = self.info(caps);
-        Line::out().f(
-            "  Totals:\n    free %d allocated %d min_free %d largest_free_block %d\n",
-            &[
-                t.total_free_bytes,
-                t.total_allocated_bytes,
-                t.minimum_free_bytes,
-                t.largest_free_block,
-            ],
+        say!(
+            out,
+            "  Totals:\n    free %u allocated %u min_free %u largest_free_block %u\n",
+            t.total_free_bytes,
+            t.total_allocated_bytes,
+            t.minimum_free_bytes,
+            t.largest_free_block,
         );
     }
 
@@ -1684,6 +1724,18 @@ pub fn check_add_region_allowed(
         || (start == heap_start && end == heap_end))
 }
 
+/// Function names for the failed-allocation callback used by two functions each (one copy of
+/// each string).
+#[inline(always)]
+fn name_malloc() -> &'static CStr {
+    cstr!("heap_caps_malloc")
+}
+
+#[inline(always)]
+fn name_realloc() -> &'static CStr {
+    cstr!("heap_caps_realloc")
+}
+
 /// One allocation attempt of the caps families, the caps aside: the shared core
 /// ([`Registry::first_of`]) runs it with each caps of a list.
 #[derive(Clone, Copy)]
@@ -1752,14 +1804,16 @@ fn to_iram(a: DiramAlias, p: *mut u8, len: usize) -> *mut u8 {
 }
 
 #[cold]
-fn outside(op: &str, p: *mut u8) -> ! {
+fn outside(op: &'static CStr, p: *mut u8) -> ! {
     if crate::text::SHORT_FATAL {
         crate::text::fatal_at(p)
     }
-    Line::err()
-        .s("CORRUPT HEAP: heap_caps_")
-        .s(op)
-        .f("(%p): pointer is outside heap areas\n", &[p as usize]);
+    say!(
+        err,
+        "CORRUPT HEAP: heap_caps_%s(0x%08x): pointer is outside heap areas\n",
+        op.as_ptr(),
+        p
+    );
     port::abort()
 }
 
@@ -1767,12 +1821,12 @@ fn outside(op: &str, p: *mut u8) -> ! {
 #[cfg(feature = "HEAP_ABORT_WHEN_ALLOCATION_FAILS")]
 #[cold]
 fn abort_alloc_failed(size: usize, caps: u32) -> ! {
-    Line::err()
-        .s("Mem alloc fail. size 0x")
-        .hex(size & 0xffff_ffff, 8, false)
-        .s(" caps 0x")
-        .hex(caps as usize, 8, false)
-        .s("\n");
+    say!(
+        err,
+        "Mem alloc fail. size 0x%08x caps 0x%08x\n",
+        size & 0xffff_ffff,
+        caps
+    );
     port::abort()
 }
 
@@ -1831,16 +1885,19 @@ impl Boot<'_> {
             return;
         }
         let reg = self.reg;
-        Line::err()
-            .f(
-                "I (0) heap_init: At %X len %X (%d KiB): ",
-                &[r.shown_at, r.size, r.size / 1024],
-            )
-            .s(r.name)
-            .s("\n");
+        say!(
+            err,
+            "I (0) heap_init: At %08X len %08X (%u KiB): ",
+            r.shown_at,
+            r.size,
+            r.size / 1024
+        );
+        // The name is a Rust string (no NUL): raw bytes, not `%s`.
+        port::write_err(r.name.as_bytes());
+        say!(err, "\n");
         let idx = reg.used.load(Ordering::Relaxed);
         let Some(slot) = reg.slots.get(idx) else {
-            Line::err().s("heap_init: too many regions, ignoring the rest\n");
+            say!(err, "heap_init: too many regions, ignoring the rest\n");
             self.full = true;
             return;
         };

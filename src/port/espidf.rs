@@ -1,7 +1,7 @@
 //! ESP-IDF implementation of the platform port: small C functions provided by the component's
 //! shim (`port/esp_idf/heapcaps_port.c`), which maps them to FreeRTOS and the ROM.
 
-use core::ffi::c_void;
+use core::ffi::{c_char, c_int, c_void};
 
 extern "C" {
     fn heapcaps_port_lock(lock: *mut c_void);
@@ -13,6 +13,13 @@ extern "C" {
     fn __errno() -> *mut i32;
     fn heapcaps_port_diram(out: *mut usize) -> bool;
     fn esp_heap_adjust_alignment_to_hw(alignment: *mut usize, size: *mut usize, caps: *mut u32);
+}
+
+extern "C" {
+    /// ESP-IDF's ROM printf (`ets_printf` in the mask ROM of every chip, so formatting costs
+    /// no flash; ESP-IDF's heap prints its messages with it too). Callable with the flash cache
+    /// disabled.
+    pub fn esp_rom_printf(fmt: *const c_char, ...) -> c_int;
 }
 
 /// ESP-IDF's own hardware alignment adjustment (esp_hw_support), which knows the chip's cache.

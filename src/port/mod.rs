@@ -41,6 +41,10 @@ pub fn unlock(lock: *mut c_void) {
     }
 }
 
+/// ESP-IDF only: the ROM printf, which `text::say!` calls (see there).
+#[cfg(target_os = "none")]
+pub use imp::esp_rom_printf as printf;
+
 /// Writes bytes to the console used for heap diagnostics (stderr on a host, ROM printf on a chip).
 pub fn write_err(bytes: &[u8]) {
     imp::write_err(bytes)
