@@ -691,6 +691,17 @@ impl Tlsf {
         // Worst case the payload moves by less than align + MIN_BLOCK to reach an aligned spot
         // with room for a free block in front of it.
         let search = size.checked_add(align)?.checked_add(MIN_BLOCK)?;
+        if COMPACT {
+            // Chips (flash): only the search with slack, as ESP-IDF's TLSF does. Past
+            // MAX_REGION no block is that large (and class numbers would leave the bitmap).
+            if search > MAX_REGION {
+                return None;
+            }
+            let b = self.take_block(search)?;
+            let b = self.split_for_alignment(b, align, offset);
+            self.use_block(b, size);
+            return Some((b + HDR, self.size_of(b)));
+        }
         if search > self.max_payload() {
             // A request bigger than any block can still fit exactly when the block happens to
             // be aligned; try that before giving up.

@@ -209,7 +209,8 @@ fn realloc_moves_backwards_into_free_predecessor() {
     }
     h.free(a);
     let nb = h.realloc(b, 180);
-    // (Comprehensive poisoning allocates a new block instead; here that is also `a`.)
+    // (Comprehensive poisoning and the chips' compact path allocate a new block instead; here
+    // that is also `a`.)
     assert_eq!(nb, a, "grew backwards over the free predecessor");
     for i in 0..32 {
         // SAFETY: nb is a live block of at least 180 bytes.
@@ -260,6 +261,10 @@ fn aligned_allocations_with_offset() {
     assert!(h.aligned_alloc_offs(16, 0, 0).is_null());
     assert!(h.aligned_alloc_offs(16, 24, 0).is_null());
     assert!(h.aligned_alloc_offs(0, 8, 0).is_null());
+    // Alignments no region can honour fail cleanly (the search size passes every bound).
+    assert!(h.aligned_alloc_offs(16, 1 << 30, 0).is_null());
+    assert!(h.aligned_alloc_offs(16, 1 << 31, 0).is_null());
+    assert!(h.check(true));
 }
 
 #[test]
