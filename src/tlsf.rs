@@ -1027,7 +1027,7 @@ impl Tlsf {
             self.shrink(b, size);
             return Ok(Some((p, cur, self.size_of(b))));
         }
-        if cur + next_room >= size {
+        if !COMPACT && cur + next_room >= size {
             let total = cur + next_room;
             if total - size >= MIN_SPLIT {
                 // What is left of the successor stays free, in front of the same next block.
