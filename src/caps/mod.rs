@@ -1752,6 +1752,11 @@ enum Attempt {
 /// block are aligned (see `alias_offset`).
 #[inline(always)]
 fn alloc_in(h: MultiHeap, size: usize, alignment: usize, offset: usize) -> *mut u8 {
+    if crate::COMPACT {
+        // Chips (flash): one call site; the heap's aligned path serves small alignments with
+        // its plain malloc.
+        return h.aligned_alloc_offs(size, alignment.max(1), offset);
+    }
     if alignment <= WORD {
         h.malloc(size)
     } else {
