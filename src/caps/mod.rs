@@ -927,7 +927,13 @@ impl Registry {
         if caps & Caps::BIT32.bits() != 0 {
             size = (size + 3) & !3;
         }
-        let alias = if exec { self.alias() } else { None };
+        // Chips read the alias inside the loop, and only for EXEC requests: fewer values live
+        // across the loop (flash).
+        let alias = if exec && !crate::COMPACT {
+            self.alias()
+        } else {
+            None
+        };
         for prio in 0..3 {
             // Only the heaps that match `caps` at this priority, in list order (see `Index`).
             for s in self.eligible(prio, caps) {
@@ -935,6 +941,11 @@ impl Registry {
                 // An EXEC block in D/IRAM also holds its DRAM address (see `to_iram`). One
                 // allocation call site for both kinds keeps one inlined copy of the heap's
                 // malloc.
+                let alias = if crate::COMPACT && exec {
+                    self.alias()
+                } else {
+                    alias
+                };
                 let a = alias.filter(|a| a.in_dram(s.start()));
                 let extra = if a.is_some() { ALIAS_WORD } else { 0 };
                 let p = alloc_in(
