@@ -1940,6 +1940,10 @@ impl Boot<'_> {
             if let Some(h) = s.heap() {
                 if s.all_caps() & want == want && first.map_or(true, |(a, _)| s.start() < a) {
                     first = Some((s.start(), h));
+                    if crate::COMPACT {
+                        // The regions came in address order: the first match is the lowest.
+                        break;
+                    }
                 }
             }
         }
