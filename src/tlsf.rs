@@ -186,8 +186,27 @@ pub struct Geometry {
 #[cfg_attr(not(target_os = "none"), inline(always))]
 #[cfg_attr(target_os = "none", inline(never))]
 const fn log2(x: u32) -> u32 {
+    if COMPACT {
+        // Five halving steps: shorter than the compiler's count-leading-zeros expansion.
+        let (mut x, mut r, mut s) = (x, 0, 16);
+        while s != 0 {
+            if x >> s != 0 {
+                x >>= s;
+                r += s;
+            }
+            s >>= 1;
+        }
+        return r;
+    }
     // `| 1` tells the compiler x is non-zero, so no zero guard is emitted (same result for x > 0).
     31 - (x | 1).leading_zeros()
+}
+
+/// `log2` as the tests see it (tests/core.rs checks the chips' halving version against the
+/// count-leading-zeros one).
+#[doc(hidden)]
+pub fn log2_for_tests(x: u32) -> u32 {
+    log2(x)
 }
 
 /// The class table shape for a region of `len` bytes: as many levels as the largest block
@@ -672,6 +691,17 @@ impl Tlsf {
         // Worst case the payload moves by less than align + MIN_BLOCK to reach an aligned spot
         // with room for a free block in front of it.
         let search = size.checked_add(align)?.checked_add(MIN_BLOCK)?;
+        if COMPACT {
+            // Chips (flash): only the search with slack, as ESP-IDF's TLSF does. Past
+            // MAX_REGION no block is that large (and class numbers would leave the bitmap).
+            if search > MAX_REGION {
+                return None;
+            }
+            let b = self.take_block(search)?;
+            let b = self.split_for_alignment(b, align, offset);
+            self.use_block(b, size);
+            return Some((b + HDR, self.size_of(b)));
+        }
         if search > self.max_payload() {
             // A request bigger than any block can still fit exactly when the block happens to
             // be aligned; try that before giving up.
@@ -973,7 +1003,7 @@ impl Tlsf {
         let size = payload_for(req as u32);
         let w = self.word(b);
         let cur = w & !FLAGS;
-        if size <= cur {
+        if !COMPACT && size <= cur {
             self.shrink(b, size);
             return Ok(Some((p, cur, self.size_of(b))));
         }
@@ -984,7 +1014,20 @@ impl Tlsf {
         } else {
             0
         };
-        if cur + next_room >= size {
+        if COMPACT && cur + next_room >= size {
+            // Chips (flash): one path for shrinking and for growing into a free successor. The
+            // successor, if free, joins the block, and `shrink` gives back what is not needed
+            // (the block after both is in use, free blocks being merged).
+            if next_room != 0 {
+                self.remove(n);
+                self.set_word(b, (cur + next_room) | (w & PREV_FREE));
+                let nn = n + next_room;
+                self.set_word(nn, self.word(nn) & !PREV_FREE);
+            }
+            self.shrink(b, size);
+            return Ok(Some((p, cur, self.size_of(b))));
+        }
+        if !COMPACT && cur + next_room >= size {
             let total = cur + next_room;
             if total - size >= MIN_SPLIT {
                 // What is left of the successor stays free, in front of the same next block.
@@ -998,7 +1041,9 @@ impl Tlsf {
             self.set_word(nn, self.word(nn) & !PREV_FREE);
             return Ok(Some((p, cur, total)));
         }
-        if w & PREV_FREE != 0 {
+        // Moving down into a free predecessor: hosts only (chips allocate, copy and free, as
+        // ESP-IDF's TLSF does).
+        if !COMPACT && w & PREV_FREE != 0 {
             let pb = self.free_prev(b)?;
             let ps = self.size_of(pb);
             let total = ps + HDR + cur + next_room;

@@ -16,7 +16,8 @@ void *heapcaps_calloc_prefer_array(size_t n, size_t size, size_t num, const uint
  * capability mask as `num` and no list (ESP-IDF's own host test does: num = MALLOC_CAP_DEFAULT).
  * Reading `num` arguments that were never passed is undefined behaviour, so a `num` larger than
  * any real list is taken as that single mask and nothing is read from `ap`. */
-static size_t collect(va_list ap, size_t num, uint32_t *out)
+/* One copy (flash): the three callers share it. */
+__attribute__((noinline)) static size_t collect(va_list ap, size_t num, uint32_t *out)
 {
     if (num > HEAPCAPS_PREFER_MAX) {
         out[0] = (uint32_t)num;

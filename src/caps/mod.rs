@@ -927,7 +927,13 @@ impl Registry {
         if caps & Caps::BIT32.bits() != 0 {
             size = (size + 3) & !3;
         }
-        let alias = if exec { self.alias() } else { None };
+        // Chips read the alias inside the loop, and only for EXEC requests: fewer values live
+        // across the loop (flash).
+        let alias = if exec && !crate::COMPACT {
+            self.alias()
+        } else {
+            None
+        };
         for prio in 0..3 {
             // Only the heaps that match `caps` at this priority, in list order (see `Index`).
             for s in self.eligible(prio, caps) {
@@ -935,6 +941,11 @@ impl Registry {
                 // An EXEC block in D/IRAM also holds its DRAM address (see `to_iram`). One
                 // allocation call site for both kinds keeps one inlined copy of the heap's
                 // malloc.
+                let alias = if crate::COMPACT && exec {
+                    self.alias()
+                } else {
+                    alias
+                };
                 let a = alias.filter(|a| a.in_dram(s.start()));
                 let extra = if a.is_some() { ALIAS_WORD } else { 0 };
                 let p = alloc_in(
@@ -1752,6 +1763,11 @@ enum Attempt {
 /// block are aligned (see `alias_offset`).
 #[inline(always)]
 fn alloc_in(h: MultiHeap, size: usize, alignment: usize, offset: usize) -> *mut u8 {
+    if crate::COMPACT {
+        // Chips (flash): one call site; the heap's aligned path serves small alignments with
+        // its plain malloc.
+        return h.aligned_alloc_offs(size, alignment.max(1), offset);
+    }
     if alignment <= WORD {
         h.malloc(size)
     } else {
@@ -1924,6 +1940,10 @@ impl Boot<'_> {
             if let Some(h) = s.heap() {
                 if s.all_caps() & want == want && first.map_or(true, |(a, _)| s.start() < a) {
                     first = Some((s.start(), h));
+                    if crate::COMPACT {
+                        // The regions came in address order: the first match is the lowest.
+                        break;
+                    }
                 }
             }
         }
