@@ -40,10 +40,11 @@ pub const POISON_HEAD: usize = poison::HEAD;
 
 /// Largest request a poisoned heap can satisfy: no region exceeds `tlsf::MAX_REGION` (1 GiB;
 /// `Tlsf::create` refuses larger ones, `regions_over_1_gib_are_refused` in tests/core.rs holds
-/// it to that), so no block holds more. Poisoned `malloc` checks against it first: one compare rejects 0, a size whose
-/// overhead would overflow and a size no block can hold, and with that bound known the compiler
-/// drops TLSF's own check of the request (W-a on i686: ~6 instructions per operation fewer than
-/// separate checks for 0 and for the overflow, most of it in the inlined path's registers).
+/// it to that), so no block holds more. Poisoned `malloc` checks against it first: one compare
+/// rejects 0, a size whose overhead would overflow and a size no block can hold, and with that
+/// bound known the compiler drops TLSF's own check of the request (W-a on i686: ~6 instructions
+/// per operation fewer than separate checks for 0 and for the overflow, most of it in the
+/// inlined path's registers).
 const MAX_POISONED_REQUEST: usize = tlsf::MAX_REGION as usize - poison::OVERHEAD;
 
 /// Bytes of a region that go to bookkeeping (header, TLSF control, sentinel) for a region of
@@ -562,7 +563,7 @@ impl MultiHeap {
         }
         let target = p.wrapping_sub(poison::HEAD) as usize;
         let found = if crate::COMPACT {
-            // One walk to the end answers both questions (see `damaged`).
+            // One walk to the end answers both questions (see `damaged_locked`).
             let _g = self.lock();
             let (found, intact) = self.scan(target);
             if !found && !intact {
@@ -642,7 +643,7 @@ impl MultiHeap {
             Ok(bs) => bs,
             // An implausible header is either a pointer into the middle of something (answer 0)
             // or a smashed header (corruption: abort). Only a check tells them apart (the full
-            // one on hosts, the chain walk on the chips; see `damaged`); this is an error path,
+            // one on hosts, the chain walk on the chips; see `damaged_locked`); this is an error path,
             // so its cost does not matter.
             Err(BadPointer::BadHeader) if self.damaged_locked() => {
                 self.bad_pointer(op_size(), p, BadPointer::BadHeader)
