@@ -689,9 +689,11 @@ impl Tlsf {
         let size = adjust_size(req)?;
         let align = u32::try_from(align).ok()?;
         let offset = u32::try_from(offset).ok()?.checked_add(3)? & !3;
-        // Worst case the payload moves by less than align + MIN_BLOCK to reach an aligned spot
-        // with room for a free block in front of it.
-        let search = size.checked_add(align)?.checked_add(MIN_BLOCK)?;
+        // Worst case the payload moves by `align + MIN_BLOCK - ALIGN` to reach an aligned spot
+        // with room for a free block in front of it: a misalignment leaves a gap of
+        // `ALIGN..=align - ALIGN`, and one below MIN_BLOCK grows by `align` (see
+        // `split_for_alignment`).
+        let search = size.checked_add(align)?.checked_add(MIN_BLOCK - ALIGN)?;
         if COMPACT {
             // Chips (flash): only the search with slack, as ESP-IDF's TLSF does. Past
             // MAX_REGION no block is that large (and class numbers would leave the bitmap).

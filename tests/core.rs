@@ -268,6 +268,46 @@ fn aligned_allocations_with_offset() {
 }
 
 #[test]
+fn aligned_request_never_overruns_a_tight_free_block() {
+    // The only free block that could serve an aligned request is at most as large as the
+    // request plus its worst alignment gap (align + 8, when the misalignment leaves 8 bytes, too
+    // few for a free block), at every start address modulo the alignment. The allocation must
+    // then either fail or land aligned inside that block with the heap intact; at the largest
+    // block size it must succeed. (A search slack one word short takes a block the gap overruns.)
+    const SIZE: usize = 40;
+    let top = if cfg!(miri) { 4 } else { 8 };
+    for log2 in 3..=top {
+        let align = 1usize << log2;
+        for shift in (0..align).step_by(4) {
+            for extra in (0..=align + 8).step_by(4) {
+                let mut r = Region::new(4096);
+                let t = r.tlsf();
+                t.malloc(16 + shift).expect("shift");
+                let b = t.malloc(SIZE + extra).expect("block");
+                t.malloc(16).expect("guard");
+                while t.largest_fit() >= 8 {
+                    t.malloc(t.largest_fit() as usize).expect("fill");
+                }
+                t.free(b).expect("free");
+                let got = t.malloc_aligned(SIZE, align, 0);
+                let at = format!("align {align} shift {shift} block {}", SIZE + extra);
+                if extra == align + 8 {
+                    assert!(got.is_some(), "{at}: fails");
+                }
+                if let Some((p, _)) = got {
+                    assert_eq!(t.ptr_at(p) as usize % align, 0, "{at}");
+                    assert!(
+                        p >= b && p + SIZE as u32 <= b + (SIZE + extra) as u32,
+                        "{at}"
+                    );
+                }
+                t.check(|_| true).expect("heap intact");
+            }
+        }
+    }
+}
+
+#[test]
 fn aligned_allocation_uses_the_whole_region_when_aligned() {
     // A request as large as the only free block succeeds when the block happens to be aligned.
     let mut r = Region::new(4096);
