@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test of heapcaps, stage by stage, and ends with one "N passed, M failed" line.
 # Stages: Rust tests on x86_64 and i686, header freshness (part of the Rust tests), C tests under
-# ASan/UBSan on both widths, the ESP-IDF ABI contract, bare-metal RISC-V builds, clippy, Miri.
+# ASan/UBSan on both widths, the ESP-IDF ABI contract, bare-metal RISC-V builds (also run on
+# QEMU), clippy, Miri.
 # Also: real programs under LD_PRELOAD, ThreadSanitizer on the concurrency test, bounded fuzzing
 # (HEAPCAPS_FUZZ_SECS per target, default 30). HEAPCAPS_QUICK=1 skips Miri (the slowest stage).
 set -u
@@ -77,6 +78,14 @@ stage "rust tests x86_64 COMPILER_OPTIMIZATION_ASSERTIONS_SILENT" cargo test --f
 # Flash/RAM figures of the device library (a benchmark: fails only if something does not build).
 if command -v riscv64-unknown-elf-gcc >/dev/null; then
   stage "size report (riscv32, picolibc)" scripts/size-report.sh
+fi
+# The same chip archives executed: C tests and death scenarios on QEMU's riscv32 virt machine
+# (tests/qemu/README.md). Runs after the size report, whose builds it reuses.
+if command -v qemu-system-riscv32 >/dev/null; then
+  stage "chip archive on QEMU (riscv32imc/imac, default + size)" tests/qemu/run.sh
+else
+  echo "=== chip archive on QEMU: qemu-system-riscv32 missing (apt-get install qemu-system-misc)"
+  failed=$((failed + 1)); failures+=("chip archive on QEMU: qemu-system-riscv32 missing")
 fi
 # The plain CMake path (cargo-built archive, demo, C tests through ctest).
 if command -v cmake >/dev/null && command -v ninja >/dev/null; then
