@@ -24,6 +24,22 @@ if(NOT target STREQUAL "linux")
     # No linker scripts are generated for the linux target.
     set(ldfragments "${HEAPCAPS_ROOT}/linker.lf")
     list(APPEND srcs "${HEAPCAPS_ROOT}/port/esp_idf/heapcaps_port.c")
+    # The chip's memory layout tables (types, regions, reserved ranges) that heap_caps_init reads.
+    # ESP-IDF keeps them in its heap component, which this one replaces, so heapcaps has its own,
+    # one file per target. Without one the app would not link: stop here with the reason instead.
+    set(layout "${HEAPCAPS_ROOT}/port/esp_idf/memory_layout/${target}.c")
+    if(NOT EXISTS "${layout}")
+        file(GLOB have RELATIVE "${HEAPCAPS_ROOT}/port/esp_idf/memory_layout"
+             "${HEAPCAPS_ROOT}/port/esp_idf/memory_layout/esp*.c")
+        string(REPLACE ".c" "" have "${have}")
+        string(REPLACE ";" ", " have "${have}")
+        message(FATAL_ERROR "heapcaps has no memory layout for IDF_TARGET ${target}: "
+            "port/esp_idf/memory_layout/${target}.c is missing (the soc_memory_types and "
+            "soc_memory_regions tables and reserved ranges that ESP-IDF's heap component keeps in "
+            "port/${target}/memory_layout.c). Targets with a layout: ${have}. "
+            "See docs/esp-idf-component.md.")
+    endif()
+    list(APPEND srcs "${layout}")
     # ESP-IDF's heap needs soc and esp_system; the shim also calls into these common components.
     set(priv_requires soc esp_system esp_hw_support esp_rom freertos)
 endif()

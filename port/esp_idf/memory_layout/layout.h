@@ -1,0 +1,76 @@
+/*
+ * Shared definitions of heapcaps' per-target memory layout tables (port/esp_idf/memory_layout/
+ * <target>.c): the three record layouts heap_caps_init reads through FFI (src/caps/chips.rs,
+ * device module) and the macro that adds a reserved range.
+ *
+ * The target files are compiled by the ESP-IDF build as sources of the `heap` component
+ * (cmake/heapcaps_idf.cmake) and, with plain -D options instead of sdkconfig.h, by the host test
+ * that compares them with heapcaps' simulated chips (tests/memory_layout.rs). They therefore use
+ * plain numbers, not ESP-IDF's soc headers.
+ *
+ * The record types have heapcaps' own names (heapcaps does not ship heap_memory_layout.h); what
+ * must match ESP-IDF are the symbol names (soc_memory_types, ...) and the record layouts.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef ESP_PLATFORM
+#include "sdkconfig.h"
+#endif
+#include "esp_heap_caps.h" /* MALLOC_CAP_* */
+
+/* A memory type: its name and three capability masks, highest priority first. */
+typedef struct {
+    const char *name;
+    uint32_t caps[3];
+} heapcaps_layout_type_t;
+
+/* A RAM region of the chip; `type` indexes soc_memory_types. `iram_address` is the instruction
+ * bus address of a D/IRAM region (0 if none); `startup_stack` marks RAM the ROM's startup stack
+ * uses, which becomes heap only once the scheduler runs. */
+typedef struct {
+    intptr_t start;
+    size_t size;
+    size_t type;
+    intptr_t iram_address;
+    bool startup_stack;
+} heapcaps_layout_region_t;
+
+/* A [start, end) range that must not become heap (static data, ROM data, caches, ...). */
+typedef struct {
+    intptr_t start;
+    intptr_t end;
+} heapcaps_layout_reserved_t;
+
+#if UINTPTR_MAX == 0xFFFFFFFFu
+/* The chips are 32-bit: these are the sizes the Rust mirrors assert (src/caps/chips.rs). */
+_Static_assert(sizeof(heapcaps_layout_type_t) == 16, "soc_memory_type_desc_t is 16 bytes");
+_Static_assert(sizeof(heapcaps_layout_region_t) == 20, "soc_memory_region_t is 20 bytes");
+_Static_assert(offsetof(heapcaps_layout_region_t, startup_stack) == 16, "startup_stack at 16");
+_Static_assert(sizeof(heapcaps_layout_reserved_t) == 8, "soc_reserved_region_t is 8 bytes");
+#endif
+
+/* ESP-IDF's linker scripts collect this section between soc_reserved_memory_region_start and
+ * soc_reserved_memory_region_end (components/esp_system/ld). The host test renames it to a C
+ * identifier, for which the host linker provides __start_/__stop_ symbols. */
+#ifndef HEAPCAPS_RESERVED_SECTION
+#define HEAPCAPS_RESERVED_SECTION ".reserved_memory_address"
+#endif
+
+/* Reserves [start, end). Not const: other components put writable entries of the same type in
+ * the same section, and mixing read-only and writable input sections only draws linker warnings. */
+#define HEAPCAPS_RESERVE(name, start, end)                                                      \
+    __attribute__((section(HEAPCAPS_RESERVED_SECTION), used)) static heapcaps_layout_reserved_t \
+        heapcaps_reserved_##name = { (intptr_t)(start), (intptr_t)(end) }
+
+/* The address of a linker script symbol, as an integer. */
+#define HEAPCAPS_LD(sym) ((intptr_t)&(sym))
+
+/* The tables heap_caps_init reads. */
+extern const heapcaps_layout_type_t soc_memory_types[];
+extern const size_t soc_memory_type_count;
+extern const heapcaps_layout_region_t soc_memory_regions[];
+extern const size_t soc_memory_region_count;

@@ -1,0 +1,290 @@
+//! The ESP-IDF port's memory layout tables (port/esp_idf/memory_layout/<target>.c) against the
+//! simulated chips (src/caps/chips.rs): each target file is built for the host (gcc -m32, so the
+//! records have the chips' 32-bit layout) with stand-in values for ESP-IDF's linker symbols, and
+//! must give the simulation's memory types and regions, and the same heap memory once the reserved
+//! ranges are cut out. Also checks what two sdkconfig options do to the tables.
+
+use heapcaps::caps::chips::{self, Chip, MemType, Region};
+use heapcaps::caps::Caps;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// A target: its simulated chip, the sdkconfig options the simulation corresponds to, and values
+/// of the linker symbols its reserved ranges use, chosen to describe the simulation's small app.
+struct Target {
+    name: &'static str,
+    config: &'static [&'static str],
+    symbols: &'static [(&'static str, u32)],
+}
+
+// The simulated chips model ESP-IDF's defaults except memory protection, which is off (as in
+// ESP-IDF's heap test apps): EXEC memory exists. ESP32: dual core, so no RTC heap.
+const TARGETS: &[Target] = &[
+    Target {
+        name: "esp32",
+        config: &[],
+        symbols: &[
+            ("_data_start", 0x3FFB_0000),
+            ("_heap_start", 0x3FFB_2A48),
+            ("_heap_end", 0x4000_0000),
+            ("_iram_start", 0x4008_0000),
+            ("_iram_end", 0x4008_B3D0),
+            ("_rtc_force_fast_end", 0x3FF8_0000),
+            ("_rtc_noinit_end", 0x3FF8_0000),
+            // No bootloader data in RTC fast memory; the RTC timer's 24 bytes at the top of RTC
+            // slow memory, which is never heap on the ESP32.
+            ("_rtc_fast_reserved_start", 0x3FF8_2000),
+            ("_rtc_fast_reserved_end", 0x3FF8_2000),
+            ("_rtc_slow_reserved_start", 0x5000_1FE8),
+            ("_rtc_slow_reserved_end", 0x5000_2000),
+        ],
+    },
+    Target {
+        name: "esp32s3",
+        config: &[
+            "CONFIG_ESP32S3_INSTRUCTION_CACHE_16KB",
+            "CONFIG_ESP32S3_DATA_CACHE_32KB",
+            "CONFIG_ESP_SYSTEM_ALLOW_RTC_FAST_MEM_AS_HEAP",
+        ],
+        symbols: &[
+            // IRAM code from the I-cache block's free half into D/IRAM, data right after it.
+            ("_iram_start", 0x4037_4000),
+            ("_iram_end", 0x4038_6A00),
+            ("_data_start", 0x3FC9_6A00),
+            ("_heap_start", 0x3FC9_6A38),
+            ("_rtc_force_fast_end", 0x600F_E010),
+            ("_rtc_noinit_end", 0x600F_E010),
+            // The simulation leaves out the RTC timer's 24 bytes at the top of RTC fast memory
+            // (0x600FFFE8..0x60100000 in a real link): an empty range here.
+            ("_rtc_reserved_start", 0x6010_0000),
+            ("_rtc_reserved_end", 0x6010_0000),
+        ],
+    },
+    Target {
+        name: "esp32c3",
+        config: &["CONFIG_ESP_SYSTEM_ALLOW_RTC_FAST_MEM_AS_HEAP"],
+        symbols: &[
+            ("_iram_start", 0x4037_C000),
+            ("_iram_end", 0x4038_C000),
+            ("_data_start", 0x3FC8_C000),
+            ("_heap_start", 0x3FC9_3E10),
+            ("_rtc_force_slow_end", 0x5000_0010),
+            // As on the S3, the simulation has no RTC timer data (0x50001FE8..0x50002000).
+            ("_rtc_reserved_start", 0x5000_2000),
+            ("_rtc_reserved_end", 0x5000_2000),
+        ],
+    },
+    Target {
+        name: "esp32c6",
+        config: &["CONFIG_ESP_SYSTEM_ALLOW_RTC_FAST_MEM_AS_HEAP"],
+        symbols: &[
+            ("_iram_start", 0x4080_0000),
+            ("_iram_end", 0x4080_E000),
+            ("_data_start", 0x4080_E000),
+            ("_heap_start", 0x4081_0C90),
+            ("_rtc_force_slow_end", 0x5000_0010),
+            ("_rtc_reserved_start", 0x5000_3FE8),
+            ("_rtc_reserved_end", 0x5000_4000),
+        ],
+    },
+];
+
+/// The tables one build of a target file printed.
+#[derive(Debug)]
+struct Tables {
+    types: Vec<(String, [u32; 3])>,
+    regions: Vec<Region>,
+    reserved: Vec<(u32, u32)>,
+}
+
+fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Builds `<target>.c` with tests/layout/dump.c for the host (32-bit) with the given sdkconfig
+/// options and linker symbols, runs it and parses its output.
+fn build(t: &Target, extra: &[&str], tag: &str) -> Tables {
+    let layout = root().join("port/esp_idf/memory_layout");
+    let exe = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("layout-{}-{tag}", t.name));
+    let cc = std::env::var("CC").unwrap_or_else(|_| "gcc".into());
+    let mut cmd = Command::new(&cc);
+    cmd.args([
+        "-m32",
+        "-std=gnu11",
+        "-Wall",
+        "-Wextra",
+        "-Werror",
+        "-fno-pie",
+        "-no-pie",
+    ])
+    .arg("-I")
+    .arg(root().join("include"))
+    .arg("-I")
+    .arg(&layout)
+    .arg("-DHEAPCAPS_RESERVED_SECTION=\"heapcaps_reserved\"")
+    .arg("-DHEAPCAPS_RESERVED_SECTION_ID=heapcaps_reserved");
+    for d in t.config.iter().chain(extra) {
+        cmd.arg(format!("-D{d}"));
+    }
+    for (s, v) in t.symbols {
+        cmd.arg(format!("-Wl,--defsym={s}={v:#x}"));
+    }
+    cmd.arg(layout.join(format!("{}.c", t.name)))
+        .arg(root().join("tests/layout/dump.c"))
+        .arg("-o")
+        .arg(&exe);
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cc}: {e}"));
+    assert!(
+        out.status.success(),
+        "building {}.c failed:\n{}",
+        t.name,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = Command::new(&exe).output().expect("run the table dump");
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).expect("ASCII output");
+    let mut tables = Tables {
+        types: vec![],
+        regions: vec![],
+        reserved: vec![],
+    };
+    let num = |s: &str| -> u32 { s.parse().unwrap_or_else(|_| panic!("number: {s}")) };
+    for line in text.lines() {
+        let f: Vec<&str> = line.splitn(5, ' ').collect();
+        match f[0] {
+            // The chips' record sizes (soc_memory_type_desc_t, soc_memory_region_t,
+            // soc_reserved_region_t), which src/caps/chips.rs asserts for its FFI mirrors.
+            "sizes" => assert_eq!(&f[1..], ["16", "20", "8"], "{}: record sizes", t.name),
+            "type" => tables
+                .types
+                .push((f[4].to_string(), [num(f[1]), num(f[2]), num(f[3])])),
+            "region" => tables.regions.push(Region {
+                start: num(f[1]),
+                size: num(f[2]),
+                ty: num(f[3]) as usize,
+                iram: num(f[4].split(' ').next().unwrap()),
+                startup_stack: f[4].ends_with(" 1"),
+            }),
+            "reserved" => tables.reserved.push((num(f[1]), num(f[2]))),
+            _ => panic!("unexpected line {line:?}"),
+        }
+    }
+    tables
+}
+
+fn sim(name: &str) -> &'static Chip {
+    chips::chip(name).unwrap_or_else(|| panic!("no simulated chip {name}"))
+}
+
+fn types_of(types: &[MemType]) -> Vec<(String, [u32; 3])> {
+    types.iter().map(|t| (t.name.to_string(), t.caps)).collect()
+}
+
+fn fields(r: &Region) -> (u32, u32, usize, u32, bool) {
+    (r.start, r.size, r.ty, r.iram, r.startup_stack)
+}
+
+/// The heap memory the tables leave: ESP-IDF's available regions.
+fn heap_memory(regions: &[Region], reserved: &[(u32, u32)]) -> Vec<(u32, u32, usize, bool)> {
+    let mut v = vec![];
+    chips::available(regions, reserved, |r| {
+        v.push((r.start, r.size, r.ty, r.startup_stack))
+    });
+    v
+}
+
+#[test]
+fn tables_match_the_simulated_chips() {
+    for t in TARGETS {
+        let c = build(t, &[], "sim");
+        let s = sim(t.name);
+        assert_eq!(c.types, types_of(s.types), "{}: memory types", t.name);
+        let cr: Vec<_> = c.regions.iter().map(fields).collect();
+        let sr: Vec<_> = s.regions.iter().map(fields).collect();
+        assert_eq!(cr, sr, "{}: regions", t.name);
+        assert_eq!(
+            heap_memory(&c.regions, &c.reserved),
+            heap_memory(s.regions, s.reserved),
+            "{}: heap memory after the reserved ranges (C reserved: {:x?})",
+            t.name,
+            c.reserved
+        );
+    }
+}
+
+#[test]
+fn memory_protection_removes_exec_memory() {
+    // CONFIG_ESP_SYSTEM_MEMPROT (on by default where the chip has it; the ESP32 has not): no memory
+    // type offers EXEC, and no region is left that only code could use (the S3's I-cache block).
+    let exec = Caps::EXEC.bits();
+    for t in TARGETS.iter().filter(|t| t.name != "esp32") {
+        let c = build(t, &["CONFIG_ESP_SYSTEM_MEMPROT"], "memprot");
+        let s = sim(t.name);
+        let want: Vec<_> = s
+            .types
+            .iter()
+            .map(|m| (m.name.to_string(), m.caps.map(|c| c & !exec)))
+            .collect();
+        assert_eq!(c.types, want, "{}: memory types without EXEC", t.name);
+        let code_only =
+            |ty: usize| c.types[ty].1.iter().fold(0, |a, m| a | m) & Caps::BIT8.bits() == 0;
+        let kept: Vec<_> = s
+            .regions
+            .iter()
+            .filter(|r| !code_only(r.ty))
+            .map(fields)
+            .collect();
+        let got: Vec<_> = c.regions.iter().map(fields).collect();
+        assert_eq!(got, kept, "{}: regions", t.name);
+    }
+}
+
+#[test]
+fn psram_window_is_a_region_and_entirely_reserved() {
+    for t in TARGETS
+        .iter()
+        .filter(|t| t.name == "esp32" || t.name == "esp32s3")
+    {
+        let c = build(t, &["CONFIG_SPIRAM"], "psram");
+        let plain = build(t, &[], "psram-plain");
+        let spiram = c
+            .types
+            .iter()
+            .position(|(n, _)| n == "SPIRAM")
+            .expect("SPIRAM type");
+        let win: Vec<_> = c.regions.iter().filter(|r| r.ty == spiram).collect();
+        assert_eq!(win.len(), 1, "{}: one PSRAM region", t.name);
+        // The simulated PSRAM (what esp_psram maps and adds at startup) lies in that window.
+        let (at, size, _, _) = sim(&format!("{}-psram", t.name)).psram.unwrap();
+        assert!(at >= win[0].start && at + size <= win[0].start + win[0].size);
+        // ... and the window is not heap at boot: the rest is the same as without PSRAM.
+        assert_eq!(
+            heap_memory(&c.regions, &c.reserved),
+            heap_memory(&plain.regions, &plain.reserved),
+            "{}",
+            t.name
+        );
+    }
+}
+
+#[test]
+fn regions_are_in_address_order() {
+    // heapcaps' boot merges a region with the one before it and, on the chips, takes the first
+    // byte-accessible internal heap as the lowest one: both need ascending start addresses.
+    let all = [
+        "CONFIG_SPIRAM",
+        "CONFIG_ESP_SYSTEM_ALLOW_RTC_FAST_MEM_AS_HEAP",
+        "CONFIG_ESP32S3_DATA_CACHE_16KB",
+    ];
+    for t in TARGETS {
+        for (i, extra) in [&[][..], &all[..]].into_iter().enumerate() {
+            let c = build(t, extra, &format!("order{i}"));
+            assert!(
+                c.regions.windows(2).all(|w| w[0].start <= w[1].start),
+                "{}: {:x?}",
+                t.name,
+                c.regions
+            );
+        }
+    }
+}
