@@ -4,7 +4,7 @@
 
 use core::ffi::{c_char, c_void, CStr};
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::AtomicPtr;
 
 use crate::capi::multi_heap::multi_heap_info_t;
 use crate::caps::{self, Registry};
@@ -110,7 +110,7 @@ fn reg() -> &'static Registry {
 static FAILED_CB: AtomicPtr<c_void> = AtomicPtr::new(ptr::null_mut());
 
 fn call_c_hook(size: usize, caps: u32, name: &'static CStr) {
-    let f = FAILED_CB.load(Ordering::Acquire);
+    let f = caps::acquire(|o| FAILED_CB.load(o));
     if !f.is_null() {
         // SAFETY: only `heap_caps_register_failed_alloc_callback` stores here, from a non-NULL
         // `esp_alloc_failed_hook_t`.
@@ -128,7 +128,7 @@ pub extern "C" fn heap_caps_register_failed_alloc_callback(
     match cb {
         None => ESP_ERR_INVALID_ARG,
         Some(f) => {
-            FAILED_CB.store(f as *mut c_void, Ordering::Release);
+            caps::release(|o| FAILED_CB.store(f as *mut c_void, o));
             reg().set_failed_alloc_hook(call_c_hook);
             ESP_OK
         }

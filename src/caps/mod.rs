@@ -54,6 +54,40 @@ bitflags::bitflags! {
     }
 }
 
+/// Whether the build runs on a single hart: bare-metal RISC-V without the atomic extension (the
+/// ESP32-C2 and C3, `riscv32imc`), where no second core can share the heap (multi-core chips need
+/// the A extension for their locks).
+const ONE_HART: bool = cfg!(all(
+    target_os = "none",
+    target_arch = "riscv32",
+    not(target_feature = "a")
+));
+
+/// An Acquire load, `load` given the ordering to use. One hart observes its own memory accesses
+/// in program order, so there a Relaxed load with a compiler fence after it orders the same (the
+/// fence instruction it saves took 4 bytes of flash at each of ~20 uses).
+#[inline(always)]
+pub(crate) fn acquire<T>(load: impl FnOnce(Ordering) -> T) -> T {
+    if ONE_HART {
+        let v = load(Ordering::Relaxed);
+        core::sync::atomic::compiler_fence(Ordering::Acquire);
+        v
+    } else {
+        load(Ordering::Acquire)
+    }
+}
+
+/// A Release store, `store` given the ordering to use (see [`acquire`]).
+#[inline(always)]
+pub(crate) fn release(store: impl FnOnce(Ordering)) {
+    if ONE_HART {
+        core::sync::atomic::compiler_fence(Ordering::Release);
+        store(Ordering::Relaxed)
+    } else {
+        store(Ordering::Release)
+    }
+}
+
 /// Maximum number of heaps (boot regions plus runtime regions).
 pub const MAX_HEAPS: usize = 32;
 
@@ -222,7 +256,7 @@ impl Slot {
     #[inline(always)]
     fn heap(&self) -> Option<MultiHeap> {
         // SAFETY: a non-zero value was stored from `MultiHeap::as_ptr` of a registered heap.
-        unsafe { MultiHeap::from_ptr(self.heap.load(Ordering::Acquire) as *mut c_void) }
+        unsafe { MultiHeap::from_ptr(acquire(|o| self.heap.load(o)) as *mut c_void) }
     }
 
     fn start(&self) -> usize {
@@ -281,7 +315,7 @@ impl Slot {
         if zero_min {
             h.force_minimum_free_bytes(0);
         }
-        self.heap.store(h.as_ptr() as usize, Ordering::Release);
+        release(|o| self.heap.store(h.as_ptr() as usize, o));
         Some(h)
     }
 
@@ -374,11 +408,11 @@ impl Index {
         let (Some(masks), Some(alls)) = (self.masks.get(prio), self.masks.get(ALL)) else {
             return 0;
         };
-        let mut all = self.live.load(Ordering::Acquire);
+        let mut all = acquire(|o| self.live.load(o));
         let mut any = 0;
         let mut c = caps;
         while c != 0 {
-            let b = c.trailing_zeros() as usize;
+            let b = lowest_bit(c);
             c &= c - 1;
             if let (Some(p), Some(a)) = (masks.get(b), alls.get(b)) {
                 any |= p.load(Ordering::Relaxed);
@@ -386,6 +420,18 @@ impl Index {
             }
         }
         any & all
+    }
+}
+
+/// Index of the lowest set bit of `x` (not 0). The chips (rv32imc has no count-trailing-zeros
+/// instruction) use TLSF's one out-of-line `log2` on the lowest bit, as TLSF's class search does:
+/// the compiler's table-driven sequence took ~20 bytes at each use plus a 32-byte table.
+#[inline(always)]
+fn lowest_bit(x: u32) -> usize {
+    if crate::COMPACT {
+        crate::tlsf::log2(x & x.wrapping_neg()) as usize
+    } else {
+        x.trailing_zeros() as usize
     }
 }
 
@@ -403,7 +449,7 @@ impl<'a> Iterator for Eligible<'a> {
     #[inline(always)]
     fn next(&mut self) -> Option<&'a Slot> {
         while self.set != 0 {
-            let pos = self.set.trailing_zeros() as usize;
+            let pos = lowest_bit(self.set);
             self.set &= self.set - 1;
             let idx = self.reg.index.slot.get(pos)?.load(Ordering::Relaxed);
             if let Some(s) = self.reg.slots.get(idx) {
@@ -546,7 +592,7 @@ impl Registry {
 
     /// Whether `heap_caps_init` (or [`Registry::init`]) has run.
     pub fn is_initialised(&self) -> bool {
-        self.initialised.load(Ordering::Acquire)
+        acquire(|o| self.initialised.load(o))
     }
 
     /// Heaps eligible for `caps` at priority `prio`, in list order, from the precomputed index.
@@ -562,7 +608,7 @@ impl Registry {
     fn iter(&self) -> Iter<'_> {
         Iter {
             reg: self,
-            next: self.head.load(Ordering::Acquire),
+            next: acquire(|o| self.head.load(o)),
         }
     }
 
@@ -621,7 +667,7 @@ impl Registry {
     #[inline(never)]
     fn reindex(&self) {
         let ix = &self.index;
-        ix.live.store(0, Ordering::Release);
+        release(|o| ix.live.store(0, o));
         for w in ix.masks.as_flattened() {
             w.store(0, Ordering::Relaxed);
         }
@@ -641,7 +687,7 @@ impl Registry {
             pos += 1;
             cur = slot.next.load(Ordering::Relaxed);
         }
-        ix.live.store(live, Ordering::Release);
+        release(|o| ix.live.store(live, o));
     }
 
     /// Adds slot `idx` to the address-sorted table (writer lock held).
@@ -740,7 +786,7 @@ impl Registry {
     fn publish_live(&self, s: &Slot) {
         let live =
             self.index.live.load(Ordering::Relaxed) | 1 << (s.pos.load(Ordering::Relaxed) % 32);
-        self.index.live.store(live, Ordering::Release);
+        release(|o| self.index.live.store(live, o));
     }
 
     /// Links slot `idx` before the first entry whose size is >= its own.
@@ -764,7 +810,7 @@ impl Registry {
         }
         me.next
             .store(link.load(Ordering::Relaxed), Ordering::Relaxed);
-        link.store(idx + 1, Ordering::Release);
+        release(|o| link.store(idx + 1, o));
     }
 
     /// Registers the startup-stack heaps (every slot still without a heap) and ends the startup
@@ -779,7 +825,7 @@ impl Registry {
                 self.publish_live(s);
             }
         }
-        self.started.store(true, Ordering::Release);
+        release(|o| self.started.store(true, o));
     }
 
     /// Adds `[start, end)` as a heap with `caps`, at the head of the list.
@@ -836,8 +882,8 @@ impl Registry {
         self.publish(idx, pos, &mut live);
         #[cfg(not(any(target_os = "none", heapcaps_compact)))]
         self.insert_by_addr(idx);
-        self.head.store(idx + 1, Ordering::Release);
-        self.index.live.store(live, Ordering::Release);
+        release(|o| self.head.store(idx + 1, o));
+        release(|o| self.index.live.store(live, o));
         Ok(())
     }
 
@@ -1216,12 +1262,12 @@ impl Registry {
 
     /// Registers the failed-allocation callback (replaces any previous one).
     pub fn set_failed_alloc_hook(&self, f: FailedAllocHook) {
-        self.failed_hook.store(f as *mut (), Ordering::Release);
+        release(|o| self.failed_hook.store(f as *mut (), o));
     }
 
     #[cold]
     fn failed(&self, size: usize, caps: u32, func: &'static CStr) {
-        let f = self.failed_hook.load(Ordering::Acquire);
+        let f = acquire(|o| self.failed_hook.load(o));
         if !f.is_null() {
             // SAFETY: only `set_failed_alloc_hook` stores here, from a `FailedAllocHook`.
             let f: FailedAllocHook = unsafe { core::mem::transmute::<*mut (), FailedAllocHook>(f) };
@@ -1951,7 +1997,7 @@ impl Boot<'_> {
         if let Some((_, h)) = first {
             h.malloc(HEAP_T_SIZE * n);
         }
-        reg.initialised.store(true, Ordering::Release);
+        release(|o| reg.initialised.store(true, o));
     }
 }
 
@@ -1993,10 +2039,12 @@ struct Iter<'a> {
 
 impl<'a> Iterator for Iter<'a> {
     type Item = &'a Slot;
-    #[inline(always)]
+    // One copy on the chips (the list walks of boot, queries, free and monitoring share it).
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline(never))]
     fn next(&mut self) -> Option<&'a Slot> {
         let s = self.reg.slots.get(self.next.checked_sub(1)?)?;
-        self.next = s.next.load(Ordering::Acquire);
+        self.next = acquire(|o| s.next.load(o));
         Some(s)
     }
 }
