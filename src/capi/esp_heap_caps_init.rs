@@ -62,7 +62,7 @@ pub unsafe extern "C" fn heap_caps_add_region_with_caps(
     let c = unsafe { [*caps, *caps.add(1), *caps.add(2)] };
     let reg = caps::global();
     // SAFETY: forwarded caller contract.
-    match unsafe { reg.add_region_with_caps(c, start as usize, end as usize, "") } {
+    match unsafe { reg.add_region_with_caps(c, start as usize, end as usize, caps::no_name()) } {
         Ok(()) => ESP_OK,
         Err(e) => e.code(),
     }

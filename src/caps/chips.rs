@@ -671,6 +671,7 @@ pub use device::*;
 #[cfg(target_os = "none")]
 mod device {
     //! ESP-IDF's tables, read through FFI. Layouts: types.md §5 (checked at compile time below).
+    use super::super::TypeName;
     use super::*;
     use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -727,24 +728,13 @@ mod device {
         unsafe { core::slice::from_raw_parts(soc_memory_regions.as_ptr(), soc_memory_region_count) }
     }
 
-    fn type_name(t: &SocMemoryTypeDesc) -> &'static str {
-        if t.name.is_null() {
-            return "";
-        }
-        // SAFETY: names in the table are NUL-terminated string literals.
-        let c = unsafe { core::ffi::CStr::from_ptr(t.name as *const core::ffi::c_char) };
-        let b = c.to_bytes();
-        // ESP-IDF's names are ASCII; anything else is shown as "". An ASCII test instead of
-        // full UTF-8 validation (`CStr::to_str`) saves ~400 bytes of flash.
-        if b.iter().any(|&c| c >= 0x80) {
-            return "";
-        }
-        // SAFETY: ASCII is valid UTF-8.
-        unsafe { core::str::from_utf8_unchecked(b) }
+    fn type_name(t: &SocMemoryTypeDesc) -> TypeName {
+        // SAFETY: names in the table are NULL or NUL-terminated string literals.
+        unsafe { TypeName::new(t.name as *const core::ffi::c_char) }
     }
 
     /// Caps and type name of the raw table region containing `p`.
-    pub fn region_caps(p: usize) -> Option<([u32; 3], &'static str)> {
+    pub fn region_caps(p: usize) -> Option<([u32; 3], TypeName)> {
         let r = regions().iter().find(|r| {
             let s = r.start as usize;
             p >= s && p - s < r.size

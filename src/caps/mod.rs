@@ -136,7 +136,75 @@ pub struct BootRegion {
     /// Address shown in the boot log (the chip address in the host simulation).
     pub shown_at: usize,
     /// Type name shown in the boot log.
-    pub name: &'static str,
+    pub name: TypeName,
+}
+
+/// The name of a memory type (boot log, task tracking): a Rust string on hosts.
+#[cfg(not(target_os = "none"))]
+pub type TypeName = &'static str;
+
+/// The name of a memory type: on the chips the C string of ESP-IDF's table as it is, which the
+/// boot log hands to the ROM printf (`%s`); measured (and checked) only where a Rust string is
+/// needed (task tracking). Measuring and checking every name at boot cost ~120 B of flash.
+#[cfg(target_os = "none")]
+pub type TypeName = CName;
+
+/// A NUL-terminated string that lives for the rest of the program (see [`TypeName`]).
+#[cfg(target_os = "none")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CName(*const core::ffi::c_char);
+
+// SAFETY: the pointer is only read, and what it points to never changes (see `CName::new`).
+#[cfg(target_os = "none")]
+unsafe impl Send for CName {}
+// SAFETY: as above.
+#[cfg(target_os = "none")]
+unsafe impl Sync for CName {}
+
+#[cfg(target_os = "none")]
+impl CName {
+    /// `p`, or the empty string for NULL.
+    ///
+    /// # Safety
+    /// `p` must be NULL or a NUL-terminated string that is never written and lives forever.
+    pub unsafe fn new(p: *const core::ffi::c_char) -> CName {
+        static EMPTY: u8 = 0;
+        if p.is_null() {
+            CName(&EMPTY as *const u8 as *const core::ffi::c_char)
+        } else {
+            CName(p)
+        }
+    }
+
+    /// The address of the string.
+    pub fn as_ptr(self) -> *const core::ffi::c_char {
+        self.0
+    }
+
+    /// The string as a Rust string: ESP-IDF's names are ASCII; anything else gives "" (an ASCII
+    /// test instead of full UTF-8 validation saves ~400 bytes of flash).
+    pub fn to_str(self) -> &'static str {
+        // SAFETY: `new`'s contract: a NUL-terminated string that lives forever.
+        let b = unsafe { CStr::from_ptr(self.0) }.to_bytes();
+        if b.iter().any(|&c| c >= 0x80) {
+            return "";
+        }
+        // SAFETY: ASCII is valid UTF-8.
+        unsafe { core::str::from_utf8_unchecked(b) }
+    }
+}
+
+/// The empty type name (runtime regions without a memory type).
+pub fn no_name() -> TypeName {
+    #[cfg(target_os = "none")]
+    {
+        // SAFETY: NULL gives the empty string.
+        unsafe { CName::new(ptr::null()) }
+    }
+    #[cfg(not(target_os = "none"))]
+    {
+        ""
+    }
 }
 
 /// The D/IRAM window of chips where one memory has different data and instruction addresses.
@@ -230,7 +298,9 @@ struct Slot {
     saved_min: Biased<{ usize::MAX }>,
     /// The heap's `portMUX_TYPE` ({owner, count}); its address goes to `MultiHeap::set_lock`.
     lock: UnsafeCell<[u32; 2]>,
+    /// The type name ([`TypeName`]): its address, and on hosts its length.
     name: AtomicPtr<u8>,
+    #[cfg(not(target_os = "none"))]
     name_len: AtomicUsize,
     /// Position in the selection index (list order); see [`Index`].
     pos: AtomicUsize,
@@ -248,6 +318,7 @@ impl Slot {
             saved_min: Biased::new(),
             lock: UnsafeCell::new(port::LOCK_INIT),
             name: AtomicPtr::new(ptr::null_mut()),
+            #[cfg(not(target_os = "none"))]
             name_len: AtomicUsize::new(0),
             pos: AtomicUsize::new(0),
         }
@@ -290,7 +361,13 @@ impl Slot {
         if p.is_null() {
             return "";
         }
+        #[cfg(target_os = "none")]
+        {
+            // SAFETY: `p` came from a `CName` in `fill`.
+            unsafe { CName::new(p as *const core::ffi::c_char) }.to_str()
+        }
         // SAFETY: (p, len) came from a `&'static str` in `fill`.
+        #[cfg(not(target_os = "none"))]
         unsafe {
             core::str::from_utf8_unchecked(core::slice::from_raw_parts(
                 p,
@@ -319,7 +396,7 @@ impl Slot {
         Some(h)
     }
 
-    fn fill(&self, start: usize, end: usize, caps: [u32; 3], name: &'static str) {
+    fn fill(&self, start: usize, end: usize, caps: [u32; 3], name: TypeName) {
         self.start.store(start, Ordering::Relaxed);
         self.end.store(end, Ordering::Relaxed);
         for (d, s) in self.caps.iter().zip(caps) {
@@ -328,6 +405,7 @@ impl Slot {
         self.all
             .store(caps[0] | caps[1] | caps[2], Ordering::Relaxed);
         self.name.store(name.as_ptr() as *mut u8, Ordering::Relaxed);
+        #[cfg(not(target_os = "none"))]
         self.name_len.store(name.len(), Ordering::Relaxed);
         self.saved_min.store(usize::MAX, Ordering::Relaxed);
     }
@@ -837,7 +915,7 @@ impl Registry {
         caps: [u32; 3],
         start: usize,
         end: usize,
-        name: &'static str,
+        name: TypeName,
     ) -> Result<(), Error> {
         if start == 0 || end == 0 || end <= start {
             return Err(Error::InvalidArg);
@@ -1947,16 +2025,28 @@ impl Boot<'_> {
             return;
         }
         let reg = self.reg;
+        #[cfg(target_os = "none")]
         say!(
             err,
-            "I (0) heap_init: At %08X len %08X (%u KiB): ",
+            "I (0) heap_init: At %08X len %08X (%u KiB): %s\n",
             r.shown_at,
             r.size,
-            r.size / 1024
+            r.size / 1024,
+            r.name.as_ptr()
         );
-        // The name is a Rust string (no NUL): raw bytes, not `%s`.
-        port::write_err(r.name.as_bytes());
-        say!(err, "\n");
+        #[cfg(not(target_os = "none"))]
+        {
+            say!(
+                err,
+                "I (0) heap_init: At %08X len %08X (%u KiB): ",
+                r.shown_at,
+                r.size,
+                r.size / 1024
+            );
+            // The name is a Rust string (no NUL): raw bytes, not `%s`.
+            port::write_err(r.name.as_bytes());
+            say!(err, "\n");
+        }
         let idx = reg.used.load(Ordering::Relaxed);
         let Some(slot) = reg.slots.get(idx) else {
             say!(err, "heap_init: too many regions, ignoring the rest\n");
