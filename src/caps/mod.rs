@@ -1343,7 +1343,9 @@ impl Registry {
         release(|o| self.failed_hook.store(f as *mut (), o));
     }
 
+    // One copy on the chips (the allocation families' three call sites share it).
     #[cold]
+    #[cfg_attr(target_os = "none", inline(never))]
     fn failed(&self, size: usize, caps: u32, func: &'static CStr) {
         let f = acquire(|o| self.failed_hook.load(o));
         if !f.is_null() {
