@@ -321,6 +321,11 @@ impl MultiHeap {
         if size == 0 || align == 0 || !align.is_power_of_two() {
             return ptr::null_mut();
         }
+        if crate::COMPACT && align <= tlsf::ALIGN as usize {
+            // Chips: every caps allocation comes here; word alignment is plain malloc (as TLSF's
+            // aligned path would do), through its one copy instead of a second inlined one.
+            return self.malloc_inline(size);
+        }
         // The user pointer, not the poison head, is what must be aligned.
         let (Some(req), Some(offset)) = (
             size.checked_add(poison::OVERHEAD),

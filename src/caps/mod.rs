@@ -396,12 +396,16 @@ impl Slot {
         Some(h)
     }
 
+    // One copy on the chips (boot and runtime regions).
+    #[cfg_attr(target_os = "none", inline(never))]
     fn fill(&self, start: usize, end: usize, caps: [u32; 3], name: TypeName) {
         self.start.store(start, Ordering::Relaxed);
         self.end.store(end, Ordering::Relaxed);
-        for (d, s) in self.caps.iter().zip(caps) {
-            d.store(s, Ordering::Relaxed);
-        }
+        // Three plain stores (a loop over the pairs compiled to a copy through the stack).
+        let [c0, c1, c2] = &self.caps;
+        c0.store(caps[0], Ordering::Relaxed);
+        c1.store(caps[1], Ordering::Relaxed);
+        c2.store(caps[2], Ordering::Relaxed);
         self.all
             .store(caps[0] | caps[1] | caps[2], Ordering::Relaxed);
         self.name.store(name.as_ptr() as *mut u8, Ordering::Relaxed);
@@ -2051,7 +2055,7 @@ impl Boot<'_> {
         }
         let idx = reg.used.load(Ordering::Relaxed);
         let Some(slot) = reg.slots.get(idx) else {
-            say!(err, "heap_init: too many regions, ignoring the rest\n");
+            say!(err, "heap_init: too many regions\n");
             self.full = true;
             return;
         };
