@@ -750,10 +750,9 @@ impl Registry {
     fn reindex(&self) {
         let ix = &self.index;
         release(|o| ix.live.store(0, o));
-        for w in ix.masks.as_flattened() {
-            w.store(0, Ordering::Relaxed);
-        }
         // Every used slot is in the list (slots are taken and linked under the writer lock).
+        // The masks need no clearing first: positions used before (runtime heaps added before
+        // boot) lie in the top `n` positions that `publish` rewrites here, every word of them.
         let n = self.used.load(Ordering::Relaxed).min(MAX_HEAPS);
         let mut live = 0u32;
         let mut pos = MAX_HEAPS - n;
