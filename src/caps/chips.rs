@@ -558,7 +558,7 @@ mod host {
     }
 
     /// Caps of the raw table region containing host address `p` (for `heap_caps_add_region`).
-    pub fn region_caps(p: usize) -> Option<([u32; 3], &'static str)> {
+    pub fn region_caps(p: usize) -> Option<(&'static [u32; 3], &'static str)> {
         let c = selected_chip();
         let a = host_to_chip(p)?;
         let reg = c
@@ -566,7 +566,7 @@ mod host {
             .iter()
             .find(|r| a >= r.start && (a - r.start) < r.size)?;
         let t = c.types.get(reg.ty)?;
-        Some((t.caps, t.name))
+        Some((&t.caps, t.name))
     }
 
     /// `heap_caps_init` on the host: maps the selected chip, registers its boot heaps and (for
@@ -734,13 +734,13 @@ mod device {
     }
 
     /// Caps and type name of the raw table region containing `p`.
-    pub fn region_caps(p: usize) -> Option<([u32; 3], TypeName)> {
+    pub fn region_caps(p: usize) -> Option<(&'static [u32; 3], TypeName)> {
         let r = regions().iter().find(|r| {
             let s = r.start as usize;
             p >= s && p - s < r.size
         })?;
         let t = types().get(r.ty)?;
-        Some((t.caps, type_name(t)))
+        Some((&t.caps, type_name(t)))
     }
 
     /// `heap_caps_init` on the device. Single-threaded at boot, so a plain flag guards it.

@@ -920,6 +920,23 @@ impl Registry {
         end: usize,
         name: TypeName,
     ) -> Result<(), Error> {
+        // SAFETY: forwarded caller contract.
+        unsafe { self.add_region_caps_ref(&caps, start, end, name) }
+    }
+
+    /// [`Registry::add_region_with_caps`] with the masks by reference: the C entry points pass
+    /// the caller's array or the memory type's masks in place (no copy).
+    ///
+    /// # Safety
+    /// As for [`Registry::add_region_with_caps`].
+    pub(crate) unsafe fn add_region_caps_ref(
+        &self,
+        caps: &[u32; 3],
+        start: usize,
+        end: usize,
+        name: TypeName,
+    ) -> Result<(), Error> {
+        let caps = *caps;
         if start == 0 || end == 0 || end <= start {
             return Err(Error::InvalidArg);
         }
