@@ -1403,9 +1403,16 @@ impl Registry {
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline(never))]
     unsafe fn first_of(&self, a: Attempt, size: usize, caps: &[u32], f: &'static CStr) -> *mut u8 {
-        let mut last = Caps::DEFAULT.bits();
+        let last = caps.last().copied().unwrap_or(Caps::DEFAULT.bits());
+        if let (true, Attempt::Aligned(alignment)) = (crate::COMPACT, a) {
+            // Chips: the aligned functions' argument checks, here in the one copy (see
+            // `aligned_of`). For the word-aligned malloc family they change nothing: a size of
+            // 0 or above the limit fails every attempt anyway, with the same callback.
+            if !self.aligned_args_ok(alignment, size, last, f) {
+                return ptr::null_mut();
+            }
+        }
         for &c in caps {
-            last = c;
             // SAFETY: forwarded caller contract; a failed realloc attempt leaves `p` valid.
             let r = unsafe { self.attempt(a, size, c) };
             if !r.is_null() || size == 0 {
@@ -1458,13 +1465,12 @@ impl Registry {
         self.aligned_of(alignment, size, &[caps], cstr!("heap_caps_aligned_alloc"))
     }
 
-    /// The argument checks of the aligned functions, then [`Registry::first_of`]. One copy on
-    /// the chips.
-    #[cfg_attr(not(target_os = "none"), inline)]
-    #[cfg_attr(target_os = "none", inline(never))]
+    /// The argument checks of the aligned functions, then [`Registry::first_of`]. The chips
+    /// make the checks inside `first_of` (one copy of its call sequence).
+    #[inline]
     fn aligned_of(&self, alignment: usize, size: usize, caps: &[u32], f: &'static CStr) -> *mut u8 {
         let last = caps.last().copied().unwrap_or(Caps::DEFAULT.bits());
-        if !self.aligned_args_ok(alignment, size, last, f) {
+        if !crate::COMPACT && !self.aligned_args_ok(alignment, size, last, f) {
             return ptr::null_mut();
         }
         // SAFETY: no pointer argument.
