@@ -1386,7 +1386,7 @@ impl Registry {
     unsafe fn attempt(&self, a: Attempt, size: usize, caps: u32) -> *mut u8 {
         match a {
             Attempt::Aligned(alignment) => self.aligned_alloc_base(alignment, size, caps),
-            Attempt::Calloc(n) => self.calloc_base(n, size, caps),
+            Attempt::Calloc(n) | Attempt::CallocWhole(n) => self.calloc_base(n, size, caps),
             // SAFETY: forwarded caller contract.
             Attempt::Realloc(p) => unsafe { self.realloc_base(p, size, caps) },
         }
@@ -1420,7 +1420,11 @@ impl Registry {
             }
         }
         if size > 0 {
-            self.failed(size, last, f);
+            let reported = match a {
+                Attempt::CallocWhole(n) => n.wrapping_mul(size),
+                _ => size,
+            };
+            self.failed(reported, last, f);
         }
         ptr::null_mut()
     }
@@ -1433,9 +1437,15 @@ impl Registry {
 
     /// `heap_caps_calloc` (the callback condition looks at the element size, as ESP-IDF does).
     pub fn calloc(&self, n: usize, size: usize, caps: u32) -> *mut u8 {
+        let f = cstr!("heap_caps_calloc");
+        if crate::COMPACT {
+            // Chips: through the one copy of the callback sequence.
+            // SAFETY: no pointer argument.
+            return unsafe { self.first_of(Attempt::CallocWhole(n), size, &[caps], f) };
+        }
         let p = self.calloc_base(n, size, caps);
         if p.is_null() && size > 0 {
-            self.failed(n.wrapping_mul(size), caps, cstr!("heap_caps_calloc"));
+            self.failed(n.wrapping_mul(size), caps, f);
         }
         p
     }
@@ -1907,6 +1917,9 @@ enum Attempt {
     Aligned(usize),
     /// `heap_caps_calloc_base` with this element count.
     Calloc(usize),
+    /// As `Calloc`, but a failure reports the whole size `n * size` (wrapping), as
+    /// `heap_caps_calloc` does (`heap_caps_calloc_prefer` reports the element size). Chips only.
+    CallocWhole(usize),
     /// `heap_caps_realloc_base` of this pointer.
     Realloc(*mut u8),
 }
