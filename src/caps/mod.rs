@@ -1472,7 +1472,7 @@ impl Registry {
 
     /// `heap_caps_aligned_alloc`.
     pub fn aligned_alloc(&self, alignment: usize, size: usize, caps: u32) -> *mut u8 {
-        self.aligned_of(alignment, size, &[caps], cstr!("heap_caps_aligned_alloc"))
+        self.aligned_of(alignment, size, &[caps], name_aligned_alloc())
     }
 
     /// The argument checks of the aligned functions, then [`Registry::first_of`]. The chips
@@ -1619,16 +1619,19 @@ impl Registry {
 
     /// `heap_caps_aligned_alloc_default` (backs `memalign`, `aligned_alloc`, `posix_memalign`).
     pub fn aligned_alloc_default(&self, alignment: usize, size: usize) -> *mut u8 {
+        let dflt = cstr!("heap_caps_aligned_alloc_default");
+        if crate::COMPACT {
+            // Chips: the aligned checks are part of `first_of`, so this is the default policy of
+            // malloc and realloc with an aligned attempt (one copy of it).
+            let a = Attempt::Aligned(alignment);
+            // SAFETY: no pointer argument.
+            return unsafe { self.default_of(a, size, name_aligned_alloc(), dflt) };
+        }
         let Some(c) = self.default_first(size) else {
             return self.aligned_alloc(alignment, size, Self::INTERNAL_DEFAULT);
         };
         let caps = [c, Caps::DEFAULT.bits()];
-        self.aligned_of(
-            alignment,
-            size,
-            &caps,
-            cstr!("heap_caps_aligned_alloc_default"),
-        )
+        self.aligned_of(alignment, size, &caps, dflt)
     }
 
     // ---------------------------------------------------------------------------------------
@@ -1907,6 +1910,11 @@ fn name_malloc() -> &'static CStr {
 #[inline(always)]
 fn name_realloc() -> &'static CStr {
     cstr!("heap_caps_realloc")
+}
+
+#[inline(always)]
+fn name_aligned_alloc() -> &'static CStr {
+    cstr!("heap_caps_aligned_alloc")
 }
 
 /// One allocation attempt of the caps families, the caps aside: the shared core
