@@ -748,13 +748,9 @@ mod device {
         if !BOOTED.load(Ordering::Relaxed) {
             BOOTED.store(true, Ordering::Relaxed);
             // The chip is unknown here: bound requests by the largest HEAP_SIZE_MAX of any chip
-            // (64 MiB); alignment comes from ESP-IDF's own function (see Registry::adjust_hw).
-            reg.set_hw(HwParams {
-                internal_line: 0,
-                external_line: 0,
-                simd_align: 0,
-                size_max: 0x0400_0000,
-            });
+            // (64 MiB); alignment comes from ESP-IDF's own function (see Registry::adjust_hw),
+            // so the registry's cache-line facts are never read.
+            reg.set_size_max(0x0400_0000);
             if let Some((lo, hi, iram, inv)) = crate::port::diram_alias() {
                 reg.set_diram_alias(Some(DiramAlias {
                     dram_lo: lo,

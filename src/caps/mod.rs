@@ -645,6 +645,12 @@ impl Registry {
         self.size_max.store(hw.size_max, Ordering::Relaxed);
     }
 
+    /// Sets the size limit alone (`HEAP_SIZE_MAX`): the chips' boot, where the global registry
+    /// leaves the alignment facts to ESP-IDF's own function (see `adjust_hw`).
+    pub fn set_size_max(&self, size_max: usize) {
+        self.size_max.store(size_max, Ordering::Relaxed);
+    }
+
     /// Declares the D/IRAM alias window (chips whose D/IRAM has two addresses).
     pub fn set_diram_alias(&self, a: Option<DiramAlias>) {
         let a = a.unwrap_or(DiramAlias {
