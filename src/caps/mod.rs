@@ -1435,10 +1435,22 @@ impl Registry {
         ptr::null_mut()
     }
 
+    /// [`Registry::first_of`] with the one `caps`. Out of line on the chips: the entry points
+    /// then pass their arguments on without a stack frame for the list (flash).
+    ///
+    /// # Safety
+    /// As for [`Registry::attempt`].
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline(never))]
+    unsafe fn one_of(&self, a: Attempt, size: usize, caps: u32, f: &'static CStr) -> *mut u8 {
+        // SAFETY: forwarded caller contract.
+        unsafe { self.first_of(a, size, &[caps], f) }
+    }
+
     /// `heap_caps_malloc`.
     pub fn malloc(&self, size: usize, caps: u32) -> *mut u8 {
         // SAFETY: no pointer argument.
-        unsafe { self.first_of(Attempt::Aligned(WORD), size, &[caps], name_malloc()) }
+        unsafe { self.one_of(Attempt::Aligned(WORD), size, caps, name_malloc()) }
     }
 
     /// `heap_caps_calloc` (the callback condition looks at the element size, as ESP-IDF does).
@@ -1447,7 +1459,7 @@ impl Registry {
         if crate::COMPACT {
             // Chips: through the one copy of the callback sequence.
             // SAFETY: no pointer argument.
-            return unsafe { self.first_of(Attempt::CallocWhole(n), size, &[caps], f) };
+            return unsafe { self.one_of(Attempt::CallocWhole(n), size, caps, f) };
         }
         let p = self.calloc_base(n, size, caps);
         if p.is_null() && size > 0 {
@@ -1462,7 +1474,7 @@ impl Registry {
     /// `p` must be NULL or a live pointer returned by this registry's allocation functions.
     pub unsafe fn realloc(&self, p: *mut u8, size: usize, caps: u32) -> *mut u8 {
         // SAFETY: forwarded caller contract.
-        unsafe { self.first_of(Attempt::Realloc(p), size, &[caps], name_realloc()) }
+        unsafe { self.one_of(Attempt::Realloc(p), size, caps, name_realloc()) }
     }
 
     fn aligned_args_ok(&self, alignment: usize, size: usize, caps: u32, f: &'static CStr) -> bool {
@@ -1478,6 +1490,17 @@ impl Registry {
 
     /// `heap_caps_aligned_alloc`.
     pub fn aligned_alloc(&self, alignment: usize, size: usize, caps: u32) -> *mut u8 {
+        if crate::COMPACT {
+            // SAFETY: no pointer argument.
+            return unsafe {
+                self.one_of(
+                    Attempt::Aligned(alignment),
+                    size,
+                    caps,
+                    name_aligned_alloc(),
+                )
+            };
+        }
         self.aligned_of(alignment, size, &[caps], name_aligned_alloc())
     }
 
