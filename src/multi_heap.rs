@@ -721,6 +721,9 @@ impl MultiHeap {
 
     /// Sets the low-water mark to the current free bytes and returns the old mark.
     pub fn reset_minimum_free_bytes(self) -> usize {
+        if crate::COMPACT {
+            return self.update_minimum(None);
+        }
         let _g = self.lock();
         // SAFETY: lock held; header initialised.
         unsafe {
@@ -733,6 +736,10 @@ impl MultiHeap {
 
     /// Lowers the low-water mark to `v` if `v` is lower.
     pub fn restore_minimum_free_bytes(self, v: usize) {
+        if crate::COMPACT {
+            self.update_minimum(Some(v));
+            return;
+        }
         let _g = self.lock();
         // SAFETY: lock held; header initialised.
         unsafe {
@@ -740,6 +747,24 @@ impl MultiHeap {
             if v < h.minimum_free_bytes {
                 h.minimum_free_bytes = v;
             }
+        }
+    }
+
+    /// The chips' one copy of the two updates above: `None` resets the mark to the current
+    /// free bytes, `Some(v)` lowers it to `v` if `v` is lower; returns the old mark.
+    #[cfg_attr(target_os = "none", inline(never))]
+    fn update_minimum(self, v: Option<usize>) -> usize {
+        let _g = self.lock();
+        // SAFETY: lock held; header initialised.
+        unsafe {
+            let h = &mut *self.header();
+            let old = h.minimum_free_bytes;
+            let new = match v {
+                None => h.free_bytes,
+                Some(v) => v.min(old),
+            };
+            h.minimum_free_bytes = new;
+            old
         }
     }
 

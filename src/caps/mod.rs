@@ -390,7 +390,8 @@ impl Slot {
         let h = unsafe { MultiHeap::register(start as *mut u8, self.end() - start)? };
         h.set_lock(self.lock_ptr());
         if zero_min {
-            h.force_minimum_free_bytes(0);
+            // Lowering the mark to 0 sets it to 0 (the same call as monitoring's restore).
+            h.restore_minimum_free_bytes(0);
         }
         release(|o| self.heap.store(h.as_ptr() as usize, o));
         Some(h)
