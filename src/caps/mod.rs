@@ -467,14 +467,15 @@ impl Index {
         }
     }
 
-    /// Puts position `pos` in exactly the masks selected by `caps` (writer lock held; plain
-    /// load/store, as the device target has no read-modify-write atomics). One loop over the
-    /// 4 x 32 words.
-    fn mark(&self, pos: usize, caps: [u32; 3]) {
+    /// Puts position `pos` in exactly the masks selected by the caps of `slot` (writer lock
+    /// held; plain load/store, as the device target has no read-modify-write atomics). One loop
+    /// over the 4 x 32 words.
+    fn mark(&self, pos: usize, slot: &Slot) {
         let bit = 1u32 << (pos % 32);
-        let all = caps[0] | caps[1] | caps[2];
         for (i, w) in self.masks.as_flattened().iter().enumerate() {
-            let c = caps.get(i / 32).copied().unwrap_or(all);
+            // The slot's three masks, then their OR (`ALL`), read in place.
+            let c = slot.caps.get(i / 32).unwrap_or(&slot.all);
+            let c = c.load(Ordering::Relaxed);
             let v = w.load(Ordering::Relaxed);
             let v = if (c >> (i % 32)) & 1 != 0 {
                 v | bit
@@ -863,8 +864,7 @@ impl Registry {
         };
         slot.pos.store(pos, Ordering::Relaxed);
         ps.store(idx, Ordering::Relaxed);
-        let caps = [slot.prio(0), slot.prio(1), slot.prio(2)];
-        self.index.mark(pos, caps);
+        self.index.mark(pos, slot);
         if slot.heap.load(Ordering::Relaxed) != 0 {
             *live |= 1 << (pos % 32);
         }
