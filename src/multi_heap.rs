@@ -268,6 +268,11 @@ impl MultiHeap {
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline(never))]
     pub fn malloc_inline(self, size: usize) -> *mut u8 {
+        if crate::COMPACT {
+            // Chips: the one allocation sequence (TLSF's aligned path serves alignment 4 with
+            // its malloc; the same results: NULL for 0 bytes and for what does not fit).
+            return self.aligned_alloc_op(size, tlsf::ALIGN as usize, 0, cstr!("malloc"));
+        }
         // Without poisoning TLSF itself answers 0 bytes with no block; with it, 0 bytes and what
         // cannot fit fail here, in one compare (see `MAX_POISONED_REQUEST`).
         if poison::ENABLED && size.wrapping_sub(1) >= MAX_POISONED_REQUEST {
@@ -317,14 +322,24 @@ impl MultiHeap {
     }
 
     /// Allocates `size` bytes such that `result + offset` is a multiple of `align`.
+    #[inline]
     pub fn aligned_alloc_offs(self, size: usize, align: usize, offset: usize) -> *mut u8 {
+        self.aligned_alloc_op(size, align, offset, cstr!("aligned_alloc"))
+    }
+
+    /// `aligned_alloc_offs`, naming the operation `op` in poisoning reports. On the chips also
+    /// the plain malloc (alignment 4: TLSF's aligned path is its malloc then), so that they have
+    /// one copy of the allocation sequence.
+    #[cfg_attr(target_os = "none", inline(never))]
+    fn aligned_alloc_op(
+        self,
+        size: usize,
+        align: usize,
+        offset: usize,
+        op: &'static CStr,
+    ) -> *mut u8 {
         if size == 0 || align == 0 || !align.is_power_of_two() {
             return ptr::null_mut();
-        }
-        if crate::COMPACT && align <= tlsf::ALIGN as usize {
-            // Chips: every caps allocation comes here; word alignment is plain malloc (as TLSF's
-            // aligned path would do), through its one copy instead of a second inlined one.
-            return self.malloc_inline(size);
         }
         // The user pointer, not the poison head, is what must be aligned.
         let (Some(req), Some(offset)) = (
@@ -338,7 +353,7 @@ impl MultiHeap {
         match t.malloc_aligned(req, align, offset) {
             Some((p, bs)) => {
                 self.take(bs as usize + HDR as usize);
-                self.poison_new(t.ptr_at(p), size, cstr!("aligned_alloc"))
+                self.poison_new(t.ptr_at(p), size, op)
             }
             None => ptr::null_mut(),
         }
