@@ -792,6 +792,17 @@ impl MultiHeap {
 
     /// Statistics of the heap.
     pub fn info(self) -> Info {
+        let mut t = Info::default();
+        self.add_info_to(&mut t, 0);
+        t
+    }
+
+    /// Adds the heap's statistics (see [`MultiHeap::info`]) to `t`: sums, and the maximum of
+    /// the largest free blocks, each byte figure less `owner` bytes per block (floored at 0; the
+    /// caps layer's owner words). One copy for the heap's and the caps layer's queries, which
+    /// write into the C caller's structure in place.
+    #[cfg_attr(target_os = "none", inline(never))]
+    pub(crate) fn add_info_to(self, t: &mut Info, owner: usize) {
         let _g = self.lock();
         // Counted over the shared walk (`walk_locked`) rather than `Tlsf::stats`, which has a
         // walk of its own: one copy less on the chips.
@@ -806,15 +817,19 @@ impl MultiHeap {
             true
         });
         let largest_fit = self.tlsf().largest_fit() as usize;
-        Info {
-            total_free_bytes: self.free_size(),
-            total_allocated_bytes: used_bytes.saturating_sub(used_blocks * poison::OVERHEAD),
-            largest_free_block: largest_fit.saturating_sub(poison::OVERHEAD),
-            minimum_free_bytes: self.minimum_free_size(),
-            allocated_blocks: used_blocks,
-            free_blocks,
-            total_blocks: used_blocks + free_blocks,
-        }
+        t.total_free_bytes += self.free_size().saturating_sub(owner);
+        t.total_allocated_bytes += used_bytes
+            .saturating_sub(used_blocks * poison::OVERHEAD)
+            .saturating_sub(used_blocks * owner);
+        t.largest_free_block = t.largest_free_block.max(
+            largest_fit
+                .saturating_sub(poison::OVERHEAD)
+                .saturating_sub(owner),
+        );
+        t.minimum_free_bytes += self.minimum_free_size().saturating_sub(owner);
+        t.allocated_blocks += used_blocks;
+        t.free_blocks += free_blocks;
+        t.total_blocks += used_blocks + free_blocks;
     }
 
     fn block(self, b: BlockInfo) -> Block {

@@ -250,8 +250,11 @@ pub unsafe extern "C" fn heap_caps_get_info(info: *mut multi_heap_info_t, caps: 
     if info.is_null() {
         return;
     }
-    // SAFETY: checked non-NULL; caller guarantees it is writable.
-    unsafe { crate::capi::multi_heap::store_info(info, reg().info(caps)) }
+    // SAFETY: checked non-NULL; caller guarantees it is writable; `Info` has the layout of
+    // `multi_heap_info_t` (checked in capi/multi_heap.rs) and every bit pattern is valid.
+    reg().info_into(caps, unsafe {
+        &mut *info.cast::<crate::multi_heap::Info>()
+    });
 }
 
 /// Prints a summary of the heaps with all of `caps` to standard output.

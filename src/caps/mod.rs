@@ -1709,30 +1709,27 @@ impl Registry {
 
     /// `heap_caps_get_largest_free_block`.
     pub fn largest_free_block(&self, caps: u32) -> usize {
-        self.info(caps).largest_free_block
+        let mut t = Info::default();
+        self.info_into(caps, &mut t);
+        t.largest_free_block
     }
 
     /// `heap_caps_get_info`: sums over matching heaps, maximum of the largest free blocks.
     pub fn info(&self, caps: u32) -> Info {
         let mut t = Info::default();
-        for (_, h) in self.matching(caps) {
-            let i = h.info();
-            // Owner words are not the user's bytes. ESP-IDF subtracts them too, but from the
-            // running maximum inside the loop and without a floor (it can wrap); here each
-            // heap's figures are corrected on their own, floored at 0.
-            t.total_free_bytes += i.total_free_bytes.saturating_sub(OWNER);
-            t.total_allocated_bytes += i
-                .total_allocated_bytes
-                .saturating_sub(i.allocated_blocks * OWNER);
-            t.minimum_free_bytes += i.minimum_free_bytes.saturating_sub(OWNER);
-            t.allocated_blocks += i.allocated_blocks;
-            t.free_blocks += i.free_blocks;
-            t.total_blocks += i.total_blocks;
-            t.largest_free_block = t
-                .largest_free_block
-                .max(i.largest_free_block.saturating_sub(OWNER));
-        }
+        self.info_into(caps, &mut t);
         t
+    }
+
+    /// Stores the statistics of the heaps with all of `caps` in `t` (the C entry point passes
+    /// the caller's structure). Owner words are not the user's bytes. ESP-IDF subtracts
+    /// them too, but from the running maximum inside the loop and without a floor (it can
+    /// wrap); here each heap's figures are corrected on their own, floored at 0.
+    pub(crate) fn info_into(&self, caps: u32, t: &mut Info) {
+        *t = Info::default();
+        for (_, h) in self.matching(caps) {
+            h.add_info_to(t, OWNER);
+        }
     }
 
     /// `heap_caps_print_heap_info`, in ESP-IDF's format, to standard output.
