@@ -342,14 +342,12 @@ impl Slot {
         self.caps.get(p).map_or(0, |c| c.load(Ordering::Relaxed))
     }
 
-    /// OR of the three masks; 0 for unregistered heaps so they never match.
+    /// The OR of the three masks, for a heap known to be registered (unregistered heaps match
+    /// nothing: every user looks at registered ones only, and so needs no second load of the
+    /// heap word).
     #[inline(always)]
-    fn all_caps(&self) -> u32 {
-        if self.heap.load(Ordering::Relaxed) == 0 {
-            0
-        } else {
-            self.all.load(Ordering::Relaxed)
-        }
+    fn mask(&self) -> u32 {
+        self.all.load(Ordering::Relaxed)
     }
 
     fn lock_ptr(&self) -> *mut c_void {
@@ -1144,7 +1142,7 @@ impl Registry {
         crate::task_info::HeapId {
             heap: h,
             name: s.name(),
-            caps: s.all_caps(),
+            caps: s.mask(),
             size: s.end() - s.start(),
         }
     }
@@ -1159,7 +1157,7 @@ impl Registry {
     #[cfg(feature = "HEAP_TASK_TRACKING")]
     pub fn each_heap(&self) -> impl Iterator<Item = (u32, usize, MultiHeap)> + '_ {
         self.iter()
-            .filter_map(|s| s.heap().map(|h| (s.all_caps(), s.start(), h)))
+            .filter_map(|s| s.heap().map(|h| (s.mask(), s.start(), h)))
     }
 
     /// `heap_caps_malloc_base`.
@@ -1320,7 +1318,8 @@ impl Registry {
         let Some((slot, h)) = self.find_heap(raw as usize) else {
             outside(cstr!("realloc"), p)
         };
-        if !aliased && alignment <= WORD && caps & slot.all_caps() == caps {
+        // (`find_heap` gives registered heaps only.)
+        if !aliased && alignment <= WORD && caps & slot.mask() == caps {
             #[cfg(feature = "HEAP_TASK_TRACKING")]
             // SAFETY: the owner word of a live block (see `free_raw`).
             let old_owner = unsafe { ptr::read_unaligned(raw as *const *mut c_void) };
@@ -1846,7 +1845,7 @@ impl Registry {
     /// `heap_caps_match` for the heap containing `p`: registered and has all of `caps`.
     pub fn heap_matches(&self, p: usize, caps: u32) -> bool {
         self.find_heap(p)
-            .is_some_and(|(s, _)| s.all_caps() & caps == caps)
+            .is_some_and(|(s, _)| s.mask() & caps == caps)
     }
 
     /// Name of the memory type of the heap containing `p` (empty if none).
@@ -2150,7 +2149,7 @@ impl Boot<'_> {
         let mut first: Option<(usize, MultiHeap)> = None;
         for s in reg.slots.iter().take(n) {
             if let Some(h) = s.heap() {
-                if s.all_caps() & want == want && first.map_or(true, |(a, _)| s.start() < a) {
+                if s.mask() & want == want && first.map_or(true, |(a, _)| s.start() < a) {
                     first = Some((s.start(), h));
                     if crate::COMPACT {
                         // The regions came in address order: the first match is the lowest.
@@ -2189,7 +2188,7 @@ impl<'a> Iterator for Matching<'a> {
     fn next(&mut self) -> Option<(&'a Slot, MultiHeap)> {
         for s in self.it.by_ref() {
             if let Some(h) = s.heap() {
-                if s.all_caps() & self.caps == self.caps {
+                if s.mask() & self.caps == self.caps {
                     return Some((s, h));
                 }
             }
