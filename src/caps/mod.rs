@@ -876,7 +876,7 @@ impl Registry {
     }
 
     /// Links slot `idx` before the first entry whose size is >= its own.
-    #[inline(never)]
+    #[inline]
     fn insert_sorted(&self, idx: usize) {
         let Some(me) = self.slots.get(idx) else {
             return;
