@@ -511,7 +511,9 @@ impl Index {
 #[inline(always)]
 fn lowest_bit(x: u32) -> usize {
     if crate::COMPACT {
-        crate::tlsf::log2(x & x.wrapping_neg()) as usize
+        // (`% 32`, a no-op on the result, lets the compiler drop the bounds checks of the
+        // 32-entry tables it indexes.)
+        crate::tlsf::log2(x & x.wrapping_neg()) as usize % 32
     } else {
         x.trailing_zeros() as usize
     }
