@@ -12,7 +12,7 @@
 //! shared with its DRAM view. ESP32's word-reversed alias is simulated as a linear one.
 //! Reserved ranges model ROM data, the app's .data/.bss and IRAM code of a typical small app.
 
-use super::{BootRegion, Caps, DiramAlias, HwParams, Registry};
+use super::{BootRegion, Caps, HwParams, Registry};
 
 const D: u32 = Caps::DEFAULT.bits();
 const I: u32 = Caps::INTERNAL.bits();
@@ -479,6 +479,7 @@ pub use host::*;
 
 #[cfg(not(target_os = "none"))]
 mod host {
+    use super::super::DiramAlias;
     use super::*;
     use core::sync::atomic::{AtomicUsize, Ordering};
 
@@ -751,14 +752,7 @@ mod device {
             // (64 MiB); alignment comes from ESP-IDF's own function (see Registry::adjust_hw),
             // so the registry's cache-line facts are never read.
             reg.set_size_max(0x0400_0000);
-            if let Some((lo, hi, iram, inv)) = crate::port::diram_alias() {
-                reg.set_diram_alias(Some(DiramAlias {
-                    dram_lo: lo,
-                    dram_hi: hi,
-                    iram_lo: iram,
-                    inverted: inv,
-                }));
-            }
+            reg.set_diram_alias_from_port();
             // The `.reserved_memory_address` section, in link order (`cut` needs no sorting).
             // SAFETY: the linker brackets the section with these two symbols.
             let reserved = unsafe {

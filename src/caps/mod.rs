@@ -562,14 +562,13 @@ pub struct Registry {
     hw_external: Biased<{ HwParams::ESP32.external_line }>,
     hw_simd: Biased<{ HwParams::ESP32.simd_align }>,
     size_max: Biased<{ HwParams::ESP32.size_max }>,
-    alias_lo: AtomicUsize,
-    alias_hi: AtomicUsize,
-    alias_iram: AtomicUsize,
+    /// The D/IRAM alias window: DRAM low, DRAM high (0: no alias), IRAM low, inverted (not 0),
+    /// in one array so that the chips' port fills it in place at boot.
+    alias: [AtomicUsize; 4],
     initialised: AtomicBool,
     /// `enable_nonos_stack_heaps` has run (the startup phase is over).
     started: AtomicBool,
     monitoring: AtomicBool,
-    alias_inverted: AtomicBool,
     index: Index,
     slots: [Slot; MAX_HEAPS],
     /// Per-task statistics (task tracking).
@@ -629,10 +628,7 @@ impl Registry {
             hw_external: Biased::new(),
             hw_simd: Biased::new(),
             size_max: Biased::new(),
-            alias_lo: AtomicUsize::new(0),
-            alias_hi: AtomicUsize::new(0),
-            alias_iram: AtomicUsize::new(0),
-            alias_inverted: AtomicBool::new(false),
+            alias: [const { AtomicUsize::new(0) }; 4],
             #[cfg(feature = "HEAP_TASK_TRACKING")]
             tasks: crate::task_info::Tasks::new(),
             index: Index::new(),
@@ -661,22 +657,33 @@ impl Registry {
             iram_lo: 0,
             inverted: false,
         });
-        self.alias_lo.store(a.dram_lo, Ordering::Relaxed);
-        self.alias_hi.store(a.dram_hi, Ordering::Relaxed);
-        self.alias_iram.store(a.iram_lo, Ordering::Relaxed);
-        self.alias_inverted.store(a.inverted, Ordering::Relaxed);
+        let [lo, hi, iram, inv] = &self.alias;
+        lo.store(a.dram_lo, Ordering::Relaxed);
+        hi.store(a.dram_hi, Ordering::Relaxed);
+        iram.store(a.iram_lo, Ordering::Relaxed);
+        inv.store(a.inverted as usize, Ordering::Relaxed);
+    }
+
+    /// The chips' boot: ESP-IDF's port writes the alias window here (see `alias`).
+    #[cfg(target_os = "none")]
+    pub(crate) fn set_diram_alias_from_port(&self) {
+        if !port::diram_alias_into(&self.alias) {
+            // Same addresses for data and instructions: no alias.
+            self.alias[1].store(0, Ordering::Relaxed);
+        }
     }
 
     fn alias(&self) -> Option<DiramAlias> {
-        let hi = self.alias_hi.load(Ordering::Relaxed);
+        let [lo, hi, iram, inv] = &self.alias;
+        let hi = hi.load(Ordering::Relaxed);
         if hi == 0 {
             return None;
         }
         Some(DiramAlias {
-            dram_lo: self.alias_lo.load(Ordering::Relaxed),
+            dram_lo: lo.load(Ordering::Relaxed),
             dram_hi: hi,
-            iram_lo: self.alias_iram.load(Ordering::Relaxed),
-            inverted: self.alias_inverted.load(Ordering::Relaxed),
+            iram_lo: iram.load(Ordering::Relaxed),
+            inverted: inv.load(Ordering::Relaxed) != 0,
         })
     }
 
