@@ -419,7 +419,9 @@ impl Slot {
 ///
 /// Every listed heap has a position 0..MAX_HEAPS; ascending positions are list order. Boot heaps
 /// take the top positions (renumbered once at the end of `init`), each runtime heap the position
-/// below the lowest used one, so positions never change after boot. For every capability bit `b`,
+/// below the lowest used one, so positions never change after boot. With every used slot in the
+/// list, the `n` listed heaps hold positions `MAX_HEAPS - n ..`: slot `i` added at run time
+/// takes `MAX_HEAPS - 1 - i`. For every capability bit `b`,
 /// `masks[p][b]` (p < 3) holds the positions of the heaps whose priority-`p` mask has `b`, and
 /// `masks[ALL][b]` those whose combined mask has it; `live` holds the positions with a registered
 /// `MultiHeap`. The heaps eligible at priority `p` for `caps` are then
@@ -433,8 +435,6 @@ struct Index {
     live: AtomicU32,
     /// Slot index at each position.
     slot: [AtomicUsize; MAX_HEAPS],
-    /// Lowest used position (`MAX_HEAPS` while empty).
-    low: Biased<MAX_HEAPS>,
     /// Slot indices of the listed heaps sorted by start address (`nsorted` used), for the
     /// address lookup of free/realloc: a binary search instead of a list walk. Hosts only: the
     /// chips (a handful of heaps) walk the list as ESP-IDF does, which costs about the same
@@ -455,7 +455,6 @@ impl Index {
             masks: [const { [const { AtomicU32::new(0) }; 32] }; 4],
             live: AtomicU32::new(0),
             slot: [const { AtomicUsize::new(0) }; MAX_HEAPS],
-            low: Biased::new(),
             #[cfg(not(any(target_os = "none", heapcaps_compact)))]
             sorted: [const { AtomicUsize::new(0) }; MAX_HEAPS],
             #[cfg(not(any(target_os = "none", heapcaps_compact)))]
@@ -771,7 +770,6 @@ impl Registry {
         let n = self.used.load(Ordering::Relaxed).min(MAX_HEAPS);
         let mut live = 0u32;
         let mut pos = MAX_HEAPS - n;
-        ix.low.store(pos, Ordering::Relaxed);
         #[cfg(not(any(target_os = "none", heapcaps_compact)))]
         ix.nsorted.store(0, Ordering::Relaxed);
         let mut cur = self.head.load(Ordering::Relaxed);
@@ -987,9 +985,9 @@ impl Registry {
         }
         slot.next
             .store(self.head.load(Ordering::Relaxed), Ordering::Relaxed);
-        // A new head takes the position below every other one (list order = position order).
-        let pos = self.index.low.load(Ordering::Relaxed).saturating_sub(1);
-        self.index.low.store(pos, Ordering::Relaxed);
+        // A new head takes the position below every other one (list order = position order):
+        // the `idx` used slots hold the top `idx` positions (see `Index`).
+        let pos = MAX_HEAPS - 1 - idx;
         let mut live = self.index.live.load(Ordering::Relaxed);
         self.publish(idx, pos, &mut live);
         #[cfg(not(any(target_os = "none", heapcaps_compact)))]
