@@ -268,6 +268,11 @@ impl MultiHeap {
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline(never))]
     pub fn malloc_inline(self, size: usize) -> *mut u8 {
+        if crate::COMPACT {
+            // Chips: the one allocation sequence (TLSF's aligned path serves alignment 4 with
+            // its malloc; the same results: NULL for 0 bytes and for what does not fit).
+            return self.aligned_alloc_op(size, tlsf::ALIGN as usize, 0, cstr!("malloc"));
+        }
         // Without poisoning TLSF itself answers 0 bytes with no block; with it, 0 bytes and what
         // cannot fit fail here, in one compare (see `MAX_POISONED_REQUEST`).
         if poison::ENABLED && size.wrapping_sub(1) >= MAX_POISONED_REQUEST {
@@ -317,7 +322,22 @@ impl MultiHeap {
     }
 
     /// Allocates `size` bytes such that `result + offset` is a multiple of `align`.
+    #[inline]
     pub fn aligned_alloc_offs(self, size: usize, align: usize, offset: usize) -> *mut u8 {
+        self.aligned_alloc_op(size, align, offset, cstr!("aligned_alloc"))
+    }
+
+    /// `aligned_alloc_offs`, naming the operation `op` in poisoning reports. On the chips also
+    /// the plain malloc (alignment 4: TLSF's aligned path is its malloc then), so that they have
+    /// one copy of the allocation sequence.
+    #[cfg_attr(target_os = "none", inline(never))]
+    fn aligned_alloc_op(
+        self,
+        size: usize,
+        align: usize,
+        offset: usize,
+        op: &'static CStr,
+    ) -> *mut u8 {
         if size == 0 || align == 0 || !align.is_power_of_two() {
             return ptr::null_mut();
         }
@@ -333,7 +353,7 @@ impl MultiHeap {
         match t.malloc_aligned(req, align, offset) {
             Some((p, bs)) => {
                 self.take(bs as usize + HDR as usize);
-                self.poison_new(t.ptr_at(p), size, cstr!("aligned_alloc"))
+                self.poison_new(t.ptr_at(p), size, op)
             }
             None => ptr::null_mut(),
         }
@@ -716,6 +736,9 @@ impl MultiHeap {
 
     /// Sets the low-water mark to the current free bytes and returns the old mark.
     pub fn reset_minimum_free_bytes(self) -> usize {
+        if crate::COMPACT {
+            return self.update_minimum(None);
+        }
         let _g = self.lock();
         // SAFETY: lock held; header initialised.
         unsafe {
@@ -728,6 +751,10 @@ impl MultiHeap {
 
     /// Lowers the low-water mark to `v` if `v` is lower.
     pub fn restore_minimum_free_bytes(self, v: usize) {
+        if crate::COMPACT {
+            self.update_minimum(Some(v));
+            return;
+        }
         let _g = self.lock();
         // SAFETY: lock held; header initialised.
         unsafe {
@@ -735,6 +762,24 @@ impl MultiHeap {
             if v < h.minimum_free_bytes {
                 h.minimum_free_bytes = v;
             }
+        }
+    }
+
+    /// The chips' one copy of the two updates above: `None` resets the mark to the current
+    /// free bytes, `Some(v)` lowers it to `v` if `v` is lower; returns the old mark.
+    #[cfg_attr(target_os = "none", inline(never))]
+    fn update_minimum(self, v: Option<usize>) -> usize {
+        let _g = self.lock();
+        // SAFETY: lock held; header initialised.
+        unsafe {
+            let h = &mut *self.header();
+            let old = h.minimum_free_bytes;
+            let new = match v {
+                None => h.free_bytes,
+                Some(v) => v.min(old),
+            };
+            h.minimum_free_bytes = new;
+            old
         }
     }
 
@@ -747,6 +792,17 @@ impl MultiHeap {
 
     /// Statistics of the heap.
     pub fn info(self) -> Info {
+        let mut t = Info::default();
+        self.add_info_to(&mut t, 0);
+        t
+    }
+
+    /// Adds the heap's statistics (see [`MultiHeap::info`]) to `t`: sums, and the maximum of
+    /// the largest free blocks, each byte figure less `owner` bytes per block (floored at 0; the
+    /// caps layer's owner words). One copy for the heap's and the caps layer's queries, which
+    /// write into the C caller's structure in place.
+    #[cfg_attr(target_os = "none", inline(never))]
+    pub(crate) fn add_info_to(self, t: &mut Info, owner: usize) {
         let _g = self.lock();
         // Counted over the shared walk (`walk_locked`) rather than `Tlsf::stats`, which has a
         // walk of its own: one copy less on the chips.
@@ -761,15 +817,19 @@ impl MultiHeap {
             true
         });
         let largest_fit = self.tlsf().largest_fit() as usize;
-        Info {
-            total_free_bytes: self.free_size(),
-            total_allocated_bytes: used_bytes.saturating_sub(used_blocks * poison::OVERHEAD),
-            largest_free_block: largest_fit.saturating_sub(poison::OVERHEAD),
-            minimum_free_bytes: self.minimum_free_size(),
-            allocated_blocks: used_blocks,
-            free_blocks,
-            total_blocks: used_blocks + free_blocks,
-        }
+        t.total_free_bytes += self.free_size().saturating_sub(owner);
+        t.total_allocated_bytes += used_bytes
+            .saturating_sub(used_blocks * poison::OVERHEAD)
+            .saturating_sub(used_blocks * owner);
+        t.largest_free_block = t.largest_free_block.max(
+            largest_fit
+                .saturating_sub(poison::OVERHEAD)
+                .saturating_sub(owner),
+        );
+        t.minimum_free_bytes += self.minimum_free_size().saturating_sub(owner);
+        t.allocated_blocks += used_blocks;
+        t.free_blocks += free_blocks;
+        t.total_blocks += used_blocks + free_blocks;
     }
 
     fn block(self, b: BlockInfo) -> Block {

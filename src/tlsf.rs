@@ -185,7 +185,7 @@ pub struct Geometry {
 // ~60-byte bit-twiddling sequence.
 #[cfg_attr(not(target_os = "none"), inline(always))]
 #[cfg_attr(target_os = "none", inline(never))]
-const fn log2(x: u32) -> u32 {
+pub(crate) const fn log2(x: u32) -> u32 {
     if COMPACT {
         // Five halving steps: shorter than the compiler's count-leading-zeros expansion.
         let (mut x, mut r, mut s) = (x, 0, 16);

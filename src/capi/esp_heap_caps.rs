@@ -4,7 +4,7 @@
 
 use core::ffi::{c_char, c_void, CStr};
 use core::ptr;
-use core::sync::atomic::{AtomicPtr, Ordering};
+use core::sync::atomic::AtomicPtr;
 
 use crate::capi::multi_heap::multi_heap_info_t;
 use crate::caps::{self, Registry};
@@ -110,7 +110,7 @@ fn reg() -> &'static Registry {
 static FAILED_CB: AtomicPtr<c_void> = AtomicPtr::new(ptr::null_mut());
 
 fn call_c_hook(size: usize, caps: u32, name: &'static CStr) {
-    let f = FAILED_CB.load(Ordering::Acquire);
+    let f = caps::acquire(|o| FAILED_CB.load(o));
     if !f.is_null() {
         // SAFETY: only `heap_caps_register_failed_alloc_callback` stores here, from a non-NULL
         // `esp_alloc_failed_hook_t`.
@@ -128,7 +128,7 @@ pub extern "C" fn heap_caps_register_failed_alloc_callback(
     match cb {
         None => ESP_ERR_INVALID_ARG,
         Some(f) => {
-            FAILED_CB.store(f as *mut c_void, Ordering::Release);
+            caps::release(|o| FAILED_CB.store(f as *mut c_void, o));
             reg().set_failed_alloc_hook(call_c_hook);
             ESP_OK
         }
@@ -250,8 +250,11 @@ pub unsafe extern "C" fn heap_caps_get_info(info: *mut multi_heap_info_t, caps: 
     if info.is_null() {
         return;
     }
-    // SAFETY: checked non-NULL; caller guarantees it is writable.
-    unsafe { crate::capi::multi_heap::store_info(info, reg().info(caps)) }
+    // SAFETY: checked non-NULL; caller guarantees it is writable; `Info` has the layout of
+    // `multi_heap_info_t` (checked in capi/multi_heap.rs) and every bit pattern is valid.
+    reg().info_into(caps, unsafe {
+        &mut *info.cast::<crate::multi_heap::Info>()
+    });
 }
 
 /// Prints a summary of the heaps with all of `caps` to standard output.

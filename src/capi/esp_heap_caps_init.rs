@@ -38,7 +38,7 @@ pub unsafe extern "C" fn heap_caps_add_region(start: intptr_t, end: intptr_t) ->
         return ESP_ERR_NOT_FOUND;
     };
     // SAFETY: forwarded caller contract.
-    match unsafe { reg.add_region_with_caps(c, start as usize, end as usize, name) } {
+    match unsafe { reg.add_region_caps_ref(c, start as usize, end as usize, name) } {
         Ok(()) => ESP_OK,
         Err(e) => e.code(),
     }
@@ -58,11 +58,11 @@ pub unsafe extern "C" fn heap_caps_add_region_with_caps(
     if caps.is_null() {
         return ESP_ERR_INVALID_ARG;
     }
-    // SAFETY: caller contract: 3 readable values.
-    let c = unsafe { [*caps, *caps.add(1), *caps.add(2)] };
+    // SAFETY: caller contract: 3 readable values (4-aligned, as `uint32_t[3]`).
+    let c = unsafe { &*(caps as *const [u32; 3]) };
     let reg = caps::global();
     // SAFETY: forwarded caller contract.
-    match unsafe { reg.add_region_with_caps(c, start as usize, end as usize, "") } {
+    match unsafe { reg.add_region_caps_ref(c, start as usize, end as usize, caps::no_name()) } {
         Ok(()) => ESP_OK,
         Err(e) => e.code(),
     }

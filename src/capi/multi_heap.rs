@@ -75,14 +75,19 @@ const _: () = {
     assert!(offset_of!(Info, total_blocks) == offset_of!(multi_heap_info_t, total_blocks));
 };
 
-/// Stores `i` at `info` (not NULL, writable).
+/// The caller's structure at `info` (not NULL, writable), zeroed, for the statistics to be
+/// added to in place.
 ///
 /// # Safety
-/// `info` must be valid for writing a `multi_heap_info_t`.
+/// `info` must be valid for writing a `multi_heap_info_t`, and not otherwise accessed while the
+/// returned reference lives.
 #[inline(always)]
-pub(crate) unsafe fn store_info(info: *mut multi_heap_info_t, i: crate::multi_heap::Info) {
-    // SAFETY: caller contract; `Info` has the same layout (checked above).
-    unsafe { ptr::write(info.cast::<crate::multi_heap::Info>(), i) }
+pub(crate) unsafe fn info_out<'a>(info: *mut multi_heap_info_t) -> &'a mut crate::multi_heap::Info {
+    // SAFETY: caller contract; `Info` has the same layout (checked above) and every bit pattern
+    // of it is valid, so the write below needs no initialised value to drop.
+    let out = unsafe { &mut *info.cast::<crate::multi_heap::Info>() };
+    *out = Default::default();
+    out
 }
 
 /// Allocates `size` bytes aligned to `alignment` (a power of two) from `heap`.
@@ -244,9 +249,11 @@ pub unsafe extern "C" fn multi_heap_get_info(
     if info.is_null() {
         return;
     }
-    let v = heap_of(heap).map_or_else(Default::default, |h| h.info());
     // SAFETY: `info` is non-NULL and valid for writes (caller contract).
-    unsafe { store_info(info, v) }
+    let out = unsafe { info_out(info) };
+    if let Some(h) = heap_of(heap) {
+        h.add_info_to(out, 0);
+    }
 }
 
 /// Allocates `size` bytes so that `result + offset` is aligned to `alignment`.

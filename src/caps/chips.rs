@@ -12,7 +12,7 @@
 //! shared with its DRAM view. ESP32's word-reversed alias is simulated as a linear one.
 //! Reserved ranges model ROM data, the app's .data/.bss and IRAM code of a typical small app.
 
-use super::{BootRegion, Caps, DiramAlias, HwParams, Registry};
+use super::{BootRegion, Caps, HwParams, Registry};
 
 const D: u32 = Caps::DEFAULT.bits();
 const I: u32 = Caps::INTERNAL.bits();
@@ -479,6 +479,7 @@ pub use host::*;
 
 #[cfg(not(target_os = "none"))]
 mod host {
+    use super::super::DiramAlias;
     use super::*;
     use core::sync::atomic::{AtomicUsize, Ordering};
 
@@ -558,7 +559,7 @@ mod host {
     }
 
     /// Caps of the raw table region containing host address `p` (for `heap_caps_add_region`).
-    pub fn region_caps(p: usize) -> Option<([u32; 3], &'static str)> {
+    pub fn region_caps(p: usize) -> Option<(&'static [u32; 3], &'static str)> {
         let c = selected_chip();
         let a = host_to_chip(p)?;
         let reg = c
@@ -566,7 +567,7 @@ mod host {
             .iter()
             .find(|r| a >= r.start && (a - r.start) < r.size)?;
         let t = c.types.get(reg.ty)?;
-        Some((t.caps, t.name))
+        Some((&t.caps, t.name))
     }
 
     /// `heap_caps_init` on the host: maps the selected chip, registers its boot heaps and (for
@@ -671,6 +672,7 @@ pub use device::*;
 #[cfg(target_os = "none")]
 mod device {
     //! ESP-IDF's tables, read through FFI. Layouts: types.md §5 (checked at compile time below).
+    use super::super::TypeName;
     use super::*;
     use core::sync::atomic::{AtomicBool, Ordering};
 
@@ -727,30 +729,19 @@ mod device {
         unsafe { core::slice::from_raw_parts(soc_memory_regions.as_ptr(), soc_memory_region_count) }
     }
 
-    fn type_name(t: &SocMemoryTypeDesc) -> &'static str {
-        if t.name.is_null() {
-            return "";
-        }
-        // SAFETY: names in the table are NUL-terminated string literals.
-        let c = unsafe { core::ffi::CStr::from_ptr(t.name as *const core::ffi::c_char) };
-        let b = c.to_bytes();
-        // ESP-IDF's names are ASCII; anything else is shown as "". An ASCII test instead of
-        // full UTF-8 validation (`CStr::to_str`) saves ~400 bytes of flash.
-        if b.iter().any(|&c| c >= 0x80) {
-            return "";
-        }
-        // SAFETY: ASCII is valid UTF-8.
-        unsafe { core::str::from_utf8_unchecked(b) }
+    fn type_name(t: &SocMemoryTypeDesc) -> TypeName {
+        // SAFETY: names in the table are NULL or NUL-terminated string literals.
+        unsafe { TypeName::new(t.name as *const core::ffi::c_char) }
     }
 
     /// Caps and type name of the raw table region containing `p`.
-    pub fn region_caps(p: usize) -> Option<([u32; 3], &'static str)> {
+    pub fn region_caps(p: usize) -> Option<(&'static [u32; 3], TypeName)> {
         let r = regions().iter().find(|r| {
             let s = r.start as usize;
             p >= s && p - s < r.size
         })?;
         let t = types().get(r.ty)?;
-        Some((t.caps, type_name(t)))
+        Some((&t.caps, type_name(t)))
     }
 
     /// `heap_caps_init` on the device. Single-threaded at boot, so a plain flag guards it.
@@ -758,21 +749,10 @@ mod device {
         if !BOOTED.load(Ordering::Relaxed) {
             BOOTED.store(true, Ordering::Relaxed);
             // The chip is unknown here: bound requests by the largest HEAP_SIZE_MAX of any chip
-            // (64 MiB); alignment comes from ESP-IDF's own function (see Registry::adjust_hw).
-            reg.set_hw(HwParams {
-                internal_line: 0,
-                external_line: 0,
-                simd_align: 0,
-                size_max: 0x0400_0000,
-            });
-            if let Some((lo, hi, iram, inv)) = crate::port::diram_alias() {
-                reg.set_diram_alias(Some(DiramAlias {
-                    dram_lo: lo,
-                    dram_hi: hi,
-                    iram_lo: iram,
-                    inverted: inv,
-                }));
-            }
+            // (64 MiB); alignment comes from ESP-IDF's own function (see Registry::adjust_hw),
+            // so the registry's cache-line facts are never read.
+            reg.set_size_max(0x0400_0000);
+            reg.set_diram_alias_from_port();
             // The `.reserved_memory_address` section, in link order (`cut` needs no sorting).
             // SAFETY: the linker brackets the section with these two symbols.
             let reserved = unsafe {

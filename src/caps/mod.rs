@@ -54,6 +54,40 @@ bitflags::bitflags! {
     }
 }
 
+/// Whether the build runs on a single hart: bare-metal RISC-V without the atomic extension (the
+/// ESP32-C2 and C3, `riscv32imc`), where no second core can share the heap (multi-core chips need
+/// the A extension for their locks).
+const ONE_HART: bool = cfg!(all(
+    target_os = "none",
+    target_arch = "riscv32",
+    not(target_feature = "a")
+));
+
+/// An Acquire load, `load` given the ordering to use. One hart observes its own memory accesses
+/// in program order, so there a Relaxed load with a compiler fence after it orders the same (the
+/// fence instruction it saves took 4 bytes of flash at each of ~20 uses).
+#[inline(always)]
+pub(crate) fn acquire<T>(load: impl FnOnce(Ordering) -> T) -> T {
+    if ONE_HART {
+        let v = load(Ordering::Relaxed);
+        core::sync::atomic::compiler_fence(Ordering::Acquire);
+        v
+    } else {
+        load(Ordering::Acquire)
+    }
+}
+
+/// A Release store, `store` given the ordering to use (see [`acquire`]).
+#[inline(always)]
+pub(crate) fn release(store: impl FnOnce(Ordering)) {
+    if ONE_HART {
+        core::sync::atomic::compiler_fence(Ordering::Release);
+        store(Ordering::Relaxed)
+    } else {
+        store(Ordering::Release)
+    }
+}
+
 /// Maximum number of heaps (boot regions plus runtime regions).
 pub const MAX_HEAPS: usize = 32;
 
@@ -102,7 +136,75 @@ pub struct BootRegion {
     /// Address shown in the boot log (the chip address in the host simulation).
     pub shown_at: usize,
     /// Type name shown in the boot log.
-    pub name: &'static str,
+    pub name: TypeName,
+}
+
+/// The name of a memory type (boot log, task tracking): a Rust string on hosts.
+#[cfg(not(target_os = "none"))]
+pub type TypeName = &'static str;
+
+/// The name of a memory type: on the chips the C string of ESP-IDF's table as it is, which the
+/// boot log hands to the ROM printf (`%s`); measured (and checked) only where a Rust string is
+/// needed (task tracking). Measuring and checking every name at boot cost ~120 B of flash.
+#[cfg(target_os = "none")]
+pub type TypeName = CName;
+
+/// A NUL-terminated string that lives for the rest of the program (see [`TypeName`]).
+#[cfg(target_os = "none")]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CName(*const core::ffi::c_char);
+
+// SAFETY: the pointer is only read, and what it points to never changes (see `CName::new`).
+#[cfg(target_os = "none")]
+unsafe impl Send for CName {}
+// SAFETY: as above.
+#[cfg(target_os = "none")]
+unsafe impl Sync for CName {}
+
+#[cfg(target_os = "none")]
+impl CName {
+    /// `p`, or the empty string for NULL.
+    ///
+    /// # Safety
+    /// `p` must be NULL or a NUL-terminated string that is never written and lives forever.
+    pub unsafe fn new(p: *const core::ffi::c_char) -> CName {
+        static EMPTY: u8 = 0;
+        if p.is_null() {
+            CName(&EMPTY as *const u8 as *const core::ffi::c_char)
+        } else {
+            CName(p)
+        }
+    }
+
+    /// The address of the string.
+    pub fn as_ptr(self) -> *const core::ffi::c_char {
+        self.0
+    }
+
+    /// The string as a Rust string: ESP-IDF's names are ASCII; anything else gives "" (an ASCII
+    /// test instead of full UTF-8 validation saves ~400 bytes of flash).
+    pub fn to_str(self) -> &'static str {
+        // SAFETY: `new`'s contract: a NUL-terminated string that lives forever.
+        let b = unsafe { CStr::from_ptr(self.0) }.to_bytes();
+        if b.iter().any(|&c| c >= 0x80) {
+            return "";
+        }
+        // SAFETY: ASCII is valid UTF-8.
+        unsafe { core::str::from_utf8_unchecked(b) }
+    }
+}
+
+/// The empty type name (runtime regions without a memory type).
+pub fn no_name() -> TypeName {
+    #[cfg(target_os = "none")]
+    {
+        // SAFETY: NULL gives the empty string.
+        unsafe { CName::new(ptr::null()) }
+    }
+    #[cfg(not(target_os = "none"))]
+    {
+        ""
+    }
 }
 
 /// The D/IRAM window of chips where one memory has different data and instruction addresses.
@@ -196,7 +298,9 @@ struct Slot {
     saved_min: Biased<{ usize::MAX }>,
     /// The heap's `portMUX_TYPE` ({owner, count}); its address goes to `MultiHeap::set_lock`.
     lock: UnsafeCell<[u32; 2]>,
+    /// The type name ([`TypeName`]): its address, and on hosts its length.
     name: AtomicPtr<u8>,
+    #[cfg(not(target_os = "none"))]
     name_len: AtomicUsize,
     /// Position in the selection index (list order); see [`Index`].
     pos: AtomicUsize,
@@ -214,6 +318,7 @@ impl Slot {
             saved_min: Biased::new(),
             lock: UnsafeCell::new(port::LOCK_INIT),
             name: AtomicPtr::new(ptr::null_mut()),
+            #[cfg(not(target_os = "none"))]
             name_len: AtomicUsize::new(0),
             pos: AtomicUsize::new(0),
         }
@@ -222,7 +327,7 @@ impl Slot {
     #[inline(always)]
     fn heap(&self) -> Option<MultiHeap> {
         // SAFETY: a non-zero value was stored from `MultiHeap::as_ptr` of a registered heap.
-        unsafe { MultiHeap::from_ptr(self.heap.load(Ordering::Acquire) as *mut c_void) }
+        unsafe { MultiHeap::from_ptr(acquire(|o| self.heap.load(o)) as *mut c_void) }
     }
 
     fn start(&self) -> usize {
@@ -237,14 +342,12 @@ impl Slot {
         self.caps.get(p).map_or(0, |c| c.load(Ordering::Relaxed))
     }
 
-    /// OR of the three masks; 0 for unregistered heaps so they never match.
+    /// The OR of the three masks, for a heap known to be registered (unregistered heaps match
+    /// nothing: every user looks at registered ones only, and so needs no second load of the
+    /// heap word).
     #[inline(always)]
-    fn all_caps(&self) -> u32 {
-        if self.heap.load(Ordering::Relaxed) == 0 {
-            0
-        } else {
-            self.all.load(Ordering::Relaxed)
-        }
+    fn mask(&self) -> u32 {
+        self.all.load(Ordering::Relaxed)
     }
 
     fn lock_ptr(&self) -> *mut c_void {
@@ -256,7 +359,13 @@ impl Slot {
         if p.is_null() {
             return "";
         }
+        #[cfg(target_os = "none")]
+        {
+            // SAFETY: `p` came from a `CName` in `fill`.
+            unsafe { CName::new(p as *const core::ffi::c_char) }.to_str()
+        }
         // SAFETY: (p, len) came from a `&'static str` in `fill`.
+        #[cfg(not(target_os = "none"))]
         unsafe {
             core::str::from_utf8_unchecked(core::slice::from_raw_parts(
                 p,
@@ -279,21 +388,27 @@ impl Slot {
         let h = unsafe { MultiHeap::register(start as *mut u8, self.end() - start)? };
         h.set_lock(self.lock_ptr());
         if zero_min {
-            h.force_minimum_free_bytes(0);
+            // Lowering the mark to 0 sets it to 0 (the same call as monitoring's restore).
+            h.restore_minimum_free_bytes(0);
         }
-        self.heap.store(h.as_ptr() as usize, Ordering::Release);
+        release(|o| self.heap.store(h.as_ptr() as usize, o));
         Some(h)
     }
 
-    fn fill(&self, start: usize, end: usize, caps: [u32; 3], name: &'static str) {
+    // One copy on the chips (boot and runtime regions).
+    #[cfg_attr(target_os = "none", inline(never))]
+    fn fill(&self, start: usize, end: usize, caps: [u32; 3], name: TypeName) {
         self.start.store(start, Ordering::Relaxed);
         self.end.store(end, Ordering::Relaxed);
-        for (d, s) in self.caps.iter().zip(caps) {
-            d.store(s, Ordering::Relaxed);
-        }
+        // Three plain stores (a loop over the pairs compiled to a copy through the stack).
+        let [c0, c1, c2] = &self.caps;
+        c0.store(caps[0], Ordering::Relaxed);
+        c1.store(caps[1], Ordering::Relaxed);
+        c2.store(caps[2], Ordering::Relaxed);
         self.all
             .store(caps[0] | caps[1] | caps[2], Ordering::Relaxed);
         self.name.store(name.as_ptr() as *mut u8, Ordering::Relaxed);
+        #[cfg(not(target_os = "none"))]
         self.name_len.store(name.len(), Ordering::Relaxed);
         self.saved_min.store(usize::MAX, Ordering::Relaxed);
     }
@@ -304,7 +419,9 @@ impl Slot {
 ///
 /// Every listed heap has a position 0..MAX_HEAPS; ascending positions are list order. Boot heaps
 /// take the top positions (renumbered once at the end of `init`), each runtime heap the position
-/// below the lowest used one, so positions never change after boot. For every capability bit `b`,
+/// below the lowest used one, so positions never change after boot. With every used slot in the
+/// list, the `n` listed heaps hold positions `MAX_HEAPS - n ..`: slot `i` added at run time
+/// takes `MAX_HEAPS - 1 - i`. For every capability bit `b`,
 /// `masks[p][b]` (p < 3) holds the positions of the heaps whose priority-`p` mask has `b`, and
 /// `masks[ALL][b]` those whose combined mask has it; `live` holds the positions with a registered
 /// `MultiHeap`. The heaps eligible at priority `p` for `caps` are then
@@ -318,8 +435,6 @@ struct Index {
     live: AtomicU32,
     /// Slot index at each position.
     slot: [AtomicUsize; MAX_HEAPS],
-    /// Lowest used position (`MAX_HEAPS` while empty).
-    low: Biased<MAX_HEAPS>,
     /// Slot indices of the listed heaps sorted by start address (`nsorted` used), for the
     /// address lookup of free/realloc: a binary search instead of a list walk. Hosts only: the
     /// chips (a handful of heaps) walk the list as ESP-IDF does, which costs about the same
@@ -340,7 +455,6 @@ impl Index {
             masks: [const { [const { AtomicU32::new(0) }; 32] }; 4],
             live: AtomicU32::new(0),
             slot: [const { AtomicUsize::new(0) }; MAX_HEAPS],
-            low: Biased::new(),
             #[cfg(not(any(target_os = "none", heapcaps_compact)))]
             sorted: [const { AtomicUsize::new(0) }; MAX_HEAPS],
             #[cfg(not(any(target_os = "none", heapcaps_compact)))]
@@ -350,14 +464,15 @@ impl Index {
         }
     }
 
-    /// Puts position `pos` in exactly the masks selected by `caps` (writer lock held; plain
-    /// load/store, as the device target has no read-modify-write atomics). One loop over the
-    /// 4 x 32 words.
-    fn mark(&self, pos: usize, caps: [u32; 3]) {
+    /// Puts position `pos` in exactly the masks selected by the caps of `slot` (writer lock
+    /// held; plain load/store, as the device target has no read-modify-write atomics). One loop
+    /// over the 4 x 32 words.
+    fn mark(&self, pos: usize, slot: &Slot) {
         let bit = 1u32 << (pos % 32);
-        let all = caps[0] | caps[1] | caps[2];
         for (i, w) in self.masks.as_flattened().iter().enumerate() {
-            let c = caps.get(i / 32).copied().unwrap_or(all);
+            // The slot's three masks, then their OR (`ALL`), read in place.
+            let c = slot.caps.get(i / 32).unwrap_or(&slot.all);
+            let c = c.load(Ordering::Relaxed);
             let v = w.load(Ordering::Relaxed);
             let v = if (c >> (i % 32)) & 1 != 0 {
                 v | bit
@@ -374,11 +489,11 @@ impl Index {
         let (Some(masks), Some(alls)) = (self.masks.get(prio), self.masks.get(ALL)) else {
             return 0;
         };
-        let mut all = self.live.load(Ordering::Acquire);
+        let mut all = acquire(|o| self.live.load(o));
         let mut any = 0;
         let mut c = caps;
         while c != 0 {
-            let b = c.trailing_zeros() as usize;
+            let b = lowest_bit(c);
             c &= c - 1;
             if let (Some(p), Some(a)) = (masks.get(b), alls.get(b)) {
                 any |= p.load(Ordering::Relaxed);
@@ -386,6 +501,20 @@ impl Index {
             }
         }
         any & all
+    }
+}
+
+/// Index of the lowest set bit of `x` (not 0). The chips (rv32imc has no count-trailing-zeros
+/// instruction) use TLSF's one out-of-line `log2` on the lowest bit, as TLSF's class search does:
+/// the compiler's table-driven sequence took ~20 bytes at each use plus a 32-byte table.
+#[inline(always)]
+fn lowest_bit(x: u32) -> usize {
+    if crate::COMPACT {
+        // (`% 32`, a no-op on the result, lets the compiler drop the bounds checks of the
+        // 32-entry tables it indexes.)
+        crate::tlsf::log2(x & x.wrapping_neg()) as usize % 32
+    } else {
+        x.trailing_zeros() as usize
     }
 }
 
@@ -403,7 +532,7 @@ impl<'a> Iterator for Eligible<'a> {
     #[inline(always)]
     fn next(&mut self) -> Option<&'a Slot> {
         while self.set != 0 {
-            let pos = self.set.trailing_zeros() as usize;
+            let pos = lowest_bit(self.set);
             self.set &= self.set - 1;
             let idx = self.reg.index.slot.get(pos)?.load(Ordering::Relaxed);
             if let Some(s) = self.reg.slots.get(idx) {
@@ -432,14 +561,13 @@ pub struct Registry {
     hw_external: Biased<{ HwParams::ESP32.external_line }>,
     hw_simd: Biased<{ HwParams::ESP32.simd_align }>,
     size_max: Biased<{ HwParams::ESP32.size_max }>,
-    alias_lo: AtomicUsize,
-    alias_hi: AtomicUsize,
-    alias_iram: AtomicUsize,
+    /// The D/IRAM alias window: DRAM low, DRAM high (0: no alias), IRAM low, inverted (not 0),
+    /// in one array so that the chips' port fills it in place at boot.
+    alias: [AtomicUsize; 4],
     initialised: AtomicBool,
     /// `enable_nonos_stack_heaps` has run (the startup phase is over).
     started: AtomicBool,
     monitoring: AtomicBool,
-    alias_inverted: AtomicBool,
     index: Index,
     slots: [Slot; MAX_HEAPS],
     /// Per-task statistics (task tracking).
@@ -499,10 +627,7 @@ impl Registry {
             hw_external: Biased::new(),
             hw_simd: Biased::new(),
             size_max: Biased::new(),
-            alias_lo: AtomicUsize::new(0),
-            alias_hi: AtomicUsize::new(0),
-            alias_iram: AtomicUsize::new(0),
-            alias_inverted: AtomicBool::new(false),
+            alias: [const { AtomicUsize::new(0) }; 4],
             #[cfg(feature = "HEAP_TASK_TRACKING")]
             tasks: crate::task_info::Tasks::new(),
             index: Index::new(),
@@ -517,6 +642,12 @@ impl Registry {
         self.size_max.store(hw.size_max, Ordering::Relaxed);
     }
 
+    /// Sets the size limit alone (`HEAP_SIZE_MAX`): the chips' boot, where the global registry
+    /// leaves the alignment facts to ESP-IDF's own function (see `adjust_hw`).
+    pub fn set_size_max(&self, size_max: usize) {
+        self.size_max.store(size_max, Ordering::Relaxed);
+    }
+
     /// Declares the D/IRAM alias window (chips whose D/IRAM has two addresses).
     pub fn set_diram_alias(&self, a: Option<DiramAlias>) {
         let a = a.unwrap_or(DiramAlias {
@@ -525,28 +656,39 @@ impl Registry {
             iram_lo: 0,
             inverted: false,
         });
-        self.alias_lo.store(a.dram_lo, Ordering::Relaxed);
-        self.alias_hi.store(a.dram_hi, Ordering::Relaxed);
-        self.alias_iram.store(a.iram_lo, Ordering::Relaxed);
-        self.alias_inverted.store(a.inverted, Ordering::Relaxed);
+        let [lo, hi, iram, inv] = &self.alias;
+        lo.store(a.dram_lo, Ordering::Relaxed);
+        hi.store(a.dram_hi, Ordering::Relaxed);
+        iram.store(a.iram_lo, Ordering::Relaxed);
+        inv.store(a.inverted as usize, Ordering::Relaxed);
+    }
+
+    /// The chips' boot: ESP-IDF's port writes the alias window here (see `alias`).
+    #[cfg(target_os = "none")]
+    pub(crate) fn set_diram_alias_from_port(&self) {
+        if !port::diram_alias_into(&self.alias) {
+            // Same addresses for data and instructions: no alias.
+            self.alias[1].store(0, Ordering::Relaxed);
+        }
     }
 
     fn alias(&self) -> Option<DiramAlias> {
-        let hi = self.alias_hi.load(Ordering::Relaxed);
+        let [lo, hi, iram, inv] = &self.alias;
+        let hi = hi.load(Ordering::Relaxed);
         if hi == 0 {
             return None;
         }
         Some(DiramAlias {
-            dram_lo: self.alias_lo.load(Ordering::Relaxed),
+            dram_lo: lo.load(Ordering::Relaxed),
             dram_hi: hi,
-            iram_lo: self.alias_iram.load(Ordering::Relaxed),
-            inverted: self.alias_inverted.load(Ordering::Relaxed),
+            iram_lo: iram.load(Ordering::Relaxed),
+            inverted: inv.load(Ordering::Relaxed) != 0,
         })
     }
 
     /// Whether `heap_caps_init` (or [`Registry::init`]) has run.
     pub fn is_initialised(&self) -> bool {
-        self.initialised.load(Ordering::Acquire)
+        acquire(|o| self.initialised.load(o))
     }
 
     /// Heaps eligible for `caps` at priority `prio`, in list order, from the precomputed index.
@@ -562,7 +704,7 @@ impl Registry {
     fn iter(&self) -> Iter<'_> {
         Iter {
             reg: self,
-            next: self.head.load(Ordering::Acquire),
+            next: acquire(|o| self.head.load(o)),
         }
     }
 
@@ -621,15 +763,13 @@ impl Registry {
     #[inline(never)]
     fn reindex(&self) {
         let ix = &self.index;
-        ix.live.store(0, Ordering::Release);
-        for w in ix.masks.as_flattened() {
-            w.store(0, Ordering::Relaxed);
-        }
+        release(|o| ix.live.store(0, o));
         // Every used slot is in the list (slots are taken and linked under the writer lock).
+        // The masks need no clearing first: positions used before (runtime heaps added before
+        // boot) lie in the top `n` positions that `publish` rewrites here, every word of them.
         let n = self.used.load(Ordering::Relaxed).min(MAX_HEAPS);
         let mut live = 0u32;
         let mut pos = MAX_HEAPS - n;
-        ix.low.store(pos, Ordering::Relaxed);
         #[cfg(not(any(target_os = "none", heapcaps_compact)))]
         ix.nsorted.store(0, Ordering::Relaxed);
         let mut cur = self.head.load(Ordering::Relaxed);
@@ -641,7 +781,7 @@ impl Registry {
             pos += 1;
             cur = slot.next.load(Ordering::Relaxed);
         }
-        ix.live.store(live, Ordering::Release);
+        release(|o| ix.live.store(live, o));
     }
 
     /// Adds slot `idx` to the address-sorted table (writer lock held).
@@ -729,8 +869,7 @@ impl Registry {
         };
         slot.pos.store(pos, Ordering::Relaxed);
         ps.store(idx, Ordering::Relaxed);
-        let caps = [slot.prio(0), slot.prio(1), slot.prio(2)];
-        self.index.mark(pos, caps);
+        self.index.mark(pos, slot);
         if slot.heap.load(Ordering::Relaxed) != 0 {
             *live |= 1 << (pos % 32);
         }
@@ -740,11 +879,11 @@ impl Registry {
     fn publish_live(&self, s: &Slot) {
         let live =
             self.index.live.load(Ordering::Relaxed) | 1 << (s.pos.load(Ordering::Relaxed) % 32);
-        self.index.live.store(live, Ordering::Release);
+        release(|o| self.index.live.store(live, o));
     }
 
     /// Links slot `idx` before the first entry whose size is >= its own.
-    #[inline(never)]
+    #[inline]
     fn insert_sorted(&self, idx: usize) {
         let Some(me) = self.slots.get(idx) else {
             return;
@@ -764,7 +903,7 @@ impl Registry {
         }
         me.next
             .store(link.load(Ordering::Relaxed), Ordering::Relaxed);
-        link.store(idx + 1, Ordering::Release);
+        release(|o| link.store(idx + 1, o));
     }
 
     /// Registers the startup-stack heaps (every slot still without a heap) and ends the startup
@@ -779,7 +918,7 @@ impl Registry {
                 self.publish_live(s);
             }
         }
-        self.started.store(true, Ordering::Release);
+        release(|o| self.started.store(true, o));
     }
 
     /// Adds `[start, end)` as a heap with `caps`, at the head of the list.
@@ -791,8 +930,25 @@ impl Registry {
         caps: [u32; 3],
         start: usize,
         end: usize,
-        name: &'static str,
+        name: TypeName,
     ) -> Result<(), Error> {
+        // SAFETY: forwarded caller contract.
+        unsafe { self.add_region_caps_ref(&caps, start, end, name) }
+    }
+
+    /// [`Registry::add_region_with_caps`] with the masks by reference: the C entry points pass
+    /// the caller's array or the memory type's masks in place (no copy).
+    ///
+    /// # Safety
+    /// As for [`Registry::add_region_with_caps`].
+    pub(crate) unsafe fn add_region_caps_ref(
+        &self,
+        caps: &[u32; 3],
+        start: usize,
+        end: usize,
+        name: TypeName,
+    ) -> Result<(), Error> {
+        let caps = *caps;
         if start == 0 || end == 0 || end <= start {
             return Err(Error::InvalidArg);
         }
@@ -829,15 +985,15 @@ impl Registry {
         }
         slot.next
             .store(self.head.load(Ordering::Relaxed), Ordering::Relaxed);
-        // A new head takes the position below every other one (list order = position order).
-        let pos = self.index.low.load(Ordering::Relaxed).saturating_sub(1);
-        self.index.low.store(pos, Ordering::Relaxed);
+        // A new head takes the position below every other one (list order = position order):
+        // the `idx` used slots hold the top `idx` positions (see `Index`).
+        let pos = MAX_HEAPS - 1 - idx;
         let mut live = self.index.live.load(Ordering::Relaxed);
         self.publish(idx, pos, &mut live);
         #[cfg(not(any(target_os = "none", heapcaps_compact)))]
         self.insert_by_addr(idx);
-        self.head.store(idx + 1, Ordering::Release);
-        self.index.live.store(live, Ordering::Release);
+        release(|o| self.head.store(idx + 1, o));
+        release(|o| self.index.live.store(live, o));
         Ok(())
     }
 
@@ -993,7 +1149,7 @@ impl Registry {
         crate::task_info::HeapId {
             heap: h,
             name: s.name(),
-            caps: s.all_caps(),
+            caps: s.mask(),
             size: s.end() - s.start(),
         }
     }
@@ -1008,7 +1164,7 @@ impl Registry {
     #[cfg(feature = "HEAP_TASK_TRACKING")]
     pub fn each_heap(&self) -> impl Iterator<Item = (u32, usize, MultiHeap)> + '_ {
         self.iter()
-            .filter_map(|s| s.heap().map(|h| (s.all_caps(), s.start(), h)))
+            .filter_map(|s| s.heap().map(|h| (s.mask(), s.start(), h)))
     }
 
     /// `heap_caps_malloc_base`.
@@ -1169,7 +1325,8 @@ impl Registry {
         let Some((slot, h)) = self.find_heap(raw as usize) else {
             outside(cstr!("realloc"), p)
         };
-        if !aliased && alignment <= WORD && caps & slot.all_caps() == caps {
+        // (`find_heap` gives registered heaps only.)
+        if !aliased && alignment <= WORD && caps & slot.mask() == caps {
             #[cfg(feature = "HEAP_TASK_TRACKING")]
             // SAFETY: the owner word of a live block (see `free_raw`).
             let old_owner = unsafe { ptr::read_unaligned(raw as *const *mut c_void) };
@@ -1216,12 +1373,14 @@ impl Registry {
 
     /// Registers the failed-allocation callback (replaces any previous one).
     pub fn set_failed_alloc_hook(&self, f: FailedAllocHook) {
-        self.failed_hook.store(f as *mut (), Ordering::Release);
+        release(|o| self.failed_hook.store(f as *mut (), o));
     }
 
+    // One copy on the chips (the allocation families' three call sites share it).
     #[cold]
+    #[cfg_attr(target_os = "none", inline(never))]
     fn failed(&self, size: usize, caps: u32, func: &'static CStr) {
-        let f = self.failed_hook.load(Ordering::Acquire);
+        let f = acquire(|o| self.failed_hook.load(o));
         if !f.is_null() {
             // SAFETY: only `set_failed_alloc_hook` stores here, from a `FailedAllocHook`.
             let f: FailedAllocHook = unsafe { core::mem::transmute::<*mut (), FailedAllocHook>(f) };
@@ -1240,7 +1399,7 @@ impl Registry {
     unsafe fn attempt(&self, a: Attempt, size: usize, caps: u32) -> *mut u8 {
         match a {
             Attempt::Aligned(alignment) => self.aligned_alloc_base(alignment, size, caps),
-            Attempt::Calloc(n) => self.calloc_base(n, size, caps),
+            Attempt::Calloc(n) | Attempt::CallocWhole(n) => self.calloc_base(n, size, caps),
             // SAFETY: forwarded caller contract.
             Attempt::Realloc(p) => unsafe { self.realloc_base(p, size, caps) },
         }
@@ -1257,9 +1416,16 @@ impl Registry {
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline(never))]
     unsafe fn first_of(&self, a: Attempt, size: usize, caps: &[u32], f: &'static CStr) -> *mut u8 {
-        let mut last = Caps::DEFAULT.bits();
+        let last = caps.last().copied().unwrap_or(Caps::DEFAULT.bits());
+        if let (true, Attempt::Aligned(alignment)) = (crate::COMPACT, a) {
+            // Chips: the aligned functions' argument checks, here in the one copy (see
+            // `aligned_of`). For the word-aligned malloc family they change nothing: a size of
+            // 0 or above the limit fails every attempt anyway, with the same callback.
+            if !self.aligned_args_ok(alignment, size, last, f) {
+                return ptr::null_mut();
+            }
+        }
         for &c in caps {
-            last = c;
             // SAFETY: forwarded caller contract; a failed realloc attempt leaves `p` valid.
             let r = unsafe { self.attempt(a, size, c) };
             if !r.is_null() || size == 0 {
@@ -1267,22 +1433,44 @@ impl Registry {
             }
         }
         if size > 0 {
-            self.failed(size, last, f);
+            let reported = match a {
+                Attempt::CallocWhole(n) => n.wrapping_mul(size),
+                _ => size,
+            };
+            self.failed(reported, last, f);
         }
         ptr::null_mut()
+    }
+
+    /// [`Registry::first_of`] with the one `caps`. Out of line on the chips: the entry points
+    /// then pass their arguments on without a stack frame for the list (flash).
+    ///
+    /// # Safety
+    /// As for [`Registry::attempt`].
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline(never))]
+    unsafe fn one_of(&self, a: Attempt, size: usize, caps: u32, f: &'static CStr) -> *mut u8 {
+        // SAFETY: forwarded caller contract.
+        unsafe { self.first_of(a, size, &[caps], f) }
     }
 
     /// `heap_caps_malloc`.
     pub fn malloc(&self, size: usize, caps: u32) -> *mut u8 {
         // SAFETY: no pointer argument.
-        unsafe { self.first_of(Attempt::Aligned(WORD), size, &[caps], name_malloc()) }
+        unsafe { self.one_of(Attempt::Aligned(WORD), size, caps, name_malloc()) }
     }
 
     /// `heap_caps_calloc` (the callback condition looks at the element size, as ESP-IDF does).
     pub fn calloc(&self, n: usize, size: usize, caps: u32) -> *mut u8 {
+        let f = cstr!("heap_caps_calloc");
+        if crate::COMPACT {
+            // Chips: through the one copy of the callback sequence.
+            // SAFETY: no pointer argument.
+            return unsafe { self.one_of(Attempt::CallocWhole(n), size, caps, f) };
+        }
         let p = self.calloc_base(n, size, caps);
         if p.is_null() && size > 0 {
-            self.failed(n.wrapping_mul(size), caps, cstr!("heap_caps_calloc"));
+            self.failed(n.wrapping_mul(size), caps, f);
         }
         p
     }
@@ -1293,7 +1481,7 @@ impl Registry {
     /// `p` must be NULL or a live pointer returned by this registry's allocation functions.
     pub unsafe fn realloc(&self, p: *mut u8, size: usize, caps: u32) -> *mut u8 {
         // SAFETY: forwarded caller contract.
-        unsafe { self.first_of(Attempt::Realloc(p), size, &[caps], name_realloc()) }
+        unsafe { self.one_of(Attempt::Realloc(p), size, caps, name_realloc()) }
     }
 
     fn aligned_args_ok(&self, alignment: usize, size: usize, caps: u32, f: &'static CStr) -> bool {
@@ -1309,16 +1497,26 @@ impl Registry {
 
     /// `heap_caps_aligned_alloc`.
     pub fn aligned_alloc(&self, alignment: usize, size: usize, caps: u32) -> *mut u8 {
-        self.aligned_of(alignment, size, &[caps], cstr!("heap_caps_aligned_alloc"))
+        if crate::COMPACT {
+            // SAFETY: no pointer argument.
+            return unsafe {
+                self.one_of(
+                    Attempt::Aligned(alignment),
+                    size,
+                    caps,
+                    name_aligned_alloc(),
+                )
+            };
+        }
+        self.aligned_of(alignment, size, &[caps], name_aligned_alloc())
     }
 
-    /// The argument checks of the aligned functions, then [`Registry::first_of`]. One copy on
-    /// the chips.
-    #[cfg_attr(not(target_os = "none"), inline)]
-    #[cfg_attr(target_os = "none", inline(never))]
+    /// The argument checks of the aligned functions, then [`Registry::first_of`]. The chips
+    /// make the checks inside `first_of` (one copy of its call sequence).
+    #[inline]
     fn aligned_of(&self, alignment: usize, size: usize, caps: &[u32], f: &'static CStr) -> *mut u8 {
         let last = caps.last().copied().unwrap_or(Caps::DEFAULT.bits());
-        if !self.aligned_args_ok(alignment, size, last, f) {
+        if !crate::COMPACT && !self.aligned_args_ok(alignment, size, last, f) {
             return ptr::null_mut();
         }
         // SAFETY: no pointer argument.
@@ -1457,16 +1655,19 @@ impl Registry {
 
     /// `heap_caps_aligned_alloc_default` (backs `memalign`, `aligned_alloc`, `posix_memalign`).
     pub fn aligned_alloc_default(&self, alignment: usize, size: usize) -> *mut u8 {
+        let dflt = cstr!("heap_caps_aligned_alloc_default");
+        if crate::COMPACT {
+            // Chips: the aligned checks are part of `first_of`, so this is the default policy of
+            // malloc and realloc with an aligned attempt (one copy of it).
+            let a = Attempt::Aligned(alignment);
+            // SAFETY: no pointer argument.
+            return unsafe { self.default_of(a, size, name_aligned_alloc(), dflt) };
+        }
         let Some(c) = self.default_first(size) else {
             return self.aligned_alloc(alignment, size, Self::INTERNAL_DEFAULT);
         };
         let caps = [c, Caps::DEFAULT.bits()];
-        self.aligned_of(
-            alignment,
-            size,
-            &caps,
-            cstr!("heap_caps_aligned_alloc_default"),
-        )
+        self.aligned_of(alignment, size, &caps, dflt)
     }
 
     // ---------------------------------------------------------------------------------------
@@ -1514,30 +1715,27 @@ impl Registry {
 
     /// `heap_caps_get_largest_free_block`.
     pub fn largest_free_block(&self, caps: u32) -> usize {
-        self.info(caps).largest_free_block
+        let mut t = Info::default();
+        self.info_into(caps, &mut t);
+        t.largest_free_block
     }
 
     /// `heap_caps_get_info`: sums over matching heaps, maximum of the largest free blocks.
     pub fn info(&self, caps: u32) -> Info {
         let mut t = Info::default();
-        for (_, h) in self.matching(caps) {
-            let i = h.info();
-            // Owner words are not the user's bytes. ESP-IDF subtracts them too, but from the
-            // running maximum inside the loop and without a floor (it can wrap); here each
-            // heap's figures are corrected on their own, floored at 0.
-            t.total_free_bytes += i.total_free_bytes.saturating_sub(OWNER);
-            t.total_allocated_bytes += i
-                .total_allocated_bytes
-                .saturating_sub(i.allocated_blocks * OWNER);
-            t.minimum_free_bytes += i.minimum_free_bytes.saturating_sub(OWNER);
-            t.allocated_blocks += i.allocated_blocks;
-            t.free_blocks += i.free_blocks;
-            t.total_blocks += i.total_blocks;
-            t.largest_free_block = t
-                .largest_free_block
-                .max(i.largest_free_block.saturating_sub(OWNER));
-        }
+        self.info_into(caps, &mut t);
         t
+    }
+
+    /// Stores the statistics of the heaps with all of `caps` in `t` (the C entry point passes
+    /// the caller's structure). Owner words are not the user's bytes. ESP-IDF subtracts
+    /// them too, but from the running maximum inside the loop and without a floor (it can
+    /// wrap); here each heap's figures are corrected on their own, floored at 0.
+    pub(crate) fn info_into(&self, caps: u32, t: &mut Info) {
+        *t = Info::default();
+        for (_, h) in self.matching(caps) {
+            h.add_info_to(t, OWNER);
+        }
     }
 
     /// `heap_caps_print_heap_info`, in ESP-IDF's format, to standard output.
@@ -1654,7 +1852,7 @@ impl Registry {
     /// `heap_caps_match` for the heap containing `p`: registered and has all of `caps`.
     pub fn heap_matches(&self, p: usize, caps: u32) -> bool {
         self.find_heap(p)
-            .is_some_and(|(s, _)| s.all_caps() & caps == caps)
+            .is_some_and(|(s, _)| s.mask() & caps == caps)
     }
 
     /// Name of the memory type of the heap containing `p` (empty if none).
@@ -1747,6 +1945,11 @@ fn name_realloc() -> &'static CStr {
     cstr!("heap_caps_realloc")
 }
 
+#[inline(always)]
+fn name_aligned_alloc() -> &'static CStr {
+    cstr!("heap_caps_aligned_alloc")
+}
+
 /// One allocation attempt of the caps families, the caps aside: the shared core
 /// ([`Registry::first_of`]) runs it with each caps of a list.
 #[derive(Clone, Copy)]
@@ -1755,6 +1958,9 @@ enum Attempt {
     Aligned(usize),
     /// `heap_caps_calloc_base` with this element count.
     Calloc(usize),
+    /// As `Calloc`, but a failure reports the whole size `n * size` (wrapping), as
+    /// `heap_caps_calloc` does (`heap_caps_calloc_prefer` reports the element size). Chips only.
+    CallocWhole(usize),
     /// `heap_caps_realloc_base` of this pointer.
     Realloc(*mut u8),
 }
@@ -1901,19 +2107,31 @@ impl Boot<'_> {
             return;
         }
         let reg = self.reg;
+        #[cfg(target_os = "none")]
         say!(
             err,
-            "I (0) heap_init: At %08X len %08X (%u KiB): ",
+            "I (0) heap_init: At %08X len %08X (%u KiB): %s\n",
             r.shown_at,
             r.size,
-            r.size / 1024
+            r.size / 1024,
+            r.name.as_ptr()
         );
-        // The name is a Rust string (no NUL): raw bytes, not `%s`.
-        port::write_err(r.name.as_bytes());
-        say!(err, "\n");
+        #[cfg(not(target_os = "none"))]
+        {
+            say!(
+                err,
+                "I (0) heap_init: At %08X len %08X (%u KiB): ",
+                r.shown_at,
+                r.size,
+                r.size / 1024
+            );
+            // The name is a Rust string (no NUL): raw bytes, not `%s`.
+            port::write_err(r.name.as_bytes());
+            say!(err, "\n");
+        }
         let idx = reg.used.load(Ordering::Relaxed);
         let Some(slot) = reg.slots.get(idx) else {
-            say!(err, "heap_init: too many regions, ignoring the rest\n");
+            say!(err, "heap_init: too many regions\n");
             self.full = true;
             return;
         };
@@ -1938,7 +2156,7 @@ impl Boot<'_> {
         let mut first: Option<(usize, MultiHeap)> = None;
         for s in reg.slots.iter().take(n) {
             if let Some(h) = s.heap() {
-                if s.all_caps() & want == want && first.map_or(true, |(a, _)| s.start() < a) {
+                if s.mask() & want == want && first.map_or(true, |(a, _)| s.start() < a) {
                     first = Some((s.start(), h));
                     if crate::COMPACT {
                         // The regions came in address order: the first match is the lowest.
@@ -1951,7 +2169,7 @@ impl Boot<'_> {
         if let Some((_, h)) = first {
             h.malloc(HEAP_T_SIZE * n);
         }
-        reg.initialised.store(true, Ordering::Release);
+        release(|o| reg.initialised.store(true, o));
     }
 }
 
@@ -1977,7 +2195,7 @@ impl<'a> Iterator for Matching<'a> {
     fn next(&mut self) -> Option<(&'a Slot, MultiHeap)> {
         for s in self.it.by_ref() {
             if let Some(h) = s.heap() {
-                if s.all_caps() & self.caps == self.caps {
+                if s.mask() & self.caps == self.caps {
                     return Some((s, h));
                 }
             }
@@ -1993,10 +2211,12 @@ struct Iter<'a> {
 
 impl<'a> Iterator for Iter<'a> {
     type Item = &'a Slot;
-    #[inline(always)]
+    // One copy on the chips (the list walks of boot, queries, free and monitoring share it).
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline(never))]
     fn next(&mut self) -> Option<&'a Slot> {
         let s = self.reg.slots.get(self.next.checked_sub(1)?)?;
-        self.next = s.next.load(Ordering::Acquire);
+        self.next = acquire(|o| s.next.load(o));
         Some(s)
     }
 }

@@ -28,12 +28,12 @@ pub fn adjust_alignment_to_hw(alignment: &mut usize, size: &mut usize, caps: &mu
     unsafe { esp_heap_adjust_alignment_to_hw(alignment, size, caps) }
 }
 
-pub fn diram_alias() -> Option<(usize, usize, usize, bool)> {
-    let mut w = [0usize; 4];
+pub fn diram_alias_into(out: &[core::sync::atomic::AtomicUsize; 4]) -> bool {
     // SAFETY: the shim writes 4 words {SOC_DIRAM_DRAM_LOW, SOC_DIRAM_DRAM_HIGH,
     // SOC_DIRAM_IRAM_LOW, SOC_DIRAM_INVERTED} and returns whether DRAM and IRAM addresses differ.
-    let differ = unsafe { heapcaps_port_diram(w.as_mut_ptr()) };
-    differ.then_some((w[0], w[1], w[2], w[3] != 0))
+    // `AtomicUsize` has `usize`'s layout and lets its value change behind a shared reference;
+    // the boot that calls this is single-threaded, so the plain stores race with nothing.
+    unsafe { heapcaps_port_diram(out.as_ptr() as *mut usize) }
 }
 
 /// Initial value of a lock object: zero bytes, not `portMUX_INITIALIZER_UNLOCKED` ({0xB33FFFFF,

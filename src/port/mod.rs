@@ -112,11 +112,12 @@ pub fn map_private(len: usize) -> Option<*mut u8> {
     imp::map_private(len)
 }
 
-/// ESP-IDF only: the D/IRAM window as (dram_lo, dram_hi, iram_lo, inverted), if the chip's
-/// D/IRAM has separate instruction addresses.
+/// ESP-IDF only: writes the D/IRAM window to `out` as {dram_lo, dram_hi, iram_lo, inverted}
+/// and returns whether the chip's D/IRAM has separate instruction addresses (if not, `out`
+/// holds the window with equal addresses).
 #[cfg(target_os = "none")]
-pub fn diram_alias() -> Option<(usize, usize, usize, bool)> {
-    imp::diram_alias()
+pub fn diram_alias_into(out: &[core::sync::atomic::AtomicUsize; 4]) -> bool {
+    imp::diram_alias_into(out)
 }
 
 /// ESP-IDF only: `esp_heap_adjust_alignment_to_hw` of the running chip.
