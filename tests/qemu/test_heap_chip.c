@@ -244,6 +244,44 @@ TEST_CASE("heap_caps calloc, realloc and aligned_alloc keep their contracts", "[
     TEST_ASSERT_NULL(heap_caps_aligned_alloc(24, 100, MALLOC_CAP_8BIT));
 }
 
+/* The variadic *_prefer functions read their caps list in place on RISC-V ilp32 (src/capi/prefer.c):
+ * a0..a7 carry the first arguments and the rest sit on the stack, so a long list crosses from
+ * registers to the stack. Each call below succeeds only with the LAST caps of its list. */
+TEST_CASE("heap_caps_*_prefer read caps lists that reach the stack", "[chip]")
+{
+    const uint32_t none = MALLOC_CAP_SPIRAM; /* no heap has it */
+    /* malloc: size, num, then 8 caps: a2..a7 hold the first six, the last two are on the stack. */
+    void *m = heap_caps_malloc_prefer(48, 8, none, none, none, none, none, none, none,
+                                      MALLOC_CAP_RTCRAM);
+    TEST_ASSERT_NOT_NULL(m);
+    TEST_ASSERT_TRUE(in_ram(m, RTC_OFF, RAM_SIZE));
+    /* calloc: n, size, num, 7 caps: the seventh is the first stack argument. */
+    uint8_t *c = heap_caps_calloc_prefer(5, 9, 7, none, none, none, none, none, none,
+                                         MALLOC_CAP_RTCRAM);
+    TEST_ASSERT_NOT_NULL(c);
+    TEST_ASSERT_TRUE(in_ram(c, RTC_OFF, RAM_SIZE));
+    TEST_ASSERT_EACH_EQUAL_UINT8(0, c, 45);
+    /* realloc: ptr, size, num, 9 caps; DMA, which the RTC heap lacks, moves the block out of it. */
+    memset(c, 0x3C, 45);
+    uint8_t *r = heap_caps_realloc_prefer(c, 300, 9, none, none, none, none, none, none, none,
+                                          none, MALLOC_CAP_DMA);
+    TEST_ASSERT_NOT_NULL(r);
+    TEST_ASSERT_FALSE(in_ram(r, RTC_OFF, RAM_SIZE));
+    TEST_ASSERT_EACH_EQUAL_HEX8(0x3C, r, 45);
+    /* The first caps that succeed win: RTCRAM before DEFAULT. */
+    void *f = heap_caps_malloc_prefer(32, 2, MALLOC_CAP_RTCRAM, MALLOC_CAP_DEFAULT);
+    TEST_ASSERT_TRUE(in_ram(f, RTC_OFF, RAM_SIZE));
+    /* Nothing matches: NULL. */
+    TEST_ASSERT_NULL(heap_caps_malloc_prefer(32, 3, none, none, none));
+    /* A count above 16 is itself one caps mask (README, deliberate differences). */
+    void *d = heap_caps_malloc_prefer(32, MALLOC_CAP_RTCRAM);
+    TEST_ASSERT_TRUE(in_ram(d, RTC_OFF, RAM_SIZE));
+    heap_caps_free(m);
+    heap_caps_free(r);
+    heap_caps_free(f);
+    heap_caps_free(d);
+}
+
 TEST_CASE("heap_caps size queries agree with get_info and with allocation", "[chip]")
 {
     const uint32_t caps[] = {MALLOC_CAP_8BIT, MALLOC_CAP_RTCRAM, MALLOC_CAP_DMA,
