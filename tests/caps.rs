@@ -565,7 +565,7 @@ fn chip_layouts_match_a_typical_boot() {
             (0x3FC96A38, 0x52CD8, "RAM", false),
             (0x3FCE9710, 0x68F0, "RAM", true),
             (0x3FCF0000, 0x8000, "DRAM", false),
-            (0x600FE010, 0x1FF0, "RTCRAM", false),
+            (0x600FE010, 0x1FD8, "RTCRAM", false),
         ]
     );
     assert_eq!(
@@ -574,7 +574,7 @@ fn chip_layouts_match_a_typical_boot() {
             (0x3FC93E10, 0x2C1F0, "RAM", false),
             (0x3FCC0000, 0x1C710, "Retention RAM", false),
             (0x3FCDC710, 0x38F0, "Retention RAM", true),
-            (0x50000010, 0x1FF0, "RTCRAM", false),
+            (0x50000010, 0x1FD8, "RTCRAM", false),
         ]
     );
     assert_eq!(

@@ -14,13 +14,13 @@ const CHIPS: &[(&str, &str, usize, bool)] = &[
     (
         "esp32s3",
         "At 3FC96A38 len 00052CD8 (331 KiB): RAM",
-        0x52CD8 + 0x68F0 + 0x8000 + 0x1FF0,
+        0x52CD8 + 0x68F0 + 0x8000 + 0x1FD8,
         true,
     ),
     (
         "esp32c3",
         "At 3FCC0000 len 0001C710 (113 KiB): Retention RAM",
-        0x2C1F0 + 0x1C710 + 0x38F0 + 0x1FF0,
+        0x2C1F0 + 0x1C710 + 0x38F0 + 0x1FD8,
         true,
     ),
     (

@@ -54,9 +54,8 @@ const TARGETS: &[Target] = &[
             ("_heap_start", 0x3FC9_6A38),
             ("_rtc_force_fast_end", 0x600F_E010),
             ("_rtc_noinit_end", 0x600F_E010),
-            // The simulation leaves out the RTC timer's 24 bytes at the top of RTC fast memory
-            // (0x600FFFE8..0x60100000 in a real link): an empty range here.
-            ("_rtc_reserved_start", 0x6010_0000),
+            // The RTC timer's 24 bytes at the top of RTC fast memory.
+            ("_rtc_reserved_start", 0x600F_FFE8),
             ("_rtc_reserved_end", 0x6010_0000),
         ],
     },
@@ -69,8 +68,8 @@ const TARGETS: &[Target] = &[
             ("_data_start", 0x3FC8_C000),
             ("_heap_start", 0x3FC9_3E10),
             ("_rtc_force_slow_end", 0x5000_0010),
-            // As on the S3, the simulation has no RTC timer data (0x50001FE8..0x50002000).
-            ("_rtc_reserved_start", 0x5000_2000),
+            // As on the S3: the RTC timer's 24 bytes.
+            ("_rtc_reserved_start", 0x5000_1FE8),
             ("_rtc_reserved_end", 0x5000_2000),
         ],
     },

@@ -203,12 +203,14 @@ const S3_REGIONS: &[Region] = &[
 ];
 
 /// ESP32-S3: IRAM code (0x40370000..0x40386A00, i.e. DRAM view up to 0x3FC96A00 and the whole
-/// 16 KiB IRAM region), .data/.bss up to 0x3FC96A38, RTC fast data (16 bytes).
+/// 16 KiB IRAM region), .data/.bss up to 0x3FC96A38, RTC fast data (16 bytes) and the RTC
+/// reserved area at its end (24 bytes).
 const S3_RESERVED: &[(u32, u32)] = &[
     (0x3FC8_8000, 0x3FC9_6A00),
     (0x3FC9_6A00, 0x3FC9_6A38),
     (0x4037_0000, 0x4038_6A00),
     (0x600F_E000, 0x600F_E010),
+    (0x600F_FFE8, 0x6010_0000),
 ];
 
 const C3_TYPES: &[MemType] = &[
@@ -249,11 +251,12 @@ const C3_REGIONS: &[Region] = &[
 ];
 
 /// ESP32-C3: IRAM code (DRAM view 0x3FC7C000..0x3FC8C000), .data/.bss up to 0x3FC93E10, RTC
-/// data (16 bytes).
+/// data (16 bytes) and the RTC reserved area at its end (24 bytes).
 const C3_RESERVED: &[(u32, u32)] = &[
     (0x3FC7_C000, 0x3FC8_C000),
     (0x3FC8_C000, 0x3FC9_3E10),
     (0x5000_0000, 0x5000_0010),
+    (0x5000_1FE8, 0x5000_2000),
 ];
 
 const C6_TYPES: &[MemType] = &[
