@@ -5,10 +5,11 @@
 //!
 //! # Layout
 //! The region starts with `OWNER_BYTES` left to the owner, then the control structure; blocks
-//! follow it. Every offset is counted from the region start. Every block starts
-//! with one 32-bit word: its payload size (a multiple of 4) and two flags, `FREE` and
-//! `PREV_FREE`. The payload follows the word, so the per-allocation overhead is 4 bytes at every
-//! size and payloads are 4-byte aligned, as in ESP-IDF. A free block keeps two list links (u32
+//! follow it. Every offset is counted from the region start. Every block starts with one
+//! 32-bit word: its payload size (a multiple of 4, below 1 GiB), two flags, `FREE` and
+//! `PREV_FREE`, and in a used block the mark `USED` in the top bits. The payload follows the
+//! word, so the per-allocation overhead is 4 bytes at every size and payloads are 4-byte
+//! aligned, as in ESP-IDF. A free block keeps two list links (u32
 //! offsets from the region start; `next`, then `prev`) at the start of its payload and, when it
 //! has room for a third word, its own offset in its last word (a boundary tag), so the next
 //! block can find it when they merge. A free block of the minimum payload (8 bytes) holds just
@@ -58,6 +59,13 @@ pub const ALIGN: u32 = 4;
 const FREE: u32 = 1;
 const PREV_FREE: u32 = 2;
 const FLAGS: u32 = FREE | PREV_FREE;
+/// Mark of a used block's header in the two bits above every size (sizes stay below 1 GiB):
+/// bit 31 set, bit 30 clear. Free headers have both clear. A pointer handed back must find this
+/// pattern in front of it, so a stale free-list link or a small number or a chip address
+/// (0x3Fxxxxxx, 0x4xxxxxxx) in the word before an interior pointer is refused (see `validate`).
+const USED: u32 = 1 << 31;
+/// The size bits of a header.
+const SIZE_MASK: u32 = !(FLAGS | USED | (1 << 30));
 
 /// The chips' compact code paths (flash before speed). They keep every invariant the host paths
 /// keep; a re-filed free block may sit at a different place in its list. Hosts can build them too (`RUSTFLAGS="--cfg heapcaps_compact"`) so that the tests run
@@ -283,7 +291,8 @@ impl Tlsf {
             );
             ptr::write_bytes(mem.add(HEADS as usize), 0, (first - HEADS) as usize);
         }
-        t.set_word(end, 0);
+        // The sentinel: a used block of size 0.
+        t.set_word(end, USED);
         t.set_word(first, payload);
         t.make_free(first, payload);
         Some(t)
@@ -370,9 +379,20 @@ impl Tlsf {
 
     // ----- block fields --------------------------------------------------------------------
 
+    /// The high bits a header with flags `w` must carry: `USED` for a used block, none for a
+    /// free one.
+    #[inline(always)]
+    fn mark(w: u32) -> u32 {
+        if w & FREE != 0 {
+            0
+        } else {
+            USED
+        }
+    }
+
     #[inline(always)]
     fn size_of(self, b: u32) -> u32 {
-        self.word(b) & !FLAGS
+        self.word(b) & SIZE_MASK
     }
 
     #[inline(always)]
@@ -579,7 +599,7 @@ impl Tlsf {
     #[cfg_attr(target_os = "none", inline(never))]
     fn use_block(self, b: u32, size: u32) {
         let w = self.word(b);
-        let bs = w & !FLAGS;
+        let bs = w & SIZE_MASK;
         if bs - size >= MIN_SPLIT {
             let (r, rs) = self.split(b, size, bs, w & PREV_FREE);
             self.insert(r, rs);
@@ -593,7 +613,7 @@ impl Tlsf {
     /// payload) with header and tag written but not filed in a list. `b`'s links are untouched.
     #[inline(always)]
     fn split(self, b: u32, size: u32, bs: u32, keep: u32) -> (u32, u32) {
-        self.set_word(b, size | keep);
+        self.set_word(b, size | keep | USED);
         let r = b + HDR + size;
         // The block after `b` already has PREV_FREE set: `b` was free.
         let rs = bs - size - HDR;
@@ -605,7 +625,7 @@ impl Tlsf {
     /// Makes the free block `b` (payload `bs`, its PREV_FREE flag `keep`) a used block whole.
     #[inline(always)]
     fn use_whole(self, b: u32, bs: u32, keep: u32) {
-        self.set_word(b, bs | keep);
+        self.set_word(b, bs | keep | USED);
         let n = b + HDR + bs;
         self.set_word(n, self.word(n) & !PREV_FREE);
     }
@@ -790,15 +810,18 @@ impl Tlsf {
             return Err(self.diagnose(p));
         }
         let w = self.word(p - HDR);
-        let s = w & !PREV_FREE;
-        // FREE clear and MIN_PAYLOAD <= size <= end - p, in one compare: with FREE set the
-        // value is odd and the rotation puts that bit on top; sizes below the minimum wrap.
+        // The USED mark, FREE clear and MIN_PAYLOAD <= size <= end - p, in one compare: with
+        // FREE set the value is odd and the rotation puts that bit on top; without the mark, or
+        // with bit 30 set, or with a size below the minimum, the difference is 2^29 or more
+        // after the rotation, beyond every in-range value (end < 2^30).
         // (p <= hi = end - MIN_PAYLOAD after the range check.)
-        if s.wrapping_sub(MIN_PAYLOAD).rotate_right(1) > (hi - p) >> 1 {
+        let s = w & !PREV_FREE;
+        if s.wrapping_sub(USED + MIN_PAYLOAD).rotate_right(1) > (hi - p) >> 1 {
             return Err(self.diagnose(p));
         }
-        // The next header must agree that this block is in use.
-        if self.word(p + s) & PREV_FREE != 0 {
+        // The next header (at p + size) must agree that this block is in use. (`s` is the
+        // size plus USED here, and p + s stays below 2^32.)
+        if self.word(p + s - USED) & PREV_FREE != 0 {
             return Err(BadPointer::BadHeader);
         }
         Ok(p - HDR)
@@ -898,7 +921,7 @@ impl Tlsf {
     #[cfg_attr(target_os = "none", inline(never))]
     fn free_block(self, b: u32) -> Result<u32, BadPointer> {
         let w = self.word(b);
-        let freed = w & !FLAGS;
+        let freed = w & SIZE_MASK;
         let prev = if w & PREV_FREE != 0 {
             Some(self.free_prev(b)?)
         } else {
@@ -909,7 +932,7 @@ impl Tlsf {
         let n = b + HDR + size;
         let nw = self.word(n);
         if nw & FREE != 0 {
-            let ns = nw & !FLAGS;
+            let ns = nw & SIZE_MASK;
             self.remove(n);
             size += HDR + ns;
         }
@@ -932,19 +955,19 @@ impl Tlsf {
     #[cfg_attr(target_os = "none", inline(never))]
     fn shrink(self, b: u32, size: u32) {
         let w = self.word(b);
-        let cur = w & !FLAGS;
+        let cur = w & SIZE_MASK;
         let n = b + HDR + cur;
         let nw = self.word(n);
         let tail = cur - size;
         if nw & FREE != 0 {
             // The freed tail grows the free successor backwards.
-            self.set_word(b, size | (w & PREV_FREE));
-            self.refile(n, nw & !FLAGS, b + HDR + size, tail + (nw & !FLAGS));
+            self.set_word(b, size | (w & (PREV_FREE | USED)));
+            self.refile(n, nw & SIZE_MASK, b + HDR + size, tail + (nw & SIZE_MASK));
             return;
         } else if tail < MIN_SPLIT {
             return;
         }
-        self.set_word(b, size | (w & PREV_FREE));
+        self.set_word(b, size | (w & (PREV_FREE | USED)));
         self.make_free(b + HDR + size, tail - HDR);
     }
 
@@ -1006,7 +1029,7 @@ impl Tlsf {
         }
         let size = payload_for(req as u32);
         let w = self.word(b);
-        let cur = w & !FLAGS;
+        let cur = w & SIZE_MASK;
         if !COMPACT && size <= cur {
             self.shrink(b, size);
             return Ok(Some((p, cur, self.size_of(b))));
@@ -1014,7 +1037,7 @@ impl Tlsf {
         let n = b + HDR + cur;
         let nw = self.word(n);
         let next_room = if nw & FREE != 0 {
-            HDR + (nw & !FLAGS)
+            HDR + (nw & SIZE_MASK)
         } else {
             0
         };
@@ -1024,7 +1047,7 @@ impl Tlsf {
             // (the block after both is in use, free blocks being merged).
             if next_room != 0 {
                 self.remove(n);
-                self.set_word(b, (cur + next_room) | (w & PREV_FREE));
+                self.set_word(b, (cur + next_room) | (w & (PREV_FREE | USED)));
                 let nn = n + next_room;
                 self.set_word(nn, self.word(nn) & !PREV_FREE);
             }
@@ -1035,12 +1058,12 @@ impl Tlsf {
             let total = cur + next_room;
             if total - size >= MIN_SPLIT {
                 // What is left of the successor stays free, in front of the same next block.
-                self.set_word(b, size | (w & PREV_FREE));
+                self.set_word(b, size | (w & (PREV_FREE | USED)));
                 self.refile(n, next_room - HDR, b + HDR + size, total - size - HDR);
                 return Ok(Some((p, cur, size)));
             }
             self.remove(n);
-            self.set_word(b, total | (w & PREV_FREE));
+            self.set_word(b, total | (w & (PREV_FREE | USED)));
             let nn = b + HDR + total;
             self.set_word(nn, self.word(nn) & !PREV_FREE);
             return Ok(Some((p, cur, total)));
@@ -1064,7 +1087,7 @@ impl Tlsf {
                         cur as usize,
                     );
                 }
-                self.set_word(pb, total);
+                self.set_word(pb, total | USED);
                 let nn = pb + HDR + total;
                 self.set_word(nn, self.word(nn) & !PREV_FREE);
                 self.shrink(pb, size);
@@ -1148,8 +1171,8 @@ impl Tlsf {
             return None;
         }
         let w = self.word(b);
-        let size = w & !FLAGS;
-        if size > self.end() - b - HDR || size % ALIGN != 0 {
+        let size = w & SIZE_MASK;
+        if size > self.end() - b - HDR || w & !(SIZE_MASK | FLAGS) != Self::mark(w) {
             return None;
         }
         Some(BlockInfo {
@@ -1212,9 +1235,12 @@ impl Tlsf {
         let mut ok_blocks = true;
         while b < end {
             let w = self.word(b);
-            let size = w & !FLAGS;
+            let size = w & SIZE_MASK;
             let free = w & FREE != 0;
-            if size % ALIGN != 0 || size < MIN_PAYLOAD || size > end - b - HDR {
+            if size < MIN_PAYLOAD
+                || size > end - b - HDR
+                || w & !(SIZE_MASK | FLAGS) != Self::mark(w)
+            {
                 return Err(Corruption::BadSize { at: b });
             }
             if (w & PREV_FREE != 0) != prev_free {
@@ -1242,7 +1268,7 @@ impl Tlsf {
             return Err(Corruption::BadChain { at: b });
         }
         let sw = self.word(end);
-        if sw & !FLAGS != 0 || sw & FREE != 0 || (sw & PREV_FREE != 0) != prev_free {
+        if sw & !FLAGS != USED || sw & FREE != 0 || (sw & PREV_FREE != 0) != prev_free {
             return Err(Corruption::BadChain { at: end });
         }
         // The precomputed pointer-check bounds.
@@ -1281,7 +1307,7 @@ impl Tlsf {
                     });
                 }
                 let w = self.word(blk);
-                let size = w & !FLAGS;
+                let size = w & SIZE_MASK;
                 if w & FREE == 0 || size > end - blk - HDR || self.link_prev(blk) != prev {
                     return Err(Corruption::BadLink { at: blk });
                 }

@@ -353,6 +353,38 @@ fn bad_pointers_are_reported_not_followed() {
 }
 
 #[test]
+fn interior_pointers_over_stale_free_list_links_are_refused() {
+    // A block that was free keeps its old list links at the start of its payload until its
+    // owner writes there. Those links are small offsets; as the word in front of an interior
+    // pointer they must not pass for a used block's header (which carries the USED mark).
+    let mut r = Region::new(4096);
+    let t = r.tlsf();
+    let a = t.malloc(64).expect("a");
+    let _b = t.malloc(64).expect("b");
+    let c = t.malloc(64).expect("c");
+    let _d = t.malloc(64).expect("d");
+    t.free(a).expect("free a");
+    t.free(c).expect("free c");
+    // Both come back with their links in place (a list of two: each names the other).
+    let a2 = t.malloc(64).expect("a again");
+    let c2 = t.malloc(64).expect("c again");
+    assert_eq!([a2.min(c2), a2.max(c2)], [a, c]);
+    for p in [a2, c2] {
+        for off in (4..64).step_by(4) {
+            assert!(
+                t.validate(p + off).is_err(),
+                "interior pointer +{off} accepted"
+            );
+            assert!(t.free(p + off).is_err(), "interior free +{off} accepted");
+        }
+    }
+    t.check(|_| true).expect("heap intact");
+    t.free(a2).expect("a2");
+    t.free(c2).expect("c2");
+    t.check(|_| true).expect("heap intact");
+}
+
+#[test]
 fn checker_finds_smashed_headers_and_links() {
     for damage in 0..4 {
         let mut r = Region::new(4096);
@@ -525,11 +557,11 @@ fn size_queries_abort_on_a_smashed_header() {
         }
         return;
     }
-    // The top byte of b's size word (with poisoning, the payload starts past the poison head).
+    // Bit 30 of b's header word (with poisoning, the payload starts past the poison head).
     let hdr = b.wrapping_sub(POISON_HEAD + 4);
     eprintln!("B={b:p}");
     // SAFETY: the header word of a live block of this region.
-    unsafe { (hdr as *mut u32).write((hdr as *const u32).read() | 0x8000_0000) };
+    unsafe { (hdr as *mut u32).write((hdr as *const u32).read() | 0x4000_0000) };
     let n = match scenario.as_deref() {
         Some("full") => h.allocated_size(b),
         _ => h.live_block_size(b),
