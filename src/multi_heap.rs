@@ -203,7 +203,7 @@ impl MultiHeap {
         // SAFETY: called with the lock held; the header is initialised.
         unsafe {
             let h = &mut *self.header();
-            h.free_bytes -= bytes;
+            h.free_bytes = h.free_bytes.wrapping_sub(bytes);
             if h.free_bytes < h.minimum_free_bytes {
                 h.minimum_free_bytes = h.free_bytes;
             }
@@ -550,11 +550,9 @@ impl MultiHeap {
         };
         match r {
             Ok(Some((np, old, new))) => {
-                if new >= old {
-                    self.take((new - old) as usize);
-                } else {
-                    self.give((old - new) as usize);
-                }
+                // One path for growing and shrinking: the difference wraps when the block
+                // shrank, and the minimum can only move when the free count fell.
+                self.take(new.wrapping_sub(old) as i32 as isize as usize);
                 if poison::ENABLED {
                     poison::wrap(t.ptr_at(np), size)
                 } else {
