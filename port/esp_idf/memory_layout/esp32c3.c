@@ -11,14 +11,9 @@
 
 enum { T_RAM, T_RETENTION_RAM, T_RTCRAM, T_COUNT };
 
-/* With memory protection on, data RAM is never executable. */
-#ifdef CONFIG_ESP_SYSTEM_MEMPROT
-#define COMMON_CAPS (MALLOC_CAP_DEFAULT | MALLOC_CAP_INTERNAL | MALLOC_CAP_32BIT | MALLOC_CAP_8BIT)
-#else
 #define COMMON_CAPS                                                                          \
     (MALLOC_CAP_DEFAULT | MALLOC_CAP_INTERNAL | MALLOC_CAP_32BIT | MALLOC_CAP_8BIT | \
-     MALLOC_CAP_EXEC)
-#endif
+     HEAPCAPS_EXEC_CAPS)
 
 /* The top 128 KiB block is the one retention DMA can reach: it is kept for RETENTION requests
  * and used for everything else only after the other blocks. */

@@ -11,14 +11,9 @@
 
 enum { T_RAM, T_RTCRAM, T_COUNT };
 
-/* With memory protection on, data RAM is never executable. */
-#ifdef CONFIG_ESP_SYSTEM_MEMPROT
-#define COMMON_CAPS (MALLOC_CAP_DEFAULT | MALLOC_CAP_INTERNAL | MALLOC_CAP_32BIT | MALLOC_CAP_8BIT)
-#else
 #define COMMON_CAPS                                                                          \
     (MALLOC_CAP_DEFAULT | MALLOC_CAP_INTERNAL | MALLOC_CAP_32BIT | MALLOC_CAP_8BIT | \
-     MALLOC_CAP_EXEC)
-#endif
+     HEAPCAPS_EXEC_CAPS)
 
 const heapcaps_layout_type_t soc_memory_types[T_COUNT] = {
     [T_RAM] = { "RAM", { COMMON_CAPS | MALLOC_CAP_DMA, 0, 0 } },

@@ -12,26 +12,19 @@
 enum { T_RAM, T_DRAM, T_IRAM, T_SPIRAM, T_RTCRAM, T_COUNT };
 
 #define COMMON_CAPS (MALLOC_CAP_DEFAULT | MALLOC_CAP_32BIT | MALLOC_CAP_8BIT)
-/* With memory protection on, data RAM is never executable (and the I-cache's spare 16 KiB is not
- * offered as heap at all, see the regions). */
-#ifdef CONFIG_ESP_SYSTEM_MEMPROT
-#define EXEC_CAPS 0
-#else
-#define EXEC_CAPS MALLOC_CAP_EXEC
-#endif
 
 const heapcaps_layout_type_t soc_memory_types[T_COUNT] = {
     [T_RAM] = { "RAM",
                 { COMMON_CAPS | MALLOC_CAP_INTERNAL | MALLOC_CAP_DMA | MALLOC_CAP_RETENTION |
-                      EXEC_CAPS | MALLOC_CAP_SIMD,
+                      HEAPCAPS_EXEC_CAPS | MALLOC_CAP_SIMD,
                   0, 0 } },
     /* Data-cache memory given to the heap: DMA-capable, but not for retention DMA. */
     [T_DRAM] = { "DRAM",
                  { 0, COMMON_CAPS | MALLOC_CAP_INTERNAL | MALLOC_CAP_DMA | MALLOC_CAP_SIMD, 0 } },
-    [T_IRAM] = { "IRAM", { EXEC_CAPS, MALLOC_CAP_32BIT | MALLOC_CAP_INTERNAL, 0 } },
+    [T_IRAM] = { "IRAM", { HEAPCAPS_EXEC_CAPS, MALLOC_CAP_32BIT | MALLOC_CAP_INTERNAL, 0 } },
     [T_SPIRAM] = { "SPIRAM", { MALLOC_CAP_SPIRAM, 0, COMMON_CAPS | MALLOC_CAP_SIMD } },
     [T_RTCRAM] = { "RTCRAM",
-                   { MALLOC_CAP_RTCRAM, 0, COMMON_CAPS | MALLOC_CAP_INTERNAL | EXEC_CAPS } },
+                   { MALLOC_CAP_RTCRAM, 0, COMMON_CAPS | MALLOC_CAP_INTERNAL | HEAPCAPS_EXEC_CAPS } },
 };
 const size_t soc_memory_type_count = T_COUNT;
 

@@ -66,6 +66,14 @@ _Static_assert(sizeof(heapcaps_layout_reserved_t) == 8, "soc_reserved_region_t i
     __attribute__((section(HEAPCAPS_RESERVED_SECTION), used)) static heapcaps_layout_reserved_t \
         heapcaps_reserved_##name = { (intptr_t)(start), (intptr_t)(end) }
 
+/* EXEC for RAM that code may run from: none with memory protection on, which keeps data RAM
+ * non-executable. */
+#ifdef CONFIG_ESP_SYSTEM_MEMPROT
+#define HEAPCAPS_EXEC_CAPS 0
+#else
+#define HEAPCAPS_EXEC_CAPS MALLOC_CAP_EXEC
+#endif
+
 /* The address of a linker script symbol, as an integer. */
 #define HEAPCAPS_LD(sym) ((intptr_t)&(sym))
 
