@@ -29,6 +29,7 @@
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
+. scripts/chip-archive.sh
 TOP="${1:-12}"
 CC=riscv64-unknown-elf-gcc
 OUT=target/size-report
@@ -76,15 +77,10 @@ gen_whole_api() { # lib out.c [skip-debug]
 }
 
 for config in ${SIZE_CONFIGS:-default size}; do
-  case $config in
-    default) profile=release features=() ;;
-    size) profile=release-size features=(--features COMPILER_OPTIMIZATION_ASSERTIONS_SILENT) ;;
-  esac
+  chip_config "$config" || { echo "unknown configuration $config" >&2; exit 1; }
   for triple in ${SIZE_TRIPLES:-riscv32imc-unknown-none-elf riscv32imac-unknown-none-elf}; do
     echo "== $triple, $config configuration (profile $profile${features[1]:+, ${features[1]}})"
-    cargo rustc --quiet --profile "$profile" "${features[@]}" --crate-type staticlib \
-        --target "$triple" --target-dir target/size
-    lib="target/size/$triple/$profile/libheapcaps.a"
+    chip_archive "$triple"
     gen_whole_api "$lib" "$OUT/whole_api.c"
     gen_whole_api "$lib" "$OUT/api_no_debug.c" skip-debug
     for prog in malloc_path whole_api api_no_debug; do

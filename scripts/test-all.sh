@@ -54,6 +54,8 @@ else
   failed=$((failed + 1)); failures+=("fuzz: cargo-fuzz missing")
 fi
 stage "build riscv32imc" cargo build --release --target riscv32imc-unknown-none-elf
+# Chip-only code (cfg target_os = "none") is invisible to the host clippy stage above.
+stage "clippy riscv32imc (chip-only code)" cargo clippy --release --target riscv32imc-unknown-none-elf --lib -- -D warnings
 # The chips' compact TLSF paths (flash before speed), built on the host so the core and model
 # tests (heap checker after every step) run over them, and the caps tests over the chips' caps
 # paths.

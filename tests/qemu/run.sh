@@ -18,6 +18,7 @@
 set -u -o pipefail
 ROOT="$(cd "$(dirname "$0")/../.." && pwd)"
 cd "$ROOT"
+. scripts/chip-archive.sh
 
 QEMU=qemu-system-riscv32
 CC=riscv64-unknown-elf-gcc
@@ -57,19 +58,13 @@ run() {
 }
 
 for config in ${QEMU_CONFIGS:-default size}; do
-  case $config in
-    default) profile=release features=() ;;
-    size) profile=release-size features=(--features COMPILER_OPTIMIZATION_ASSERTIONS_SILENT) ;;
-    *) echo "unknown configuration $config" >&2; exit 1 ;;
-  esac
+  chip_config "$config" || { echo "unknown configuration $config" >&2; exit 1; }
   for triple in ${QEMU_TRIPLES:-riscv32imc-unknown-none-elf riscv32imac-unknown-none-elf}; do
     tag="$triple $config"
     echo "== $tag (profile $profile${features[1]:+, ${features[1]}})"
-    if ! cargo rustc --quiet --profile "$profile" "${features[@]}" --crate-type staticlib \
-        --target "$triple" --target-dir target/size; then
+    if ! chip_archive "$triple"; then
         summary+=("$tag: LIBRARY BUILD FAILED"); fail=1; continue
     fi
-    lib="target/size/$triple/$profile/libheapcaps.a"
     march=${triple%%-*}; march=rv32${march#riscv32}
     cpu=rv32,f=off,d=off
     [ "$march" = rv32imc ] && cpu=rv32,a=off,f=off,d=off
