@@ -386,15 +386,11 @@ impl Tlsf {
 
     // ----- block fields --------------------------------------------------------------------
 
-    /// The high bits a header with flags `w` must carry: `USED` for a used block, none for a
-    /// free one.
+    /// Whether header `w` carries the high bits its kind must: `USED` for a used block, none
+    /// for a free one.
     #[inline(always)]
-    fn mark(w: u32) -> u32 {
-        if w & FREE != 0 {
-            0
-        } else {
-            USED
-        }
+    fn marked(w: u32) -> bool {
+        w & !(SIZE_MASK | FLAGS) == if w & FREE != 0 { 0 } else { USED }
     }
 
     #[inline(always)]
@@ -1179,7 +1175,7 @@ impl Tlsf {
         }
         let w = self.word(b);
         let size = w & SIZE_MASK;
-        if size > self.end() - b - HDR || w & !(SIZE_MASK | FLAGS) != Self::mark(w) {
+        if size > self.end() - b - HDR || !Self::marked(w) {
             return None;
         }
         Some(BlockInfo {
@@ -1244,10 +1240,7 @@ impl Tlsf {
             let w = self.word(b);
             let size = w & SIZE_MASK;
             let free = w & FREE != 0;
-            if size < MIN_PAYLOAD
-                || size > end - b - HDR
-                || w & !(SIZE_MASK | FLAGS) != Self::mark(w)
-            {
+            if size < MIN_PAYLOAD || size > end - b - HDR || !Self::marked(w) {
                 return Err(Corruption::BadSize { at: b });
             }
             if (w & PREV_FREE != 0) != prev_free {
