@@ -7,26 +7,36 @@
 # (HEAPCAPS_FUZZ_SECS per target, default 30). HEAPCAPS_QUICK=1 skips Miri (the slowest stage).
 set -u
 cd "$(dirname "$0")/.."
+# Disk: a CI machine may have little free space (one run failed with ENOSPC). Test builds without
+# debug info and without incremental caches take a third of the space (x86_64 `cargo test
+# --no-run`: 178 MB instead of 540 MB) and build faster; builds used by one stage only are removed
+# after it (HEAPCAPS_KEEP_BUILDS=1 keeps them, for quicker local reruns).
+export CARGO_INCREMENTAL=0
+export CARGO_PROFILE_DEV_DEBUG=${CARGO_PROFILE_DEV_DEBUG:-0}
 passed=0 failed=0 failures=()
+disk() { echo "$(du -sm target fuzz/target 2>/dev/null | awk '{s += $1} END {print s + 0}') MB built, $(df -Pm . | awk 'NR == 2 {print $4}') MB free"; }
 stage() {
   local name=$1; shift
   echo "=== $name"
   local t0=$SECONDS
   if "$@"; then
-    passed=$((passed + 1)); echo "=== $name: ok ($((SECONDS - t0)) s)"
+    passed=$((passed + 1)); echo "=== $name: ok ($((SECONDS - t0)) s; $(disk))"
   else
-    failed=$((failed + 1)); failures+=("$name"); echo "=== $name: FAILED ($((SECONDS - t0)) s)"
+    failed=$((failed + 1)); failures+=("$name"); echo "=== $name: FAILED ($((SECONDS - t0)) s; $(disk))"
   fi
 }
+drop() { [ -n "${HEAPCAPS_KEEP_BUILDS:-}" ] || rm -rf "$@"; }
+echo "=== start: $(disk)"
 host=$(rustc -vV | sed -n 's/^host: //p')
 contract=../shared/tools/abi-contract/check
 
 stage "cargo fmt --check" cargo fmt --check
-stage "rust tests x86_64" cargo test --target "$host"
+stage "rust tests x86_64" cargo test
 stage "rust tests i686" cargo test --target i686-unknown-linux-gnu
 stage "clippy" cargo clippy --all-targets -- -D warnings
 if [ -x tests/c/run.sh ]; then
   stage "C tests (ASan/UBSan, x86_64 + i686)" tests/c/run.sh
+  drop target/ctests target/ctest-* target/c-malloc
 fi
 # `cargo rustc --crate-type staticlib`: an archive of plain objects. Built together with the rlib,
 # the objects also carry LLVM bitcode, which GNU nm (used by the ABI check) cannot list.
@@ -47,8 +57,11 @@ fi
 # rebuilt std would exist twice (duplicate lang items).
 stage "concurrency under ThreadSanitizer" env RUSTFLAGS=-Zsanitizer=thread CARGO_TARGET_DIR=target/tsan \
   CARGO_PROFILE_DEV_PANIC=unwind cargo +nightly test -q -Zbuild-std --target "$host" --test concurrency
+drop target/tsan
 if command -v cargo-fuzz >/dev/null; then
   stage "fuzz (${HEAPCAPS_FUZZ_SECS:-30} s per target)" scripts/fuzz.sh "${HEAPCAPS_FUZZ_SECS:-30}"
+  # The builds only; fuzz/target/corpus (what the runs found) stays.
+  drop fuzz/target/"$host"
 else
   echo "=== fuzz: cargo-fuzz not installed (cargo install cargo-fuzz --locked)"
   failed=$((failed + 1)); failures+=("fuzz: cargo-fuzz missing")
@@ -61,18 +74,20 @@ stage "clippy riscv32imc (chip-only code)" cargo clippy --release --target riscv
 # paths.
 stage "rust tests i686, chips' compact TLSF paths" env RUSTFLAGS="--cfg heapcaps_compact" \
   CARGO_TARGET_DIR=target/compact cargo test --target i686-unknown-linux-gnu --test core --test model --test memory --test caps --test caps_global --test oom
+drop target/compact
 # Heap poisoning (ESP-IDF's Kconfig choice as cargo features): every Rust test (the corruption
 # matrix in tests/poisoning.rs asserts per mode), the 32-bit core tests, clippy, the device
 # build, and the C view of each mode (tests/c/run-poisoning.sh, which includes disabled).
 for mode in LIGHT COMPREHENSIVE; do
   f=HEAP_POISONING_$mode
-  stage "rust tests x86_64 $f" cargo test --target "$host" --features "$f"
+  stage "rust tests x86_64 $f" cargo test --features "$f"
   stage "rust tests i686 $f (poisoning, core, memory, dump_text)" cargo test --target i686-unknown-linux-gnu --features "$f" --test poisoning --test core --test memory --test dump_text
   stage "clippy $f" cargo clippy --all-targets --features "$f" -- -D warnings
   stage "build riscv32imc $f" cargo build --release --target riscv32imc-unknown-none-elf --features "$f"
 done
 if [ -x tests/c/run-poisoning.sh ]; then
   stage "C poisoning tests (3 modes, x86_64 + i686)" tests/c/run-poisoning.sh
+  drop target/poison-*
 fi
 stage "build riscv32imac" cargo build --release --target riscv32imac-unknown-none-elf
 # ESP-IDF's silent assertion level (short fatal messages; tests/silent.rs checks both forms).
@@ -99,11 +114,13 @@ stage "rust tests x86_64, debugging features" cargo test --features "$dbg" --tes
 stage "rust tests i686, debugging features" cargo test --target i686-unknown-linux-gnu --features "$dbg" --test trace --test task_info
 stage "rust tests, no hash map, deleted tasks dropped" cargo test --features HEAP_TRACING_STANDALONE,HEAP_USE_HOOKS,HEAP_TASK_TRACKING --test trace --test task_info
 stage "rust tests, trace stack depth 0" env CONFIG_HEAP_TRACING_STACK_DEPTH=0 cargo test --target-dir target/depth0 --features HEAP_TRACING_STANDALONE --test trace
+drop target/depth0
 stage "clippy, debugging features" cargo clippy --all-targets --features "$dbg" -- -D warnings
 stage "staticlib with tracing" cargo rustc -q --release --features c-malloc,HEAP_TRACING_STANDALONE,HEAP_USE_HOOKS --crate-type staticlib --target-dir target/trace
 if [ -x "$contract" ]; then
   stage "ABI contract with tracing" "$contract" --trace --lib target/trace/release/libheapcaps.a --include include
 fi
+drop target/trace
 stage "build riscv32imc, debugging features" cargo build --release --target riscv32imc-unknown-none-elf --features "$dbg"
 if [ -z "${HEAPCAPS_QUICK:-}" ]; then
   stage "miri x86_64 (core tests)" cargo +nightly miri test --test core --test memory --test model
