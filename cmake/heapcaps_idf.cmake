@@ -15,9 +15,11 @@ set(HEAPCAPS_KCONFIG_FEATURES
     HEAP_ABORT_WHEN_ALLOCATION_FAILS HEAP_PLACE_FUNCTION_INTO_FLASH HEAP_HAS_EXEC_HEAP
     COMPILER_OPTIMIZATION_ASSERTIONS_SILENT)
 
-# The C shims: `*_prefer` variadics (also compiled by build.rs outside ESP-IDF; HEAPCAPS_NO_C_SHIM
-# below turns that off) and the ESP-IDF platform port (FreeRTOS, ROM printf, startup hook).
-set(srcs "${HEAPCAPS_ROOT}/src/capi/prefer.c")
+# The C shims: `*_prefer` variadics and hooks.c (user hook calls, trace caller frames), which
+# build.rs compiles outside ESP-IDF (HEAPCAPS_NO_C_SHIM below turns that off; tests/idf_component.rs
+# checks that this list has every file build.rs compiles), and the ESP-IDF platform port
+# (FreeRTOS, ROM printf, startup hook).
+set(srcs "${HEAPCAPS_ROOT}/src/capi/prefer.c" "${HEAPCAPS_ROOT}/src/capi/hooks.c")
 set(priv_requires)
 set(ldfragments)
 if(NOT target STREQUAL "linux")
@@ -53,6 +55,14 @@ idf_component_register(SRCS ${srcs}
                        INCLUDE_DIRS "${HEAPCAPS_ROOT}/include"
                        LDFRAGMENTS ${ldfragments}
                        PRIV_REQUIRES ${priv_requires})
+
+# hooks.c: the same switches build.rs sets from the cargo features.
+if(CONFIG_HEAP_USE_HOOKS)
+    target_compile_definitions(${COMPONENT_LIB} PRIVATE HEAPCAPS_HOOKS)
+endif()
+if(CONFIG_HEAP_TRACING_STANDALONE)
+    target_compile_definitions(${COMPONENT_LIB} PRIVATE HEAPCAPS_TRACE)
+endif()
 
 if(CMAKE_BUILD_EARLY_EXPANSION)
     # First pass (requirements only): no cargo yet.
@@ -116,10 +126,13 @@ if(NOT target STREQUAL "linux")
     target_link_libraries(${COMPONENT_LIB} INTERFACE "-u heapcaps_port_include")
 endif()
 
-if(CONFIG_HEAP_TRACING)
-    # Same interposition points as ESP-IDF's heap: a tracer can wrap these entry points. Note that
-    # --wrap only redirects calls made from other objects; calls inside the Rust archive (one
-    # object after LTO) are not redirected, so the tracing feature records inside heapcaps itself.
+if(CONFIG_HEAP_TRACING_TOHOST)
+    # Same interposition points as ESP-IDF's heap for a host-based tracer, which must define the
+    # __wrap_ functions (ESP-IDF's standalone tracer defines them in its heap component). Not for
+    # HEAP_TRACING_STANDALONE: heapcaps records inside the library itself, and with nobody
+    # defining __wrap_heap_caps_free & co. every app using malloc/free would fail to link. Note
+    # that --wrap only redirects calls made from other objects, not calls inside the Rust archive
+    # (one object after LTO).
     foreach(wrap heap_caps_realloc_base heap_caps_malloc_base heap_caps_calloc_base
                  heap_caps_aligned_alloc_base heap_caps_free)
         target_link_libraries(${COMPONENT_LIB} INTERFACE "-Wl,--wrap=${wrap}")

@@ -43,6 +43,17 @@ typedef int esp_err_t;
 #endif
 #endif
 
+#if defined(ESP_PLATFORM)
+#include "sdkconfig.h"
+#include "esp_attr.h"
+/* As ESP-IDF's header has it: esp_hw_support defines it again after including this
+* header, which compiles only if both definitions are identical. */
+#if CONFIG_HEAP_PLACE_FUNCTION_INTO_FLASH
+#define HEAP_IRAM_ATTR
+#else
+#define HEAP_IRAM_ATTR IRAM_ATTR
+#endif
+#endif
 #ifndef HEAP_IRAM_ATTR
 #define HEAP_IRAM_ATTR
 #endif

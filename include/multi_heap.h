@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdbool.h>
+#include <stdlib.h>
 /* Opaque handle of a registered heap; its value is the start of the region. */
 typedef struct multi_heap_info *multi_heap_handle_t;
 

@@ -44,8 +44,8 @@ const HEADERS: &[Header] = &[
         src: "src/capi/multi_heap.rs",
         more_src: &[],
         includes: &[],
-        prologue:
-            "/* Opaque handle of a registered heap; its value is the start of the region. */\n\
+        prologue: "#include <stdlib.h>\n\
+             /* Opaque handle of a registered heap; its value is the start of the region. */\n\
                    typedef struct multi_heap_info *multi_heap_handle_t;\n",
         epilogue: "",
     },
@@ -56,7 +56,14 @@ const HEADERS: &[Header] = &[
         includes: &["multi_heap.h"],
         prologue: concat!(
             esp_err_prologue!(),
-            "\n#ifndef HEAP_IRAM_ATTR\n#define HEAP_IRAM_ATTR\n#endif\n\
+            "\n#if defined(ESP_PLATFORM)\n\
+             #include \"sdkconfig.h\"\n\
+             #include \"esp_attr.h\"\n\
+             /* As ESP-IDF's header has it: esp_hw_support defines it again after including this\n\
+              * header, which compiles only if both definitions are identical. */\n\
+             #if CONFIG_HEAP_PLACE_FUNCTION_INTO_FLASH\n#define HEAP_IRAM_ATTR\n#else\n#define HEAP_IRAM_ATTR IRAM_ATTR\n#endif\n\
+             #endif\n\
+             #ifndef HEAP_IRAM_ATTR\n#define HEAP_IRAM_ATTR\n#endif\n\
              /* Deprecated alias of MALLOC_CAP_SPM. */\n\
              #define MALLOC_CAP_TCM MALLOC_CAP_SPM\n\
              \n#ifdef __cplusplus\nextern \"C\" {\n#endif\n\

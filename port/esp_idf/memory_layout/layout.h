@@ -8,8 +8,8 @@
  * that compares them with heapcaps' simulated chips (tests/memory_layout.rs). They therefore use
  * plain numbers, not ESP-IDF's soc headers.
  *
- * The record types have heapcaps' own names (heapcaps does not ship heap_memory_layout.h); what
- * must match ESP-IDF are the symbol names (soc_memory_types, ...) and the record layouts.
+ * The record types are those of include/heap_memory_layout.h (ESP-IDF's names, which other
+ * components use too); the short heapcaps_layout_* names below are aliases for the table files.
  */
 #pragma once
 
@@ -21,29 +21,11 @@
 #include "sdkconfig.h"
 #endif
 #include "esp_heap_caps.h" /* MALLOC_CAP_* */
+#include "heap_memory_layout.h"
 
-/* A memory type: its name and three capability masks, highest priority first. */
-typedef struct {
-    const char *name;
-    uint32_t caps[3];
-} heapcaps_layout_type_t;
-
-/* A RAM region of the chip; `type` indexes soc_memory_types. `iram_address` is the instruction
- * bus address of a D/IRAM region (0 if none); `startup_stack` marks RAM the ROM's startup stack
- * uses, which becomes heap only once the scheduler runs. */
-typedef struct {
-    intptr_t start;
-    size_t size;
-    size_t type;
-    intptr_t iram_address;
-    bool startup_stack;
-} heapcaps_layout_region_t;
-
-/* A [start, end) range that must not become heap (static data, ROM data, caches, ...). */
-typedef struct {
-    intptr_t start;
-    intptr_t end;
-} heapcaps_layout_reserved_t;
+typedef soc_memory_type_desc_t heapcaps_layout_type_t;
+typedef soc_memory_region_t heapcaps_layout_region_t;
+typedef soc_reserved_region_t heapcaps_layout_reserved_t;
 
 #if UINTPTR_MAX == 0xFFFFFFFFu
 /* The chips are 32-bit: these are the sizes the Rust mirrors assert (src/caps/chips.rs). */
@@ -76,9 +58,3 @@ _Static_assert(sizeof(heapcaps_layout_reserved_t) == 8, "soc_reserved_region_t i
 
 /* The address of a linker script symbol, as an integer. */
 #define HEAPCAPS_LD(sym) ((intptr_t)&(sym))
-
-/* The tables heap_caps_init reads. */
-extern const heapcaps_layout_type_t soc_memory_types[];
-extern const size_t soc_memory_type_count;
-extern const heapcaps_layout_region_t soc_memory_regions[];
-extern const size_t soc_memory_region_count;
