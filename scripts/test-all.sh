@@ -74,6 +74,12 @@ stage "clippy riscv32imc (chip-only code)" cargo clippy --release --target riscv
 # paths.
 stage "rust tests i686, chips' compact TLSF paths" env RUSTFLAGS="--cfg heapcaps_compact" \
   CARGO_TARGET_DIR=target/compact cargo test --target i686-unknown-linux-gnu --test core --test model --test memory --test caps --test caps_global --test oom
+# The same paths with heap poisoning (ESP-IDF users often turn on light poisoning on chips).
+for mode in LIGHT COMPREHENSIVE; do
+  stage "rust tests i686, chips' compact TLSF paths, HEAP_POISONING_$mode" env RUSTFLAGS="--cfg heapcaps_compact" \
+    CARGO_TARGET_DIR=target/compact cargo test --target i686-unknown-linux-gnu --features "HEAP_POISONING_$mode" \
+    --test core --test model --test memory --test caps --test poisoning
+done
 drop target/compact
 # Heap poisoning (ESP-IDF's Kconfig choice as cargo features): every Rust test (the corruption
 # matrix in tests/poisoning.rs asserts per mode), the 32-bit core tests, clippy, the device
@@ -99,7 +105,7 @@ fi
 # The same chip archives executed: C tests and death scenarios on QEMU's riscv32 virt machine
 # (tests/qemu/README.md). Runs after the size report, whose builds it reuses.
 if command -v qemu-system-riscv32 >/dev/null; then
-  stage "chip archive on QEMU (riscv32imc/imac, default + size)" tests/qemu/run.sh
+  stage "chip archive on QEMU (riscv32imc/imac; default, size, light and comprehensive poisoning)" tests/qemu/run.sh
 else
   echo "=== chip archive on QEMU: qemu-system-riscv32 missing (apt-get install qemu-system-misc)"
   failed=$((failed + 1)); failures+=("chip archive on QEMU: qemu-system-riscv32 missing")

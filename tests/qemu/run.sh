@@ -12,7 +12,8 @@
 # without the A extension, so an atomic instruction in it would trap.
 #
 #   tests/qemu/run.sh [FILTER...]   FILTER goes to every Unity run (test name or "[tag]")
-# QEMU_CONFIGS="default size" and QEMU_TRIPLES="..." narrow the runs.
+# QEMU_CONFIGS (default: "default size light comprehensive", scripts/chip-archive.sh) and
+# QEMU_TRIPLES="..." narrow the runs.
 # Exit status is non-zero if anything fails to build, any test fails, or a death scenario does
 # not abort with a message naming its address.
 set -u -o pipefail
@@ -57,7 +58,7 @@ run() {
         -monitor none -serial none -semihosting-config "$sh" 2>&1
 }
 
-for config in ${QEMU_CONFIGS:-default size}; do
+for config in ${QEMU_CONFIGS:-default size light comprehensive}; do
   chip_config "$config" || { echo "unknown configuration $config" >&2; exit 1; }
   for triple in ${QEMU_TRIPLES:-riscv32imc-unknown-none-elf riscv32imac-unknown-none-elf}; do
     tag="$triple $config"
@@ -76,12 +77,18 @@ for config in ${QEMU_CONFIGS:-default size}; do
         -c tests/unity/unity_runner.c -o "$dir/unity_runner.o"; then
         summary+=("$tag: HARNESS BUILD FAILED"); fail=1; continue
     fi
-    for t in "${TESTS[@]}"; do
+    pmode=0
+    case $config in light) pmode=1 ;; comprehensive) pmode=2 ;; esac
+    tests=("${TESTS[@]}")
+    # tests/c/test_multi_heap.c asserts the sizes of an unpoisoned heap; with poisoning the chip
+    # tests and the death scenarios run.
+    [ $pmode -gt 0 ] && tests=(tests/qemu/test_heap_chip.c)
+    for t in "${tests[@]}"; do
         name=$(basename "$t" .c)
         elf="$dir/$name.elf"
         # -lc before the archive, memcpy & co. undefined up front: the C library's copies are
         # linked, not compiler_builtins' inside the archive (as scripts/size-report.sh does).
-        if ! "$CC" -march="$march" -mabi=ilp32 "${CFLAGS[@]}" "${HARNESS[@]}" "$t" \
+        if ! "$CC" -march="$march" -mabi=ilp32 "${CFLAGS[@]}" -DPOISON_MODE=$pmode "${HARNESS[@]}" "$t" \
             "$dir/unity_runner.o" -Wl,--gc-sections "$MEMMAP" -Wl,-Map="$elf.map" \
             -Wl,-u,memcpy,-u,memmove,-u,memset -lc "$lib" -o "$elf"; then
             summary+=("$tag $name: BUILD FAILED"); fail=1; continue

@@ -536,3 +536,76 @@ QEMU_DEATH_SCENARIO(heap_caps_realloc_interior)
     qemu_target(p + 12);
     (void)heap_caps_realloc(p + 12, 100, MALLOC_CAP_RTCRAM);
 }
+
+/* ------------------------------------------------------------------------------------------ */
+/* Heap poisoning as the chip build has it (run.sh passes the archive's mode as POISON_MODE:  */
+/* 0 none, 1 light, 2 comprehensive).                                                         */
+/* ------------------------------------------------------------------------------------------ */
+
+#ifndef POISON_MODE
+#error "POISON_MODE must be 0, 1 or 2 (tests/qemu/run.sh sets it from the configuration)"
+#endif
+
+TEST_CASE("poisoning: canaries, fills and the integrity check on the chip build", "[chip]")
+{
+    boot();
+    uint8_t *p = heap_caps_malloc(10, MALLOC_CAP_8BIT);
+    TEST_ASSERT_NOT_NULL(p);
+    TEST_ASSERT_EQUAL_UINT32(0, (uintptr_t)p % 4);
+#if POISON_MODE >= 1
+    /* ESP-IDF's layout: head canary and request size in front, tail canary right after. */
+    uint32_t head, size, tail;
+    memcpy(&head, p - 8, 4);
+    memcpy(&size, p - 4, 4);
+    memcpy(&tail, p + 10, 4);
+    TEST_ASSERT_EQUAL_HEX32(0xABBA1234u, head);
+    TEST_ASSERT_EQUAL_UINT32(10, size);
+    TEST_ASSERT_EQUAL_HEX32(0xBAAD5678u, tail);
+#endif
+#if POISON_MODE == 2
+    for (int i = 0; i < 10; i++) {
+        TEST_ASSERT_EQUAL_HEX8(0xCE, p[i]);
+    }
+#endif
+    /* One byte past the request: the tail canary when poisoned, slack otherwise. */
+    uint8_t saved = p[10];
+    p[10] ^= 0xFF;
+    qemu_capture_start();
+    bool ok = heap_caps_check_integrity_all(true);
+    const char *out = qemu_capture_stop();
+    p[10] = saved;
+#if POISON_MODE >= 1
+    TEST_ASSERT_FALSE(ok);
+    char want[128];
+    snprintf(want, sizeof want, "CORRUPT HEAP: Bad tail at 0x%08" PRIxPTR ". Expected 0xbaad5678 got 0x%08x\n",
+             (uintptr_t)(p + 10), (unsigned)(0xBAAD5678u ^ 0xFFu));
+    TEST_ASSERT_NOT_NULL_MESSAGE(strstr(out, want), out);
+#else
+    TEST_ASSERT_TRUE(ok);
+    TEST_ASSERT_EQUAL_STRING("", out);
+#endif
+    TEST_ASSERT_TRUE(heap_caps_check_integrity_all(true));
+
+    /* A write into a freed block: found by comprehensive poisoning's fill check only. */
+    uint8_t *keep = heap_caps_malloc(64, MALLOC_CAP_8BIT);
+    uint8_t *q = heap_caps_malloc(64, MALLOC_CAP_8BIT);
+    uint8_t *after = heap_caps_malloc(64, MALLOC_CAP_8BIT);
+    TEST_ASSERT_NOT_NULL(after);
+    heap_caps_free(q);
+    saved = q[20];
+    q[20] = 0x11;
+    qemu_capture_start();
+    ok = heap_caps_check_integrity_all(true);
+    out = qemu_capture_stop();
+    q[20] = saved;
+#if POISON_MODE == 2
+    TEST_ASSERT_FALSE(ok);
+    TEST_ASSERT_NOT_NULL_MESSAGE(strstr(out, "CORRUPT HEAP: Invalid data at 0x"), out);
+#else
+    TEST_ASSERT_TRUE(ok);
+#endif
+    TEST_ASSERT_TRUE(heap_caps_check_integrity_all(true));
+    heap_caps_free(keep);
+    heap_caps_free(after);
+    heap_caps_free(p);
+}
