@@ -585,6 +585,31 @@ fn chip_layouts_match_a_typical_boot() {
             (0x50000010, 0x3FD8, "RTCRAM", false),
         ]
     );
+    assert_eq!(
+        layout("esp32c2"),
+        vec![
+            (0x3FCABCB0, 0x30EC0, "RAM", false),
+            (0x3FCDCB70, 0x3490, "RAM", true),
+        ]
+    );
+    // The S2's RTC fast memory lies below its D/IRAM (ESP-IDF lists it last).
+    assert_eq!(
+        layout("esp32s2"),
+        vec![
+            (0x3FF9E010, 0x1FD8, "RTCRAM", false),
+            (0x3FFC4E30, 0x371D0, "RAM", false),
+            (0x3FFFC000, 0x3A10, "RAM", true),
+        ]
+    );
+    // The first line is the one of ESP-IDF's H2 boot log (docs/en/security/esp32h2_log.inc).
+    assert_eq!(
+        layout("esp32h2"),
+        vec![
+            (0x4080B010, 0x42370, "RAM", false),
+            (0x4084D380, 0x2C80, "RAM", true),
+            (0x50000010, 0xFD8, "RTCRAM", false),
+        ]
+    );
     // Type tables (types.md Appendix A).
     let c3 = chips::chip("esp32c3").unwrap();
     assert_eq!(c3.types.len(), 3);
@@ -633,7 +658,9 @@ fn available_regions_do_not_depend_on_reserved_order() {
     ];
     type Case<'a> = (&'a [Region], Vec<(u32, u32)>);
     let mut cases: Vec<Case> = vec![(extra, odd.to_vec())];
-    for name in ["esp32", "esp32s3", "esp32c3", "esp32c6"] {
+    for name in [
+        "esp32", "esp32s2", "esp32s3", "esp32c2", "esp32c3", "esp32c6", "esp32h2",
+    ] {
         let c = chips::chip(name).unwrap();
         cases.push((c.regions, c.reserved.to_vec()));
     }
