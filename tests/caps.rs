@@ -610,6 +610,22 @@ fn chip_layouts_match_a_typical_boot() {
             (0x50000010, 0xFD8, "RTCRAM", false),
         ]
     );
+    // The first line is the one of ESP-IDF's C5 boot log (docs/en/security/esp32c5_log.inc).
+    assert_eq!(
+        layout("esp32c5"),
+        vec![
+            (0x4080FCB0, 0x4C8F0, "RAM", false),
+            (0x4085C5A0, 0x3A60, "RAM", true),
+            (0x50000010, 0x3FD8, "RTCRAM", false),
+        ]
+    );
+    assert_eq!(
+        layout("esp32c61"),
+        vec![
+            (0x40809890, 0x42DE0, "RAM", false),
+            (0x4084C670, 0x3990, "RAM", true),
+        ]
+    );
     // Type tables (types.md Appendix A).
     let c3 = chips::chip("esp32c3").unwrap();
     assert_eq!(c3.types.len(), 3);
@@ -659,7 +675,8 @@ fn available_regions_do_not_depend_on_reserved_order() {
     type Case<'a> = (&'a [Region], Vec<(u32, u32)>);
     let mut cases: Vec<Case> = vec![(extra, odd.to_vec())];
     for name in [
-        "esp32", "esp32s2", "esp32s3", "esp32c2", "esp32c3", "esp32c6", "esp32h2",
+        "esp32", "esp32s2", "esp32s3", "esp32c2", "esp32c3", "esp32c5", "esp32c6", "esp32c61",
+        "esp32h2",
     ] {
         let c = chips::chip(name).unwrap();
         cases.push((c.regions, c.reserved.to_vec()));

@@ -47,6 +47,18 @@ const CHIPS: &[(&str, &str, usize, bool)] = &[
         0x42370 + 0x2C80 + 0xFD8,
         false,
     ),
+    (
+        "esp32c5",
+        "At 4080FCB0 len 0004C8F0 (306 KiB): RAM",
+        0x4C8F0 + 0x3A60 + 0x3FD8,
+        false,
+    ),
+    (
+        "esp32c61",
+        "At 40809890 len 00042DE0 (267 KiB): RAM",
+        0x42DE0 + 0x3990,
+        false,
+    ),
 ];
 
 #[test]

@@ -131,6 +131,29 @@ const TARGETS: &[Target] = &[
             ("_rtc_reserved_end", 0x5000_1000),
         ],
     },
+    Target {
+        name: "esp32c5",
+        config: &["CONFIG_ESP_SYSTEM_ALLOW_RTC_FAST_MEM_AS_HEAP"],
+        symbols: &[
+            ("_iram_start", 0x4080_0000),
+            ("_iram_end", 0x4080_C000),
+            ("_data_start", 0x4080_C000),
+            ("_heap_start", 0x4080_FCB0),
+            ("_rtc_force_slow_end", 0x5000_0010),
+            ("_rtc_reserved_start", 0x5000_3FE8),
+            ("_rtc_reserved_end", 0x5000_4000),
+        ],
+    },
+    Target {
+        name: "esp32c61",
+        config: &[],
+        symbols: &[
+            ("_iram_start", 0x4080_0000),
+            ("_iram_end", 0x4080_6C00),
+            ("_data_start", 0x4080_6C00),
+            ("_heap_start", 0x4080_9890),
+        ],
+    },
 ];
 
 /// The tables one build of a target file printed.
@@ -287,7 +310,7 @@ fn memory_protection_removes_exec_memory() {
 fn psram_window_is_a_region_and_entirely_reserved() {
     for t in TARGETS
         .iter()
-        .filter(|t| ["esp32", "esp32s2", "esp32s3"].contains(&t.name))
+        .filter(|t| ["esp32", "esp32s2", "esp32s3", "esp32c5"].contains(&t.name))
     {
         let c = build(t, &["CONFIG_SPIRAM"], "psram");
         let plain = build(t, &[], "psram-plain");
@@ -299,7 +322,7 @@ fn psram_window_is_a_region_and_entirely_reserved() {
         let win: Vec<_> = c.regions.iter().filter(|r| r.ty == spiram).collect();
         assert_eq!(win.len(), 1, "{}: one PSRAM region", t.name);
         // The simulated PSRAM (what esp_psram maps and adds at startup) lies in that window
-        // (no PSRAM variant is simulated for the S2).
+        // (no PSRAM variant is simulated for the S2 and C5).
         if let Some(p) = chips::chip(&format!("{}-psram", t.name)) {
             let (at, size, _, _) = p.psram.unwrap();
             assert!(at >= win[0].start && at + size <= win[0].start + win[0].size);

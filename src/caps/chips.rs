@@ -4,8 +4,8 @@
 //! `soc_memory_regions`, the `.reserved_memory_address` ranges) read through FFI.
 //!
 //! On a host the heaps live in a SIMULATED CHIP: the region, type and reserved tables of an
-//! ESP32, ESP32-S2, ESP32-S3, ESP32-C2, ESP32-C3, ESP32-C6 or ESP32-H2 (default build options),
-//! backed by memory mapped from the OS. Each contiguous window of chip addresses ("bank") is one
+//! ESP32, ESP32-S2, ESP32-S3, ESP32-C2, ESP32-C3, ESP32-C5, ESP32-C6, ESP32-C61 or ESP32-H2
+//! (default build options), backed by memory mapped from the OS. Each contiguous window of chip addresses ("bank") is one
 //! mapping; a chip address `a` in a bank lives at host address `host_base + (a - bank.lo)`, so
 //! offsets (and alignment below the page size) are preserved. Heaps work at host addresses; the boot log prints chip addresses.
 //! D/IRAM banks are mapped twice (memfd), so the IRAM alias of an EXEC allocation is real memory
@@ -421,6 +421,78 @@ const H2_RESERVED: &[(u32, u32)] = &[
     (0x5000_0FE8, 0x5000_1000),
 ];
 
+const C5_TYPES: &[MemType] = &[
+    MemType {
+        name: "RAM",
+        caps: [D | I | B32 | B8 | X | DMA, 0, 0],
+    },
+    MemType {
+        name: "RTCRAM",
+        caps: [RTC, D | I | B32 | B8 | X, 0],
+    },
+    MemType {
+        name: "SPIRAM",
+        caps: [S | D, 0, B8 | B32],
+    },
+];
+
+const C5_APP_DRAM_END: u32 = 0x4085_C5A0;
+
+const C5_REGIONS: &[Region] = &[
+    r(
+        0x4080_0000,
+        C5_APP_DRAM_END - 0x4080_0000,
+        0,
+        0x4080_0000,
+        false,
+    ),
+    r(
+        C5_APP_DRAM_END,
+        0x4086_0000 - C5_APP_DRAM_END,
+        0,
+        C5_APP_DRAM_END,
+        true,
+    ),
+    r(0x5000_0000, 0x4000, 1, 0, false),
+];
+
+/// ESP32-C5: IRAM code 0x40800000..0x4080C000, .data/.bss up to 0x4080FCB0 (the heap start of
+/// ESP-IDF's C5 boot log), LP RAM data (16 bytes) and the RTC reserved area at its end (24 bytes).
+const C5_RESERVED: &[(u32, u32)] = &[
+    (0x4080_0000, 0x4080_C000),
+    (0x4080_C000, 0x4080_FCB0),
+    (0x5000_0000, 0x5000_0010),
+    (0x5000_3FE8, 0x5000_4000),
+];
+
+const C61_TYPES: &[MemType] = &[MemType {
+    name: "RAM",
+    caps: [D | I | B32 | B8 | X | DMA, 0, 0],
+}];
+
+const C61_APP_DRAM_END: u32 = 0x4084_C670;
+
+const C61_REGIONS: &[Region] = &[
+    r(
+        0x4080_0000,
+        C61_APP_DRAM_END - 0x4080_0000,
+        0,
+        0x4080_0000,
+        false,
+    ),
+    r(
+        C61_APP_DRAM_END,
+        0x4085_0000 - C61_APP_DRAM_END,
+        0,
+        C61_APP_DRAM_END,
+        true,
+    ),
+];
+
+/// ESP32-C61: IRAM code 0x40800000..0x40806C00, .data/.bss up to 0x40809890 (the heap start of
+/// ESP-IDF's C61 boot log). No RTC memory heap.
+const C61_RESERVED: &[(u32, u32)] = &[(0x4080_0000, 0x4080_6C00), (0x4080_6C00, 0x4080_9890)];
+
 const PSRAM_ESP32: [u32; 3] = [S | D, 0, B8 | B32];
 const PSRAM_S3: [u32; 3] = [S | D, 0, B8 | B32 | SIMD];
 
@@ -550,6 +622,36 @@ pub static CHIPS: &[Chip] = &[
             external_line: 0,
             simd_align: 0,
             size_max: 0x0005_0000,
+        },
+        psram: None,
+    },
+    Chip {
+        name: c"esp32c5",
+        types: C5_TYPES,
+        regions: C5_REGIONS,
+        reserved: C5_RESERVED,
+        banks: &[(0x4080_0000, 0x4086_0000, 0), (0x5000_0000, 0x5000_4000, 0)],
+        diram: None,
+        hw: HwParams {
+            internal_line: 0,
+            external_line: 32,
+            simd_align: 0,
+            size_max: 0x0200_0000,
+        },
+        psram: None,
+    },
+    Chip {
+        name: c"esp32c61",
+        types: C61_TYPES,
+        regions: C61_REGIONS,
+        reserved: C61_RESERVED,
+        banks: &[(0x4080_0000, 0x4085_0000, 0)],
+        diram: None,
+        hw: HwParams {
+            internal_line: 0,
+            external_line: 32,
+            simd_align: 0,
+            size_max: 0x0200_0000,
         },
         psram: None,
     },
