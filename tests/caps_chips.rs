@@ -29,6 +29,36 @@ const CHIPS: &[(&str, &str, usize, bool)] = &[
         0x6B980 + 0x39F0 + 0x3FD8,
         false,
     ),
+    (
+        "esp32c2",
+        "At 3FCABCB0 len 00030EC0 (195 KiB): RAM",
+        0x30EC0 + 0x3490,
+        true,
+    ),
+    (
+        "esp32s2",
+        "At 3FFC4E30 len 000371D0 (220 KiB): RAM",
+        0x1FD8 + 0x371D0 + 0x3A10,
+        true,
+    ),
+    (
+        "esp32h2",
+        "At 4080B010 len 00042370 (264 KiB): RAM",
+        0x42370 + 0x2C80 + 0xFD8,
+        false,
+    ),
+    (
+        "esp32c5",
+        "At 4080FCB0 len 0004C8F0 (306 KiB): RAM",
+        0x4C8F0 + 0x3A60 + 0x3FD8,
+        false,
+    ),
+    (
+        "esp32c61",
+        "At 40809890 len 00042DE0 (267 KiB): RAM",
+        0x42DE0 + 0x3990,
+        false,
+    ),
 ];
 
 #[test]

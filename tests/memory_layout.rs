@@ -86,6 +86,74 @@ const TARGETS: &[Target] = &[
             ("_rtc_reserved_end", 0x5000_4000),
         ],
     },
+    Target {
+        name: "esp32c2",
+        config: &[],
+        symbols: &[
+            // IRAM code from the start of D/IRAM (after the I-cache), data right after it.
+            ("_iram_start", 0x4038_0000),
+            ("_iram_end", 0x4038_8A00),
+            ("_data_start", 0x3FCA_8A00),
+            ("_heap_start", 0x3FCA_BCB0),
+        ],
+    },
+    Target {
+        name: "esp32s2",
+        config: &[
+            "CONFIG_ESP32S2_INSTRUCTION_CACHE_8KB",
+            "CONFIG_ESP32S2_DATA_CACHE_8KB",
+            "CONFIG_ESP_SYSTEM_ALLOW_RTC_FAST_MEM_AS_HEAP",
+        ],
+        symbols: &[
+            // The ROM's data (esp32s2.rom.ld).
+            ("_dram0_rtos_reserved_start", 0x3FFF_FA10),
+            // IRAM code from the first block the caches leave free, data right after it.
+            ("_iram_start", 0x4002_4000),
+            ("_iram_end", 0x4003_0A00),
+            ("_data_start", 0x3FFC_0A00),
+            ("_heap_start", 0x3FFC_4E30),
+            ("_rtc_force_fast_end", 0x3FF9_E010),
+            ("_rtc_noinit_end", 0x3FF9_E010),
+            ("_rtc_reserved_start", 0x3FF9_FFE8),
+            ("_rtc_reserved_end", 0x3FFA_0000),
+        ],
+    },
+    Target {
+        name: "esp32h2",
+        config: &["CONFIG_ESP_SYSTEM_ALLOW_RTC_FAST_MEM_AS_HEAP"],
+        symbols: &[
+            ("_iram_start", 0x4080_0000),
+            ("_iram_end", 0x4080_8C00),
+            ("_data_start", 0x4080_8C00),
+            ("_heap_start", 0x4080_B010),
+            ("_rtc_force_slow_end", 0x5000_0010),
+            ("_rtc_reserved_start", 0x5000_0FE8),
+            ("_rtc_reserved_end", 0x5000_1000),
+        ],
+    },
+    Target {
+        name: "esp32c5",
+        config: &["CONFIG_ESP_SYSTEM_ALLOW_RTC_FAST_MEM_AS_HEAP"],
+        symbols: &[
+            ("_iram_start", 0x4080_0000),
+            ("_iram_end", 0x4080_C000),
+            ("_data_start", 0x4080_C000),
+            ("_heap_start", 0x4080_FCB0),
+            ("_rtc_force_slow_end", 0x5000_0010),
+            ("_rtc_reserved_start", 0x5000_3FE8),
+            ("_rtc_reserved_end", 0x5000_4000),
+        ],
+    },
+    Target {
+        name: "esp32c61",
+        config: &[],
+        symbols: &[
+            ("_iram_start", 0x4080_0000),
+            ("_iram_end", 0x4080_6C00),
+            ("_data_start", 0x4080_6C00),
+            ("_heap_start", 0x4080_9890),
+        ],
+    },
 ];
 
 /// The tables one build of a target file printed.
@@ -242,7 +310,7 @@ fn memory_protection_removes_exec_memory() {
 fn psram_window_is_a_region_and_entirely_reserved() {
     for t in TARGETS
         .iter()
-        .filter(|t| t.name == "esp32" || t.name == "esp32s3")
+        .filter(|t| ["esp32", "esp32s2", "esp32s3", "esp32c5"].contains(&t.name))
     {
         let c = build(t, &["CONFIG_SPIRAM"], "psram");
         let plain = build(t, &[], "psram-plain");
@@ -253,9 +321,12 @@ fn psram_window_is_a_region_and_entirely_reserved() {
             .expect("SPIRAM type");
         let win: Vec<_> = c.regions.iter().filter(|r| r.ty == spiram).collect();
         assert_eq!(win.len(), 1, "{}: one PSRAM region", t.name);
-        // The simulated PSRAM (what esp_psram maps and adds at startup) lies in that window.
-        let (at, size, _, _) = sim(&format!("{}-psram", t.name)).psram.unwrap();
-        assert!(at >= win[0].start && at + size <= win[0].start + win[0].size);
+        // The simulated PSRAM (what esp_psram maps and adds at startup) lies in that window
+        // (no PSRAM variant is simulated for the S2 and C5).
+        if let Some(p) = chips::chip(&format!("{}-psram", t.name)) {
+            let (at, size, _, _) = p.psram.unwrap();
+            assert!(at >= win[0].start && at + size <= win[0].start + win[0].size);
+        }
         // ... and the window is not heap at boot: the rest is the same as without PSRAM.
         assert_eq!(
             heap_memory(&c.regions, &c.reserved),
@@ -274,6 +345,8 @@ fn regions_are_in_address_order() {
         "CONFIG_SPIRAM",
         "CONFIG_ESP_SYSTEM_ALLOW_RTC_FAST_MEM_AS_HEAP",
         "CONFIG_ESP32S3_DATA_CACHE_16KB",
+        "CONFIG_ESP32S2_DATA_CACHE_0KB",
+        "CONFIG_ESP32S2_TRACEMEM_RESERVE_DRAM=0x8000",
     ];
     for t in TARGETS {
         for (i, extra) in [&[][..], &all[..]].into_iter().enumerate() {
@@ -286,4 +359,95 @@ fn regions_are_in_address_order() {
             );
         }
     }
+}
+
+#[test]
+fn esp32s2_cache_sizes_and_trace_memory() {
+    // The 8 KiB blocks 1..3 below 0x3FFB8000 are heap unless the caches (I-cache first, then
+    // D-cache, from 0x3FFB0000) use them: ESP-IDF's table for each Kconfig choice.
+    const CASES: &[(&[&str], &[u32])] = &[
+        (
+            &[
+                "CONFIG_ESP32S2_INSTRUCTION_CACHE_8KB",
+                "CONFIG_ESP32S2_DATA_CACHE_0KB",
+            ],
+            &[0x3FFB_2000, 0x3FFB_4000, 0x3FFB_6000],
+        ),
+        (
+            &[
+                "CONFIG_ESP32S2_INSTRUCTION_CACHE_8KB",
+                "CONFIG_ESP32S2_DATA_CACHE_8KB",
+            ],
+            &[0x3FFB_4000, 0x3FFB_6000],
+        ),
+        (
+            &[
+                "CONFIG_ESP32S2_INSTRUCTION_CACHE_8KB",
+                "CONFIG_ESP32S2_DATA_CACHE_16KB",
+            ],
+            &[0x3FFB_6000],
+        ),
+        (
+            &[
+                "CONFIG_ESP32S2_INSTRUCTION_CACHE_16KB",
+                "CONFIG_ESP32S2_DATA_CACHE_0KB",
+            ],
+            &[0x3FFB_4000, 0x3FFB_6000],
+        ),
+        (
+            &[
+                "CONFIG_ESP32S2_INSTRUCTION_CACHE_16KB",
+                "CONFIG_ESP32S2_DATA_CACHE_8KB",
+            ],
+            &[0x3FFB_6000],
+        ),
+        (
+            &[
+                "CONFIG_ESP32S2_INSTRUCTION_CACHE_16KB",
+                "CONFIG_ESP32S2_DATA_CACHE_16KB",
+            ],
+            &[],
+        ),
+    ];
+    let s2 = TARGETS.iter().find(|t| t.name == "esp32s2").unwrap();
+    for (i, &(config, blocks)) in CASES.iter().enumerate() {
+        let t = Target {
+            name: "esp32s2",
+            config,
+            symbols: s2.symbols,
+        };
+        let c = build(&t, &[], &format!("cache{i}"));
+        let small: Vec<u32> = c
+            .regions
+            .iter()
+            .filter(|r| r.start >= 0x3FFB_0000 && r.start < 0x3FFB_8000)
+            .inspect(|r| assert_eq!((r.size, r.iram), (0x2000, r.start + 0x70000)))
+            .map(|r| r.start)
+            .collect();
+        assert_eq!(small, blocks, "{config:?}");
+        // The 16 KiB blocks 4..21 are always there; only the last holds the startup stack.
+        let big: Vec<_> = c
+            .regions
+            .iter()
+            .filter(|r| r.start >= 0x3FFB_8000)
+            .collect();
+        assert_eq!(big.len(), 18);
+        assert!(big
+            .iter()
+            .all(|r| r.startup_stack == (r.start == 0x3FFF_C000)));
+    }
+    // Trace memory: half of the reservation at the start of each TRAX block (19 and 20).
+    let c = build(
+        s2,
+        &["CONFIG_ESP32S2_TRACEMEM_RESERVE_DRAM=0x4000"],
+        "trace",
+    );
+    assert!(c.reserved.contains(&(0x3FFF_4000, 0x3FFF_6000)));
+    assert!(c.reserved.contains(&(0x3FFF_8000, 0x3FFF_A000)));
+    assert_eq!(c.reserved.len(), s2_reserved_plain().len() + 2);
+}
+
+fn s2_reserved_plain() -> Vec<(u32, u32)> {
+    let s2 = TARGETS.iter().find(|t| t.name == "esp32s2").unwrap();
+    build(s2, &[], "plain").reserved
 }

@@ -3,7 +3,7 @@
  * simulate. It is linked against libheapcaps.a built with the `c-malloc` feature, so even plain
  * malloc()/free() below are served by the simulated chip's heaps.
  *
- * Usage: demo [esp32|esp32s3|esp32c3|esp32c6|esp32-psram|esp32s3-psram]   (default: $HEAPCAPS_CHIP, else esp32)
+ * Usage: demo [esp32|esp32s2|esp32s3|esp32c2|esp32c3|esp32c5|esp32c6|esp32c61|esp32h2|esp32-psram|esp32s3-psram]   (default: $HEAPCAPS_CHIP, else esp32)
  */
 #include <stdbool.h>
 #include <stdint.h>
@@ -116,7 +116,7 @@ int main(int argc, char **argv)
         chip = "esp32";
     }
     if (heapcaps_sim_select_chip(chip) != ESP_OK) {
-        fprintf(stderr, "demo: unknown chip '%s' (try esp32, esp32s3, esp32c3, esp32c6, esp32-psram, esp32s3-psram)\n", chip);
+        fprintf(stderr, "demo: unknown chip '%s' (try esp32, esp32s2, esp32s3, esp32c2, esp32c3, esp32c5, esp32c6, esp32c61, esp32h2, esp32-psram, esp32s3-psram)\n", chip);
         return 2;
     }
 
@@ -290,6 +290,6 @@ int main(int argc, char **argv)
         printf("\n%d unexpected result(s) above.\n", s_failures);
         return 1;
     }
-    printf("\nDone. Try another chip: ./demo.sh esp32s3 | esp32c3 | esp32c6 | esp32-psram | esp32s3-psram\n");
+    printf("\nDone. Try another chip: ./demo.sh esp32s2 | esp32s3 | esp32c2 | esp32c3 | esp32c5 | esp32c6 | esp32c61 | esp32h2 | esp32-psram | esp32s3-psram\n");
     return 0;
 }

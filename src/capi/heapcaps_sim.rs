@@ -7,9 +7,10 @@ use crate::caps::chips;
 /// `esp_err_t` (from the header prologue; not emitted).
 pub type esp_err_t = i32;
 
-/// Selects the simulated chip ("esp32", "esp32s3", "esp32c3", "esp32c6", "esp32-psram",
-/// "esp32s3-psram", and the host-only "host-large") before the heaps exist. `ESP_ERR_NOT_FOUND`
-/// for an unknown (or NULL) name, `ESP_ERR_INVALID_STATE` once the heaps are initialised.
+/// Selects the simulated chip ("esp32", "esp32s2", "esp32s3", "esp32c2", "esp32c3", "esp32c5",
+/// "esp32c6", "esp32c61", "esp32h2", "esp32-psram", "esp32s3-psram", and the host-only
+/// "host-large") before the heaps exist. `ESP_ERR_NOT_FOUND` for an unknown (or NULL) name, `ESP_ERR_INVALID_STATE` once the
+/// heaps are initialised.
 ///
 /// # Safety
 /// `name` must be NULL or a NUL-terminated string.

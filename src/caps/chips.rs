@@ -4,10 +4,10 @@
 //! `soc_memory_regions`, the `.reserved_memory_address` ranges) read through FFI.
 //!
 //! On a host the heaps live in a SIMULATED CHIP: the region, type and reserved tables of an
-//! ESP32, ESP32-S3, ESP32-C3 or ESP32-C6 (default build options), backed by memory mapped from
-//! the OS. Each contiguous window of chip addresses ("bank") is one mapping; a chip address `a` in
-//! a bank lives at host address `host_base + (a - bank.lo)`, so offsets (and alignment below the
-//! page size) are preserved. Heaps work at host addresses; the boot log prints chip addresses.
+//! ESP32, ESP32-S2, ESP32-S3, ESP32-C2, ESP32-C3, ESP32-C5, ESP32-C6, ESP32-C61 or ESP32-H2
+//! (default build options), backed by memory mapped from the OS. Each contiguous window of chip addresses ("bank") is one
+//! mapping; a chip address `a` in a bank lives at host address `host_base + (a - bank.lo)`, so
+//! offsets (and alignment below the page size) are preserved. Heaps work at host addresses; the boot log prints chip addresses.
 //! D/IRAM banks are mapped twice (memfd), so the IRAM alias of an EXEC allocation is real memory
 //! shared with its DRAM view. ESP32's word-reversed alias is simulated as a linear one.
 //! Reserved ranges model ROM data, the app's .data/.bss and IRAM code of a typical small app.
@@ -302,6 +302,197 @@ const C6_RESERVED: &[(u32, u32)] = &[
     (0x5000_3FE8, 0x5000_4000),
 ];
 
+const C2_TYPES: &[MemType] = &[MemType {
+    name: "RAM",
+    caps: [D | DMA | B8 | I | B32 | X, 0, 0],
+}];
+
+const C2_APP_DRAM_END: u32 = 0x3FCD_CB70;
+
+const C2_REGIONS: &[Region] = &[
+    r(0x3FCA_0000, 0x10000, 0, 0x4038_0000, false),
+    r(0x3FCB_0000, 0x10000, 0, 0x4039_0000, false),
+    r(
+        0x3FCC_0000,
+        C2_APP_DRAM_END - 0x3FCC_0000,
+        0,
+        0x403A_0000,
+        false,
+    ),
+    r(
+        C2_APP_DRAM_END,
+        0x3FCE_0000 - C2_APP_DRAM_END,
+        0,
+        0x403B_CB70,
+        true,
+    ),
+];
+
+/// ESP32-C2: IRAM code 0x40380000..0x40388A00 (DRAM view 0x3FCA0000..0x3FCA8A00), .data/.bss up
+/// to 0x3FCABCB0. No RTC memory.
+const C2_RESERVED: &[(u32, u32)] = &[(0x3FCA_0000, 0x3FCA_8A00), (0x3FCA_8A00, 0x3FCA_BCB0)];
+
+const S2_TYPES: &[MemType] = &[
+    MemType {
+        name: "RAM",
+        caps: [D | B32 | B8 | I | DMA | X, 0, 0],
+    },
+    MemType {
+        name: "SPIRAM",
+        caps: [S, 0, D | B32 | B8],
+    },
+    MemType {
+        name: "RTCRAM",
+        caps: [RTC, 0, D | B32 | B8 | I | X],
+    },
+];
+
+/// One 16 KiB D/IRAM block of the ESP32-S2 (blocks 4..21 from 0x3FFB8000).
+const fn s2_block(n: u32) -> Region {
+    let a = 0x3FFB_8000 + 0x4000 * (n - 4);
+    r(a, 0x4000, 0, a + 0x70000, n == 21)
+}
+
+const S2_REGIONS: &[Region] = &[
+    r(0x3FF9_E000, 0x2000, 2, 0x4007_0000, false),
+    r(0x3FFB_4000, 0x2000, 0, 0x4002_4000, false),
+    r(0x3FFB_6000, 0x2000, 0, 0x4002_6000, false),
+    s2_block(4),
+    s2_block(5),
+    s2_block(6),
+    s2_block(7),
+    s2_block(8),
+    s2_block(9),
+    s2_block(10),
+    s2_block(11),
+    s2_block(12),
+    s2_block(13),
+    s2_block(14),
+    s2_block(15),
+    s2_block(16),
+    s2_block(17),
+    s2_block(18),
+    s2_block(19),
+    s2_block(20),
+    s2_block(21),
+];
+
+/// ESP32-S2 (8 KiB I-cache, 8 KiB D-cache): RTC fast data (16 bytes), the RTC reserved area at
+/// its end (24 bytes), IRAM code 0x40024000..0x40030A00 (DRAM view up to 0x3FFC0A00), .data/.bss
+/// up to 0x3FFC4E30, ROM data from 0x3FFFFA10 to the end of D/IRAM.
+const S2_RESERVED: &[(u32, u32)] = &[
+    (0x3FF9_E000, 0x3FF9_E010),
+    (0x3FF9_FFE8, 0x3FFA_0000),
+    (0x3FFB_4000, 0x3FFC_0A00),
+    (0x3FFC_0A00, 0x3FFC_4E30),
+    (0x3FFF_FA10, 0x4000_0000),
+];
+
+const H2_APP_DRAM_END: u32 = 0x4084_D380;
+
+const H2_REGIONS: &[Region] = &[
+    r(0x4080_0000, 0x10000, 0, 0x4080_0000, false),
+    r(0x4081_0000, 0x10000, 0, 0x4081_0000, false),
+    r(0x4082_0000, 0x10000, 0, 0x4082_0000, false),
+    r(0x4083_0000, 0x10000, 0, 0x4083_0000, false),
+    r(
+        0x4084_0000,
+        H2_APP_DRAM_END - 0x4084_0000,
+        0,
+        0x4084_0000,
+        false,
+    ),
+    r(
+        H2_APP_DRAM_END,
+        0x4085_0000 - H2_APP_DRAM_END,
+        0,
+        H2_APP_DRAM_END,
+        true,
+    ),
+    r(0x5000_0000, 0x1000, 1, 0, false),
+];
+
+/// ESP32-H2: IRAM code 0x40800000..0x40808C00, .data/.bss up to 0x4080B010 (the heap start of
+/// ESP-IDF's H2 boot log), LP RAM data (16 bytes) and the RTC reserved area at its end (24 bytes).
+const H2_RESERVED: &[(u32, u32)] = &[
+    (0x4080_0000, 0x4080_8C00),
+    (0x4080_8C00, 0x4080_B010),
+    (0x5000_0000, 0x5000_0010),
+    (0x5000_0FE8, 0x5000_1000),
+];
+
+const C5_TYPES: &[MemType] = &[
+    MemType {
+        name: "RAM",
+        caps: [D | I | B32 | B8 | X | DMA, 0, 0],
+    },
+    MemType {
+        name: "RTCRAM",
+        caps: [RTC, D | I | B32 | B8 | X, 0],
+    },
+    MemType {
+        name: "SPIRAM",
+        caps: [S | D, 0, B8 | B32],
+    },
+];
+
+const C5_APP_DRAM_END: u32 = 0x4085_C5A0;
+
+const C5_REGIONS: &[Region] = &[
+    r(
+        0x4080_0000,
+        C5_APP_DRAM_END - 0x4080_0000,
+        0,
+        0x4080_0000,
+        false,
+    ),
+    r(
+        C5_APP_DRAM_END,
+        0x4086_0000 - C5_APP_DRAM_END,
+        0,
+        C5_APP_DRAM_END,
+        true,
+    ),
+    r(0x5000_0000, 0x4000, 1, 0, false),
+];
+
+/// ESP32-C5: IRAM code 0x40800000..0x4080C000, .data/.bss up to 0x4080FCB0 (the heap start of
+/// ESP-IDF's C5 boot log), LP RAM data (16 bytes) and the RTC reserved area at its end (24 bytes).
+const C5_RESERVED: &[(u32, u32)] = &[
+    (0x4080_0000, 0x4080_C000),
+    (0x4080_C000, 0x4080_FCB0),
+    (0x5000_0000, 0x5000_0010),
+    (0x5000_3FE8, 0x5000_4000),
+];
+
+const C61_TYPES: &[MemType] = &[MemType {
+    name: "RAM",
+    caps: [D | I | B32 | B8 | X | DMA, 0, 0],
+}];
+
+const C61_APP_DRAM_END: u32 = 0x4084_C670;
+
+const C61_REGIONS: &[Region] = &[
+    r(
+        0x4080_0000,
+        C61_APP_DRAM_END - 0x4080_0000,
+        0,
+        0x4080_0000,
+        false,
+    ),
+    r(
+        C61_APP_DRAM_END,
+        0x4085_0000 - C61_APP_DRAM_END,
+        0,
+        C61_APP_DRAM_END,
+        true,
+    ),
+];
+
+/// ESP32-C61: IRAM code 0x40800000..0x40806C00, .data/.bss up to 0x40809890 (the heap start of
+/// ESP-IDF's C61 boot log). No RTC memory heap.
+const C61_RESERVED: &[(u32, u32)] = &[(0x4080_0000, 0x4080_6C00), (0x4080_6C00, 0x4080_9890)];
+
 const PSRAM_ESP32: [u32; 3] = [S | D, 0, B8 | B32];
 const PSRAM_S3: [u32; 3] = [S | D, 0, B8 | B32 | SIMD];
 
@@ -387,6 +578,82 @@ pub static CHIPS: &[Chip] = &[
             size_max: 0x0200_0000,
         },
         psram: Some((0x3D00_0000, 0x80_0000, true, PSRAM_S3)),
+    },
+    Chip {
+        name: c"esp32c2",
+        types: C2_TYPES,
+        regions: C2_REGIONS,
+        reserved: C2_RESERVED,
+        banks: &[(0x3FCA_0000, 0x3FCE_0000, 0)],
+        diram: Some((0x3FCA_0000, 0x3FCE_0000, 0x4038_0000)),
+        hw: HwParams {
+            internal_line: 0,
+            external_line: 0,
+            simd_align: 0,
+            size_max: 0x0004_4000,
+        },
+        psram: None,
+    },
+    Chip {
+        name: c"esp32s2",
+        types: S2_TYPES,
+        regions: S2_REGIONS,
+        reserved: S2_RESERVED,
+        // RTC fast memory (data bus) and the D/IRAM blocks, with the unused gap between them.
+        banks: &[(0x3FF9_E000, 0x4000_0000, 0)],
+        diram: Some((0x3FFB_0000, 0x4000_0000, 0x4002_0000)),
+        hw: HwParams {
+            internal_line: 0,
+            external_line: 32,
+            simd_align: 0,
+            size_max: 0x00A8_0000,
+        },
+        psram: None,
+    },
+    Chip {
+        name: c"esp32h2",
+        types: C6_TYPES,
+        regions: H2_REGIONS,
+        reserved: H2_RESERVED,
+        banks: &[(0x4080_0000, 0x4085_0000, 0), (0x5000_0000, 0x5000_1000, 0)],
+        diram: None,
+        hw: HwParams {
+            internal_line: 0,
+            external_line: 0,
+            simd_align: 0,
+            size_max: 0x0005_0000,
+        },
+        psram: None,
+    },
+    Chip {
+        name: c"esp32c5",
+        types: C5_TYPES,
+        regions: C5_REGIONS,
+        reserved: C5_RESERVED,
+        banks: &[(0x4080_0000, 0x4086_0000, 0), (0x5000_0000, 0x5000_4000, 0)],
+        diram: None,
+        hw: HwParams {
+            internal_line: 0,
+            external_line: 32,
+            simd_align: 0,
+            size_max: 0x0200_0000,
+        },
+        psram: None,
+    },
+    Chip {
+        name: c"esp32c61",
+        types: C61_TYPES,
+        regions: C61_REGIONS,
+        reserved: C61_RESERVED,
+        banks: &[(0x4080_0000, 0x4085_0000, 0)],
+        diram: None,
+        hw: HwParams {
+            internal_line: 0,
+            external_line: 32,
+            simd_align: 0,
+            size_max: 0x0200_0000,
+        },
+        psram: None,
     },
     // Not a chip: one large RAM heap for running real programs on the host (LD_PRELOAD of the
     // c-malloc shared object). Mapped private (a forked child gets its own copy, as with any

@@ -2,9 +2,9 @@
  * Shared helpers of heapcaps' capability-layer C tests (include from exactly one .c per binary).
  *
  * - Every simulated chip: when HEAPCAPS_CHIP is not set, a constructor re-runs the test binary
- *   once per chip (esp32, esp32s3, esp32c3, esp32c6 and the -psram variants of esp32 and esp32s3)
- *   with HEAPCAPS_CHIP set and exits with the
- *   combined result, so a plain `./test_x` covers all chips. `HEAPCAPS_CHIP=esp32c3 ./test_x`
+ *   once per chip (esp32, esp32s2, esp32s3, esp32c2, esp32c3, esp32c5, esp32c6, esp32c61,
+ *   esp32h2 and the -psram variants of esp32 and esp32s3) with HEAPCAPS_CHIP set and exits with
+ *   the combined result, so a plain `./test_x` covers all chips. `HEAPCAPS_CHIP=esp32c3 ./test_x`
  *   runs one chip.
  * - Boot: the first test calls heap_caps_init() and heap_caps_enable_nonos_stack_heaps(), the
  *   two calls ESP-IDF makes before app_main.
@@ -49,8 +49,9 @@
 
 #endif
 
-static const char *const heapcaps_test_chips[] = {"esp32",   "esp32s3",     "esp32c3",
-                                                   "esp32c6", "esp32-psram", "esp32s3-psram"};
+static const char *const heapcaps_test_chips[] = {
+    "esp32",   "esp32s3", "esp32c3", "esp32c6", "esp32-psram", "esp32s3-psram",
+    "esp32c2", "esp32s2", "esp32h2", "esp32c5", "esp32c61"};
 #define HEAPCAPS_TEST_N_CHIPS (sizeof(heapcaps_test_chips) / sizeof(heapcaps_test_chips[0]))
 
 __attribute__((unused)) static void heapcaps_test_say(const char *a, const char *b, const char *c)

@@ -1,0 +1,79 @@
+/*
+ * ESP32-H2 memory layout for heapcaps' heap_caps_init: memory types, RAM regions and the reserved
+ * ranges (the app's code and static data, LP RAM data, TEE memory). The same facts as the
+ * simulated esp32h2 of src/caps/chips.rs (tests/memory_layout.rs compares them).
+ */
+#include "layout.h"
+
+#if defined(ESP_PLATFORM) && !defined(CONFIG_IDF_TARGET_ESP32H2)
+#error "esp32h2.c is the ESP32-H2 layout: cmake/heapcaps_idf.cmake picks the file of IDF_TARGET"
+#endif
+
+enum { T_RAM, T_RTCRAM, T_COUNT };
+
+#define COMMON_CAPS                                                                          \
+    (MALLOC_CAP_DEFAULT | MALLOC_CAP_INTERNAL | MALLOC_CAP_32BIT | MALLOC_CAP_8BIT | \
+     HEAPCAPS_EXEC_CAPS)
+
+/* LP RAM is slower and not reachable by DMA: it serves RTCRAM requests first and plain ones only
+ * at the middle priority. */
+const heapcaps_layout_type_t soc_memory_types[T_COUNT] = {
+    [T_RAM] = { "RAM", { COMMON_CAPS | MALLOC_CAP_DMA, 0, 0 } },
+    [T_RTCRAM] = { "RTCRAM", { MALLOC_CAP_RTCRAM, COMMON_CAPS, 0 } },
+};
+const size_t soc_memory_type_count = T_COUNT;
+
+/* HP SRAM (320 KiB) has one address for data and instructions (iram_address = start). The ROM's
+ * startup stack (8 KiB below 0x4084F380) and what follows it up to the end of SRAM become heap
+ * once the scheduler runs. */
+#define STARTUP_STACK_LO 0x4084D380
+#define SRAM_HI 0x40850000
+/* LP RAM (4 KiB). With secure boot, the ROM's fast-wakeup path keeps the image digest (SHA-256,
+ * or SHA-384 for ECDSA P-384 keys) in its last bytes. */
+#define LP_RAM_LO 0x50000000
+#if defined(CONFIG_SECURE_BOOT) && defined(CONFIG_SECURE_BOOT_ECDSA_KEY_LEN_384_BITS)
+#define LP_RAM_HI (0x50001000 - 48)
+#elif defined(CONFIG_SECURE_BOOT)
+#define LP_RAM_HI (0x50001000 - 32)
+#else
+#define LP_RAM_HI 0x50001000
+#endif
+
+#define SRAM(a, size, stack) { (a), (size), T_RAM, (a), (stack) }
+const heapcaps_layout_region_t soc_memory_regions[] = {
+    SRAM(0x40800000, 0x10000, false),
+    SRAM(0x40810000, 0x10000, false),
+    SRAM(0x40820000, 0x10000, false),
+    SRAM(0x40830000, 0x10000, false),
+    SRAM(0x40840000, STARTUP_STACK_LO - 0x40840000, false),
+    SRAM(STARTUP_STACK_LO, SRAM_HI - STARTUP_STACK_LO, true),
+#ifdef CONFIG_ESP_SYSTEM_ALLOW_RTC_FAST_MEM_AS_HEAP
+    { LP_RAM_LO, LP_RAM_HI - LP_RAM_LO, T_RTCRAM, 0, false },
+#endif
+};
+const size_t soc_memory_region_count = sizeof soc_memory_regions / sizeof soc_memory_regions[0];
+
+/* ---- Reserved ranges ---- */
+
+/* Symbols of ESP-IDF's common RISC-V linker scripts (components/esp_system/ld/ld.*.sections). */
+extern char _data_start, _heap_start, _iram_start, _iram_end;
+extern char _rtc_force_slow_end, _rtc_reserved_start, _rtc_reserved_end;
+
+/* The app's .data/.bss (and rodata placed in SRAM) and its code in SRAM. */
+HEAPCAPS_RESERVE(app_dram, HEAPCAPS_LD(_data_start), HEAPCAPS_LD(_heap_start));
+HEAPCAPS_RESERVE(app_iram, HEAPCAPS_LD(_iram_start), HEAPCAPS_LD(_iram_end));
+
+/* ESP-TEE's code and data at the bottom of HP SRAM (guarded from the app by memory protection). */
+#ifdef CONFIG_SECURE_ENABLE_TEE
+HEAPCAPS_RESERVE(tee, 0x40800000,
+                 0x40800000 + CONFIG_SECURE_TEE_IRAM_SIZE + CONFIG_SECURE_TEE_DRAM_SIZE);
+#endif
+
+/* LP RAM as heap: what the app's RTC sections use stays theirs (they all end at
+ * _rtc_force_slow_end). */
+#ifdef CONFIG_ESP_SYSTEM_ALLOW_RTC_FAST_MEM_AS_HEAP
+HEAPCAPS_RESERVE(app_rtc, LP_RAM_LO, HEAPCAPS_LD(_rtc_force_slow_end));
+#endif
+
+/* Fixed-address RTC data of the bootloader and the RTC timer (top of LP RAM). */
+HEAPCAPS_RESERVE(rtc_fixed, HEAPCAPS_LD(_rtc_reserved_start), HEAPCAPS_LD(_rtc_reserved_end));
