@@ -14,25 +14,25 @@ const CHIPS: &[(&str, &str, usize, bool)] = &[
     (
         "esp32s3",
         "At 3FC96A38 len 00052CD8 (331 KiB): RAM",
-        0x52CD8 + 0x68F0 + 0x8000 + 0x1FD8,
+        0x52CD8 + 0x5724 + 0x8000 + 0x1FD8,
         true,
     ),
     (
         "esp32c3",
         "At 3FCC0000 len 0001C710 (113 KiB): Retention RAM",
-        0x2C1F0 + 0x1C710 + 0x38F0 + 0x1FD8,
+        0x2C1F0 + 0x1C710 + 0x294C + 0x1FD8,
         true,
     ),
     (
         "esp32c6",
         "At 40810C90 len 0006B980 (430 KiB): RAM",
-        0x6B980 + 0x39F0 + 0x3FD8,
+        0x6B980 + 0x2F54 + 0x3FD8,
         false,
     ),
     (
         "esp32c2",
         "At 3FCABCB0 len 00030EC0 (195 KiB): RAM",
-        0x30EC0 + 0x3490,
+        0x30EC0 + 0x28BC,
         true,
     ),
     (
@@ -44,19 +44,19 @@ const CHIPS: &[(&str, &str, usize, bool)] = &[
     (
         "esp32h2",
         "At 4080B010 len 00042370 (264 KiB): RAM",
-        0x42370 + 0x2C80 + 0xFD8,
+        0x42370 + 0x2B60 + 0xFD8,
         false,
     ),
     (
         "esp32c5",
         "At 4080FCB0 len 0004C8F0 (306 KiB): RAM",
-        0x4C8F0 + 0x3A60 + 0x3FD8,
+        0x4C8F0 + 0x2F58 + 0x3FD8,
         false,
     ),
     (
         "esp32c61",
         "At 40809890 len 00042DE0 (267 KiB): RAM",
-        0x42DE0 + 0x3990,
+        0x42DE0 + 0x2F60,
         false,
     ),
 ];

@@ -269,13 +269,73 @@ fn tables_match_the_simulated_chips() {
         let cr: Vec<_> = c.regions.iter().map(fields).collect();
         let sr: Vec<_> = s.regions.iter().map(fields).collect();
         assert_eq!(cr, sr, "{}: regions", t.name);
+        // The ROM's range is read from the ROM at boot on a device (heapcaps_port_rom_reserved),
+        // not from the tables: both sides cut the simulation's figure.
+        let with_rom = |r: &[(u32, u32)]| r.iter().copied().chain(s.rom).collect::<Vec<_>>();
+        let mut sim_memory = vec![];
+        s.available(|r| sim_memory.push((r.start, r.size, r.ty, r.startup_stack)));
         assert_eq!(
-            heap_memory(&c.regions, &c.reserved),
-            heap_memory(s.regions, s.reserved),
+            heap_memory(&c.regions, &with_rom(&c.reserved)),
+            heap_memory(s.regions, &with_rom(s.reserved)),
             "{}: heap memory after the reserved ranges (C reserved: {:x?})",
             t.name,
             c.reserved
         );
+        assert_eq!(
+            heap_memory(s.regions, &with_rom(s.reserved)),
+            sim_memory,
+            "{}: Chip::available",
+            t.name
+        );
+    }
+}
+
+/// The chips whose ROM publishes a layout table (ESP-IDF's `ESP_ROM_HAS_LAYOUT_TABLE`): their
+/// simulation keeps the ROM's data at the top of internal RAM out of the heaps, as the device
+/// boot does, and that range is the end of the startup-stack region (which would otherwise hand
+/// the ROM's data out once the scheduler runs).
+#[test]
+fn rom_data_stays_out_of_the_heaps() {
+    const ROM_LAYOUT_TABLE: &[&str] = &[
+        "esp32s3",
+        "esp32s3-psram",
+        "esp32c2",
+        "esp32c3",
+        "esp32c5",
+        "esp32c6",
+        "esp32c61",
+        "esp32h2",
+    ];
+    for c in chips::CHIPS {
+        let name = c.name.to_str().unwrap();
+        let Some((start, end)) = c.rom else {
+            assert!(
+                !ROM_LAYOUT_TABLE.contains(&name),
+                "{name}: ROM data not reserved"
+            );
+            continue;
+        };
+        assert!(
+            ROM_LAYOUT_TABLE.contains(&name),
+            "{name}: has no ROM layout table"
+        );
+        let stack = c
+            .regions
+            .iter()
+            .find(|r| r.startup_stack)
+            .expect("startup-stack region");
+        assert_eq!(
+            end,
+            stack.start + stack.size,
+            "{name}: ROM data ends D/IRAM"
+        );
+        assert!(
+            start > stack.start && start < end,
+            "{name}: ROM data inside the stack region"
+        );
+        let mut touched = false;
+        c.available(|r| touched |= r.start < end && r.start + r.size > start);
+        assert!(!touched, "{name}: a heap overlaps the ROM's data");
     }
 }
 

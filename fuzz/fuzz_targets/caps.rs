@@ -89,7 +89,7 @@ fn boot(reg: &Registry, ci: usize) -> Mem {
     reg.set_hw(c.hw);
     reg.set_diram_alias(m.alias);
     let mut list = Vec::new();
-    chips::available(c.regions, c.reserved, |r| {
+    c.available(|r| {
         if let (Some(host), Some(t)) = (to_host(c, &m, r.start), c.types.get(r.ty)) {
             list.push(BootRegion {
                 start: host,

@@ -21,6 +21,10 @@
 #include "freertos/FreeRTOS.h"
 #include "freertos/task.h"
 #include "soc/soc.h"
+#include "esp_rom_caps.h"
+#if ESP_ROM_HAS_LAYOUT_TABLE
+#include "rom/rom_layout.h"
+#endif
 #include "esp_heap_caps_init.h"
 #include "esp_private/startup_internal.h"
 
@@ -124,6 +128,26 @@ bool heapcaps_port_diram(uintptr_t out[4])
     out[3] = 0;
 #endif
     return SOC_DIRAM_DRAM_LOW != SOC_DIRAM_IRAM_LOW;
+#else
+    (void)out;
+    return false;
+#endif
+}
+
+/* The ROM's own data at the top of internal RAM: on chips whose ROM publishes a layout table,
+ * [its dram0_rtos_reserved_start, end of D/IRAM) must never become heap (the startup-stack region
+ * runs up to the end of D/IRAM). The start is the ROM's, so it is read at boot, as ESP-IDF does.
+ * Returns false on chips without the table. */
+bool heapcaps_port_rom_reserved(intptr_t out[2])
+{
+#if ESP_ROM_HAS_LAYOUT_TABLE
+    out[0] = (intptr_t)ets_rom_layout_p->dram0_rtos_reserved_start;
+#if defined(SOC_DIRAM_ROM_RESERVE_HIGH) && CONFIG_ESP32P4_SELECTS_REV_LESS_V3
+    out[1] = SOC_DIRAM_ROM_RESERVE_HIGH;
+#else
+    out[1] = SOC_DIRAM_DRAM_HIGH;
+#endif
+    return true;
 #else
     (void)out;
     return false;

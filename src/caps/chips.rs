@@ -51,6 +51,12 @@ pub struct Chip {
     pub regions: &'static [Region],
     /// Reserved `[start, end)` ranges (sorted, non-overlapping).
     pub reserved: &'static [(u32, u32)],
+    /// The ROM's own data at the top of internal RAM, on chips whose ROM publishes a layout table
+    /// (`ESP_ROM_HAS_LAYOUT_TABLE`): ESP-IDF reads its start from the table at boot and keeps
+    /// `[start, SOC_DIRAM_DRAM_HIGH)` out of the heaps (the device port does the same, see
+    /// `heapcaps_port_rom_reserved`). The start is the ROM's; the figures here are those of
+    /// ESP-IDF's published boot logs.
+    pub rom: Option<(u32, u32)>,
     /// Chip-address windows backed by one host mapping each: (lo, hi, unused).
     pub banks: &'static [(u32, u32, u32)],
     /// The D/IRAM window when its instruction addresses differ: (dram_lo, dram_hi, iram_lo).
@@ -504,6 +510,7 @@ pub static CHIPS: &[Chip] = &[
         types: ESP32_TYPES,
         regions: ESP32_REGIONS,
         reserved: ESP32_RESERVED,
+        rom: None,
         banks: &[(0x3FFA_E000, 0x4000_0000, 0), (0x4008_0000, 0x400A_0000, 0)],
         diram: Some((0x3FFE_0000, 0x4000_0000, 0x400A_0000)),
         hw: HwParams::ESP32,
@@ -514,6 +521,7 @@ pub static CHIPS: &[Chip] = &[
         types: S3_TYPES,
         regions: S3_REGIONS,
         reserved: S3_RESERVED,
+        rom: Some((0x3FCE_EE34, 0x3FCF_0000)),
         banks: &[(0x3FC8_8000, 0x3FCF_8000, 0), (0x600F_E000, 0x6010_0000, 0)],
         diram: Some((0x3FC8_8000, 0x3FCF_0000, 0x4037_8000)),
         hw: HwParams {
@@ -529,6 +537,7 @@ pub static CHIPS: &[Chip] = &[
         types: C3_TYPES,
         regions: C3_REGIONS,
         reserved: C3_RESERVED,
+        rom: Some((0x3FCD_F05C, 0x3FCE_0000)),
         banks: &[(0x3FC8_0000, 0x3FCE_0000, 0), (0x5000_0000, 0x5000_2000, 0)],
         diram: Some((0x3FC8_0000, 0x3FCE_0000, 0x4038_0000)),
         hw: HwParams {
@@ -544,6 +553,7 @@ pub static CHIPS: &[Chip] = &[
         types: C6_TYPES,
         regions: C6_REGIONS,
         reserved: C6_RESERVED,
+        rom: Some((0x4087_F564, 0x4088_0000)),
         banks: &[(0x4080_0000, 0x4088_0000, 0), (0x5000_0000, 0x5000_4000, 0)],
         diram: None,
         hw: HwParams {
@@ -559,6 +569,7 @@ pub static CHIPS: &[Chip] = &[
         types: ESP32_TYPES,
         regions: ESP32_REGIONS,
         reserved: ESP32_RESERVED,
+        rom: None,
         banks: &[(0x3FFA_E000, 0x4000_0000, 0), (0x4008_0000, 0x400A_0000, 0)],
         diram: Some((0x3FFE_0000, 0x4000_0000, 0x400A_0000)),
         hw: HwParams::ESP32,
@@ -569,6 +580,7 @@ pub static CHIPS: &[Chip] = &[
         types: S3_TYPES,
         regions: S3_REGIONS,
         reserved: S3_RESERVED,
+        rom: Some((0x3FCE_EE34, 0x3FCF_0000)),
         banks: &[(0x3FC8_8000, 0x3FCF_8000, 0), (0x600F_E000, 0x6010_0000, 0)],
         diram: Some((0x3FC8_8000, 0x3FCF_0000, 0x4037_8000)),
         hw: HwParams {
@@ -584,6 +596,7 @@ pub static CHIPS: &[Chip] = &[
         types: C2_TYPES,
         regions: C2_REGIONS,
         reserved: C2_RESERVED,
+        rom: Some((0x3FCD_F42C, 0x3FCE_0000)),
         banks: &[(0x3FCA_0000, 0x3FCE_0000, 0)],
         diram: Some((0x3FCA_0000, 0x3FCE_0000, 0x4038_0000)),
         hw: HwParams {
@@ -599,6 +612,7 @@ pub static CHIPS: &[Chip] = &[
         types: S2_TYPES,
         regions: S2_REGIONS,
         reserved: S2_RESERVED,
+        rom: None,
         // RTC fast memory (data bus) and the D/IRAM blocks, with the unused gap between them.
         banks: &[(0x3FF9_E000, 0x4000_0000, 0)],
         diram: Some((0x3FFB_0000, 0x4000_0000, 0x4002_0000)),
@@ -615,6 +629,7 @@ pub static CHIPS: &[Chip] = &[
         types: C6_TYPES,
         regions: H2_REGIONS,
         reserved: H2_RESERVED,
+        rom: Some((0x4084_FEE0, 0x4085_0000)),
         banks: &[(0x4080_0000, 0x4085_0000, 0), (0x5000_0000, 0x5000_1000, 0)],
         diram: None,
         hw: HwParams {
@@ -630,6 +645,7 @@ pub static CHIPS: &[Chip] = &[
         types: C5_TYPES,
         regions: C5_REGIONS,
         reserved: C5_RESERVED,
+        rom: Some((0x4085_F4F8, 0x4086_0000)),
         banks: &[(0x4080_0000, 0x4086_0000, 0), (0x5000_0000, 0x5000_4000, 0)],
         diram: None,
         hw: HwParams {
@@ -645,6 +661,7 @@ pub static CHIPS: &[Chip] = &[
         types: C61_TYPES,
         regions: C61_REGIONS,
         reserved: C61_RESERVED,
+        rom: Some((0x4084_F5D0, 0x4085_0000)),
         banks: &[(0x4080_0000, 0x4085_0000, 0)],
         diram: None,
         hw: HwParams {
@@ -663,6 +680,7 @@ pub static CHIPS: &[Chip] = &[
         types: HOST_LARGE_TYPES,
         regions: &[r(0x1000_0000, 0x2000_0000, 0, 0, false)],
         reserved: &[],
+        rom: None,
         banks: &[(0x1000_0000, 0x3000_0000, 0)],
         diram: None,
         hw: HwParams {
@@ -686,6 +704,24 @@ const HOST_LARGE_TYPES: &[MemType] = &[MemType {
 /// Finds a chip by name.
 pub fn chip(name: &str) -> Option<&'static Chip> {
     CHIPS.iter().find(|c| c.name.to_bytes() == name.as_bytes())
+}
+
+impl Chip {
+    /// This chip's heap memory at boot: its regions less the reserved ranges and the ROM's data
+    /// (see [`available`]).
+    pub fn available(&self, mut out: impl FnMut(Region)) {
+        let n = self.reserved.len();
+        for reg in self.regions {
+            let res = |i: usize| {
+                if i < n {
+                    self.reserved.get(i).copied()
+                } else {
+                    self.rom
+                }
+            };
+            cut(*reg, n + 1, res, &mut out);
+        }
+    }
 }
 
 /// Cuts `reserved` out of `regions` (ESP-IDF's `soc_get_available_memory_regions`): pieces of 16
@@ -874,7 +910,7 @@ mod host {
             }
             let mut regs = [None::<BootRegion>; 64];
             let mut n = 0;
-            available(c.regions, c.reserved, |r| {
+            c.available(|r| {
                 let (Some(host), Some(t)) = (chip_to_host(r.start), c.types.get(r.ty)) else {
                     return;
                 };
@@ -1030,6 +1066,9 @@ mod device {
                 let e = soc_reserved_memory_region_end.as_ptr();
                 core::slice::from_raw_parts(s, (e as usize - s as usize) / 8)
             };
+            // Read from the ROM at boot (see `heapcaps_port_rom_reserved`); cut like the others.
+            let rom = crate::port::rom_reserved();
+            let n = reserved.len();
             let tys = types();
             // SAFETY: the available regions are the RAM ESP-IDF leaves to the heap.
             if let Some(mut b) = unsafe { reg.boot() } {
@@ -1042,8 +1081,12 @@ mod device {
                         iram: r.iram_address as u32,
                         startup_stack: r.startup_stack,
                     };
-                    let res = |i: usize| reserved.get(i).map(|r| (r.start as u32, r.end as u32));
-                    cut(one, reserved.len(), res, &mut |p| {
+                    let res = |i: usize| match reserved.get(i) {
+                        Some(r) => Some((r.start as u32, r.end as u32)),
+                        None if i == n => rom,
+                        None => None,
+                    };
+                    cut(one, n + 1, res, &mut |p| {
                         let Some(t) = tys.get(p.ty) else { return };
                         b.add(BootRegion {
                             start: p.start as usize,

@@ -120,6 +120,13 @@ pub fn diram_alias_into(out: &[core::sync::atomic::AtomicUsize; 4]) -> bool {
     imp::diram_alias_into(out)
 }
 
+/// ESP-IDF only: the ROM's data range at the top of internal RAM (chips whose ROM has a layout
+/// table), which heap_caps_init keeps out of the heaps.
+#[cfg(target_os = "none")]
+pub fn rom_reserved() -> Option<(u32, u32)> {
+    imp::rom_reserved()
+}
+
 /// ESP-IDF only: `esp_heap_adjust_alignment_to_hw` of the running chip.
 #[cfg(target_os = "none")]
 pub fn adjust_alignment_to_hw(alignment: &mut usize, size: &mut usize, caps: &mut u32) {

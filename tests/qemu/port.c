@@ -281,6 +281,18 @@ void *heapcaps_port_task_handle(void)
     return NULL;
 }
 
+intptr_t qemu_rom_reserved[2];
+
+bool heapcaps_port_rom_reserved(intptr_t out[2])
+{
+    if (qemu_rom_reserved[1] == 0) {
+        return false;
+    }
+    out[0] = qemu_rom_reserved[0];
+    out[1] = qemu_rom_reserved[1];
+    return true;
+}
+
 /* This "chip" has no separate instruction-bus view of its data RAM. */
 bool heapcaps_port_diram(uintptr_t out[4])
 {
