@@ -269,7 +269,7 @@ fn tables_match_the_simulated_chips() {
         let cr: Vec<_> = c.regions.iter().map(fields).collect();
         let sr: Vec<_> = s.regions.iter().map(fields).collect();
         assert_eq!(cr, sr, "{}: regions", t.name);
-        // The ROM's range is read from the ROM at boot on a device (heapcaps_port_rom_reserved),
+        // The ROM's range is read from the ROM at boot on a device (heapcaps_port_rom_reserved_start),
         // not from the tables: both sides cut the simulation's figure.
         let with_rom = |r: &[(u32, u32)]| r.iter().copied().chain(s.rom).collect::<Vec<_>>();
         let mut sim_memory = vec![];

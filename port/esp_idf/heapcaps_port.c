@@ -134,23 +134,17 @@ bool heapcaps_port_diram(uintptr_t out[4])
 #endif
 }
 
-/* The ROM's own data at the top of internal RAM: on chips whose ROM publishes a layout table,
- * [its dram0_rtos_reserved_start, end of D/IRAM) must never become heap (the startup-stack region
- * runs up to the end of D/IRAM). The start is the ROM's, so it is read at boot, as ESP-IDF does.
- * Returns false on chips without the table. */
-bool heapcaps_port_rom_reserved(intptr_t out[2])
+/* Start of the ROM's own data at the top of internal RAM, on chips whose ROM publishes a layout
+ * table: from there to the end of D/IRAM (where the startup-stack region ends) is never heap. The
+ * start is the ROM's, so it is read at boot, as ESP-IDF does; 0 on chips without the table.
+ * (heapcaps cuts the region holding the start short, to its end: on the P4 revisions where the
+ * ROM's range ends below D/IRAM's end, that keeps a little more out of the heaps than ESP-IDF.) */
+intptr_t heapcaps_port_rom_reserved_start(void)
 {
 #if ESP_ROM_HAS_LAYOUT_TABLE
-    out[0] = (intptr_t)ets_rom_layout_p->dram0_rtos_reserved_start;
-#if defined(SOC_DIRAM_ROM_RESERVE_HIGH) && CONFIG_ESP32P4_SELECTS_REV_LESS_V3
-    out[1] = SOC_DIRAM_ROM_RESERVE_HIGH;
+    return (intptr_t)ets_rom_layout_p->dram0_rtos_reserved_start;
 #else
-    out[1] = SOC_DIRAM_DRAM_HIGH;
-#endif
-    return true;
-#else
-    (void)out;
-    return false;
+    return 0;
 #endif
 }
 

@@ -15,6 +15,7 @@ int esp_rom_printf(const char *fmt, ...) { (void)fmt; return 0; }
 __attribute__((noreturn)) void heapcaps_port_abort(void) { for (;;) { } }
 void *heapcaps_port_task_handle(void) { return NULL; }
 bool heapcaps_port_diram(uintptr_t out[4]) { (void)out; return false; }
+intptr_t heapcaps_port_rom_reserved_start(void) { return 0; }
 void esp_heap_adjust_alignment_to_hw(size_t *alignment, size_t *size, uint32_t *caps)
 {
     (void)alignment; (void)size; (void)caps;

@@ -54,7 +54,7 @@ pub struct Chip {
     /// The ROM's own data at the top of internal RAM, on chips whose ROM publishes a layout table
     /// (`ESP_ROM_HAS_LAYOUT_TABLE`): ESP-IDF reads its start from the table at boot and keeps
     /// `[start, SOC_DIRAM_DRAM_HIGH)` out of the heaps (the device port does the same, see
-    /// `heapcaps_port_rom_reserved`). The start is the ROM's; the figures here are those of
+    /// `heapcaps_port_rom_reserved_start`). The start is the ROM's; the figures here are those of
     /// ESP-IDF's published boot logs.
     pub rom: Option<(u32, u32)>,
     /// Chip-address windows backed by one host mapping each: (lo, hi, unused).
@@ -1066,27 +1066,28 @@ mod device {
                 let e = soc_reserved_memory_region_end.as_ptr();
                 core::slice::from_raw_parts(s, (e as usize - s as usize) / 8)
             };
-            // Read from the ROM at boot (see `heapcaps_port_rom_reserved`); cut like the others.
-            let rom = crate::port::rom_reserved();
-            let n = reserved.len();
+            // Start of the ROM's data, read from the ROM at boot (see
+            // `heapcaps_port_rom_reserved_start`; 0 on chips without the ROM table). The data runs
+            // to the end of D/IRAM, so the region holding that start ends there: it is cut short
+            // (cheaper in flash than one more range for `cut`).
+            let rom = crate::port::rom_reserved_start();
             let tys = types();
             // SAFETY: the available regions are the RAM ESP-IDF leaves to the heap.
             if let Some(mut b) = unsafe { reg.boot() } {
                 // Each piece goes straight to the registry (no list of regions on the stack).
                 for r in regions() {
-                    let one = Region {
+                    let mut one = Region {
                         start: r.start as u32,
                         size: r.size as u32,
                         ty: r.ty,
                         iram: r.iram_address as u32,
                         startup_stack: r.startup_stack,
                     };
-                    let res = |i: usize| match reserved.get(i) {
-                        Some(r) => Some((r.start as u32, r.end as u32)),
-                        None if i == n => rom,
-                        None => None,
-                    };
-                    cut(one, n + 1, res, &mut |p| {
+                    if rom.wrapping_sub(one.start) < one.size {
+                        one.size = rom - one.start;
+                    }
+                    let res = |i: usize| reserved.get(i).map(|r| (r.start as u32, r.end as u32));
+                    cut(one, reserved.len(), res, &mut |p| {
                         let Some(t) = tys.get(p.ty) else { return };
                         b.add(BootRegion {
                             start: p.start as usize,

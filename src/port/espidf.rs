@@ -12,7 +12,7 @@ extern "C" {
     // newlib and picolibc (as ESP-IDF builds them) both reach errno through this function.
     fn __errno() -> *mut i32;
     fn heapcaps_port_diram(out: *mut usize) -> bool;
-    fn heapcaps_port_rom_reserved(out: *mut isize) -> bool;
+    fn heapcaps_port_rom_reserved_start() -> isize;
     fn esp_heap_adjust_alignment_to_hw(alignment: *mut usize, size: *mut usize, caps: *mut u32);
 }
 
@@ -37,12 +37,11 @@ pub fn diram_alias_into(out: &[core::sync::atomic::AtomicUsize; 4]) -> bool {
     unsafe { heapcaps_port_diram(out.as_ptr() as *mut usize) }
 }
 
-/// The ROM's data range at the top of internal RAM, which must stay out of the heaps, on chips
-/// whose ROM publishes a layout table (`None` elsewhere).
-pub fn rom_reserved() -> Option<(u32, u32)> {
-    let mut out = [0isize; 2];
-    // SAFETY: the shim writes at most two words into the array it is given.
-    unsafe { heapcaps_port_rom_reserved(out.as_mut_ptr()) }.then(|| (out[0] as u32, out[1] as u32))
+/// Start of the ROM's data at the top of internal RAM (to the end of D/IRAM), which must stay out
+/// of the heaps, on chips whose ROM publishes a layout table; 0 elsewhere.
+pub fn rom_reserved_start() -> u32 {
+    // SAFETY: the shim reads the ROM's layout table (or returns 0); no arguments.
+    unsafe { heapcaps_port_rom_reserved_start() as u32 }
 }
 
 /// Initial value of a lock object: zero bytes, not `portMUX_INITIALIZER_UNLOCKED` ({0xB33FFFFF,

@@ -120,11 +120,12 @@ pub fn diram_alias_into(out: &[core::sync::atomic::AtomicUsize; 4]) -> bool {
     imp::diram_alias_into(out)
 }
 
-/// ESP-IDF only: the ROM's data range at the top of internal RAM (chips whose ROM has a layout
-/// table), which heap_caps_init keeps out of the heaps.
+/// ESP-IDF only: start of the ROM's data at the top of internal RAM (chips whose ROM has a layout
+/// table; it runs to the end of D/IRAM), which heap_caps_init keeps out of the heaps; 0 on the
+/// other chips.
 #[cfg(target_os = "none")]
-pub fn rom_reserved() -> Option<(u32, u32)> {
-    imp::rom_reserved()
+pub fn rom_reserved_start() -> u32 {
+    imp::rom_reserved_start()
 }
 
 /// ESP-IDF only: `esp_heap_adjust_alignment_to_hw` of the running chip.

@@ -281,16 +281,11 @@ void *heapcaps_port_task_handle(void)
     return NULL;
 }
 
-intptr_t qemu_rom_reserved[2];
+intptr_t qemu_rom_reserved_start;
 
-bool heapcaps_port_rom_reserved(intptr_t out[2])
+intptr_t heapcaps_port_rom_reserved_start(void)
 {
-    if (qemu_rom_reserved[1] == 0) {
-        return false;
-    }
-    out[0] = qemu_rom_reserved[0];
-    out[1] = qemu_rom_reserved[1];
-    return true;
+    return qemu_rom_reserved_start;
 }
 
 /* This "chip" has no separate instruction-bus view of its data RAM. */

@@ -27,9 +27,10 @@ const char *qemu_capture_stop(void);
 int qemu_lock_depth(void);
 unsigned qemu_lock_calls(void);
 
-/* The ROM data range the port reports to heap_caps_init (heapcaps_port_rom_reserved, as a chip
- * whose ROM has a layout table does): [start, end), or none while end is 0. Set before the boot. */
-extern intptr_t qemu_rom_reserved[2];
+/* Start of the ROM data range the port reports to heap_caps_init
+ * (heapcaps_port_rom_reserved_start, as a chip whose ROM has a layout table does; the range runs
+ * to the end of the region holding it); 0 (none) until set. Set before the boot. */
+extern intptr_t qemu_rom_reserved_start;
 
 /* ---- Death runs ----
  * A scenario is a function that must not return: it ends the program through the heap's

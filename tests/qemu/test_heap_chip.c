@@ -111,8 +111,7 @@ static void boot(void)
         return;
     }
     booted = true;
-    qemu_rom_reserved[0] = (intptr_t)chip_ram + ROM_OFF;
-    qemu_rom_reserved[1] = (intptr_t)chip_ram + RTC_OFF;
+    qemu_rom_reserved_start = (intptr_t)chip_ram + ROM_OFF;
     qemu_capture_start();
     heap_caps_init();
     const char *log = qemu_capture_stop();
