@@ -105,7 +105,7 @@ fi
 # The same chip archives executed: C tests and death scenarios on QEMU's riscv32 virt machine
 # (tests/qemu/README.md). Runs after the size report, whose builds it reuses.
 if command -v qemu-system-riscv32 >/dev/null; then
-  stage "chip archive on QEMU (riscv32imc/imac; default, size, light and comprehensive poisoning)" tests/qemu/run.sh
+  stage "chip archive on QEMU (riscv32imc/imac; default, size, light and comprehensive poisoning, multicore)" tests/qemu/run.sh
 else
   echo "=== chip archive on QEMU: qemu-system-riscv32 missing (apt-get install qemu-system-misc)"
   failed=$((failed + 1)); failures+=("chip archive on QEMU: qemu-system-riscv32 missing")

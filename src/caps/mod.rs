@@ -56,11 +56,15 @@ bitflags::bitflags! {
 
 /// Whether the build runs on a single hart: bare-metal RISC-V without the atomic extension (the
 /// ESP32-C2 and C3, `riscv32imc`), where no second core can share the heap (multi-core chips need
-/// the A extension for their locks).
+/// the A extension for their locks), or any chip build whose FreeRTOS runs on one core
+/// (`FREERTOS_UNICORE`, which ESP-IDF selects for every single-core target: the C6, H2, C5 and C61
+/// on `riscv32imac` among them).
 const ONE_HART: bool = cfg!(all(
     target_os = "none",
-    target_arch = "riscv32",
-    not(target_feature = "a")
+    any(
+        all(target_arch = "riscv32", not(target_feature = "a")),
+        feature = "FREERTOS_UNICORE"
+    )
 ));
 
 /// An Acquire load, `load` given the ordering to use. One hart observes its own memory accesses

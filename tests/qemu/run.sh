@@ -12,7 +12,7 @@
 # without the A extension, so an atomic instruction in it would trap.
 #
 #   tests/qemu/run.sh [FILTER...]   FILTER goes to every Unity run (test name or "[tag]")
-# QEMU_CONFIGS (default: "default size light comprehensive", scripts/chip-archive.sh) and
+# QEMU_CONFIGS (default: "default size light comprehensive multicore", scripts/chip-archive.sh) and
 # QEMU_TRIPLES="..." narrow the runs.
 # Exit status is non-zero if anything fails to build, any test fails, or a death scenario does
 # not abort with a message naming its address.
@@ -58,7 +58,7 @@ run() {
         -monitor none -serial none -semihosting-config "$sh" 2>&1
 }
 
-for config in ${QEMU_CONFIGS:-default size light comprehensive}; do
+for config in ${QEMU_CONFIGS:-default size light comprehensive multicore}; do
   chip_config "$config" || { echo "unknown configuration $config" >&2; exit 1; }
   for triple in ${QEMU_TRIPLES:-riscv32imc-unknown-none-elf riscv32imac-unknown-none-elf}; do
     tag="$triple $config"
