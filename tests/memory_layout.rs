@@ -511,3 +511,43 @@ fn s2_reserved_plain() -> Vec<(u32, u32)> {
     let s2 = TARGETS.iter().find(|t| t.name == "esp32s2").unwrap();
     build(s2, &[], "plain").reserved
 }
+
+/// With secure boot the ROM keeps the image digest at the end of LP RAM (32 bytes, 48 with ECDSA
+/// P-384 keys; layout.h): the RTC heap region of the chips with LP RAM ends before it.
+#[test]
+fn secure_boot_keeps_the_digest_out_of_lp_ram() {
+    for name in ["esp32c5", "esp32c6", "esp32h2"] {
+        let t = TARGETS.iter().find(|t| t.name == name).unwrap();
+        let rtc_end = |extra: &[&str], tag: &str| {
+            let c = build(t, extra, tag);
+            let rtc = c
+                .types
+                .iter()
+                .position(|(n, _)| n == "RTCRAM")
+                .expect("RTCRAM type");
+            let r = c
+                .regions
+                .iter()
+                .find(|r| r.ty == rtc)
+                .expect("RTCRAM region");
+            r.start + r.size
+        };
+        let plain = rtc_end(&[], "sb-none");
+        assert_eq!(
+            rtc_end(&["CONFIG_SECURE_BOOT"], "sb-256"),
+            plain - 32,
+            "{name}"
+        );
+        assert_eq!(
+            rtc_end(
+                &[
+                    "CONFIG_SECURE_BOOT",
+                    "CONFIG_SECURE_BOOT_ECDSA_KEY_LEN_384_BITS"
+                ],
+                "sb-384"
+            ),
+            plain - 48,
+            "{name}"
+        );
+    }
+}

@@ -26,16 +26,9 @@ const size_t soc_memory_type_count = T_COUNT;
  * scheduler runs. */
 #define STARTUP_STACK_LO 0x4087C610
 #define SRAM_HI 0x40880000
-/* LP RAM (16 KiB). With secure boot, the ROM's fast-wakeup path keeps the image digest (SHA-256,
- * or SHA-384 for ECDSA P-384 keys) in its last bytes. */
+/* LP RAM (16 KiB), less the secure-boot digest at its end (layout.h). */
 #define LP_RAM_LO 0x50000000
-#if defined(CONFIG_SECURE_BOOT) && defined(CONFIG_SECURE_BOOT_ECDSA_KEY_LEN_384_BITS)
-#define LP_RAM_HI (0x50004000 - 48)
-#elif defined(CONFIG_SECURE_BOOT)
-#define LP_RAM_HI (0x50004000 - 32)
-#else
-#define LP_RAM_HI 0x50004000
-#endif
+#define LP_RAM_HI (0x50004000 - HEAPCAPS_LP_RAM_DIGEST)
 
 #define SRAM(a, size, stack) { (a), (size), T_RAM, (a), (stack) }
 const heapcaps_layout_region_t soc_memory_regions[] = {

@@ -56,5 +56,15 @@ _Static_assert(sizeof(heapcaps_layout_reserved_t) == 8, "soc_reserved_region_t i
 #define HEAPCAPS_EXEC_CAPS MALLOC_CAP_EXEC
 #endif
 
+/* Bytes at the end of LP RAM where the ROM's fast-wakeup path keeps the image digest when secure
+ * boot is on (SHA-384 with ECDSA P-384 keys, else SHA-256): never heap. */
+#if defined(CONFIG_SECURE_BOOT) && defined(CONFIG_SECURE_BOOT_ECDSA_KEY_LEN_384_BITS)
+#define HEAPCAPS_LP_RAM_DIGEST 48
+#elif defined(CONFIG_SECURE_BOOT)
+#define HEAPCAPS_LP_RAM_DIGEST 32
+#else
+#define HEAPCAPS_LP_RAM_DIGEST 0
+#endif
+
 /* The address of a linker script symbol, as an integer. */
 #define HEAPCAPS_LD(sym) ((intptr_t)&(sym))
