@@ -645,7 +645,7 @@ fn chip_layouts_match_a_typical_boot() {
 fn available_regions_do_not_depend_on_reserved_order() {
     let pieces = |regions: &[Region], reserved: &[(u32, u32)]| {
         let mut v = vec![];
-        chips::available(regions, reserved, |r| v.push((r.start, r.size, r.ty)));
+        chips::available(regions, reserved, 0, |r| v.push((r.start, r.size, r.ty)));
         v
     };
     let extra: &[Region] = &[

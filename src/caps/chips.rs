@@ -51,12 +51,12 @@ pub struct Chip {
     pub regions: &'static [Region],
     /// Reserved `[start, end)` ranges (sorted, non-overlapping).
     pub reserved: &'static [(u32, u32)],
-    /// The ROM's own data at the top of internal RAM, on chips whose ROM publishes a layout table
-    /// (`ESP_ROM_HAS_LAYOUT_TABLE`): ESP-IDF reads its start from the table at boot and keeps
-    /// `[start, SOC_DIRAM_DRAM_HIGH)` out of the heaps (the device port does the same, see
-    /// `heapcaps_port_rom_reserved_start`). The start is the ROM's; the figures here are those of
-    /// ESP-IDF's published boot logs.
-    pub rom: Option<(u32, u32)>,
+    /// Start of the ROM's own data at the top of internal RAM (0: none), on chips whose ROM
+    /// publishes a layout table (`ESP_ROM_HAS_LAYOUT_TABLE`): ESP-IDF reads it from the table at
+    /// boot and keeps it up to the end of D/IRAM out of the heaps (see [`before_rom`]; the device
+    /// port reads it as `heapcaps_port_rom_reserved_start`). The start is the ROM's; the figures
+    /// here are those of ESP-IDF's published boot logs.
+    pub rom: u32,
     /// Chip-address windows backed by one host mapping each: (lo, hi, unused).
     pub banks: &'static [(u32, u32, u32)],
     /// The D/IRAM window when its instruction addresses differ: (dram_lo, dram_hi, iram_lo).
@@ -510,7 +510,7 @@ pub static CHIPS: &[Chip] = &[
         types: ESP32_TYPES,
         regions: ESP32_REGIONS,
         reserved: ESP32_RESERVED,
-        rom: None,
+        rom: 0,
         banks: &[(0x3FFA_E000, 0x4000_0000, 0), (0x4008_0000, 0x400A_0000, 0)],
         diram: Some((0x3FFE_0000, 0x4000_0000, 0x400A_0000)),
         hw: HwParams::ESP32,
@@ -521,7 +521,7 @@ pub static CHIPS: &[Chip] = &[
         types: S3_TYPES,
         regions: S3_REGIONS,
         reserved: S3_RESERVED,
-        rom: Some((0x3FCE_EE34, 0x3FCF_0000)),
+        rom: 0x3FCE_EE34,
         banks: &[(0x3FC8_8000, 0x3FCF_8000, 0), (0x600F_E000, 0x6010_0000, 0)],
         diram: Some((0x3FC8_8000, 0x3FCF_0000, 0x4037_8000)),
         hw: HwParams {
@@ -537,7 +537,7 @@ pub static CHIPS: &[Chip] = &[
         types: C3_TYPES,
         regions: C3_REGIONS,
         reserved: C3_RESERVED,
-        rom: Some((0x3FCD_F05C, 0x3FCE_0000)),
+        rom: 0x3FCD_F05C,
         banks: &[(0x3FC8_0000, 0x3FCE_0000, 0), (0x5000_0000, 0x5000_2000, 0)],
         diram: Some((0x3FC8_0000, 0x3FCE_0000, 0x4038_0000)),
         hw: HwParams {
@@ -553,7 +553,7 @@ pub static CHIPS: &[Chip] = &[
         types: C6_TYPES,
         regions: C6_REGIONS,
         reserved: C6_RESERVED,
-        rom: Some((0x4087_F564, 0x4088_0000)),
+        rom: 0x4087_F564,
         banks: &[(0x4080_0000, 0x4088_0000, 0), (0x5000_0000, 0x5000_4000, 0)],
         diram: None,
         hw: HwParams {
@@ -569,7 +569,7 @@ pub static CHIPS: &[Chip] = &[
         types: ESP32_TYPES,
         regions: ESP32_REGIONS,
         reserved: ESP32_RESERVED,
-        rom: None,
+        rom: 0,
         banks: &[(0x3FFA_E000, 0x4000_0000, 0), (0x4008_0000, 0x400A_0000, 0)],
         diram: Some((0x3FFE_0000, 0x4000_0000, 0x400A_0000)),
         hw: HwParams::ESP32,
@@ -580,7 +580,7 @@ pub static CHIPS: &[Chip] = &[
         types: S3_TYPES,
         regions: S3_REGIONS,
         reserved: S3_RESERVED,
-        rom: Some((0x3FCE_EE34, 0x3FCF_0000)),
+        rom: 0x3FCE_EE34,
         banks: &[(0x3FC8_8000, 0x3FCF_8000, 0), (0x600F_E000, 0x6010_0000, 0)],
         diram: Some((0x3FC8_8000, 0x3FCF_0000, 0x4037_8000)),
         hw: HwParams {
@@ -596,7 +596,7 @@ pub static CHIPS: &[Chip] = &[
         types: C2_TYPES,
         regions: C2_REGIONS,
         reserved: C2_RESERVED,
-        rom: Some((0x3FCD_F42C, 0x3FCE_0000)),
+        rom: 0x3FCD_F42C,
         banks: &[(0x3FCA_0000, 0x3FCE_0000, 0)],
         diram: Some((0x3FCA_0000, 0x3FCE_0000, 0x4038_0000)),
         hw: HwParams {
@@ -612,7 +612,7 @@ pub static CHIPS: &[Chip] = &[
         types: S2_TYPES,
         regions: S2_REGIONS,
         reserved: S2_RESERVED,
-        rom: None,
+        rom: 0,
         // RTC fast memory (data bus) and the D/IRAM blocks, with the unused gap between them.
         banks: &[(0x3FF9_E000, 0x4000_0000, 0)],
         diram: Some((0x3FFB_0000, 0x4000_0000, 0x4002_0000)),
@@ -629,7 +629,7 @@ pub static CHIPS: &[Chip] = &[
         types: C6_TYPES,
         regions: H2_REGIONS,
         reserved: H2_RESERVED,
-        rom: Some((0x4084_FEE0, 0x4085_0000)),
+        rom: 0x4084_FEE0,
         banks: &[(0x4080_0000, 0x4085_0000, 0), (0x5000_0000, 0x5000_1000, 0)],
         diram: None,
         hw: HwParams {
@@ -645,7 +645,7 @@ pub static CHIPS: &[Chip] = &[
         types: C5_TYPES,
         regions: C5_REGIONS,
         reserved: C5_RESERVED,
-        rom: Some((0x4085_F4F8, 0x4086_0000)),
+        rom: 0x4085_F4F8,
         banks: &[(0x4080_0000, 0x4086_0000, 0), (0x5000_0000, 0x5000_4000, 0)],
         diram: None,
         hw: HwParams {
@@ -661,7 +661,7 @@ pub static CHIPS: &[Chip] = &[
         types: C61_TYPES,
         regions: C61_REGIONS,
         reserved: C61_RESERVED,
-        rom: Some((0x4084_F5D0, 0x4085_0000)),
+        rom: 0x4084_F5D0,
         banks: &[(0x4080_0000, 0x4085_0000, 0)],
         diram: None,
         hw: HwParams {
@@ -680,7 +680,7 @@ pub static CHIPS: &[Chip] = &[
         types: HOST_LARGE_TYPES,
         regions: &[r(0x1000_0000, 0x2000_0000, 0, 0, false)],
         reserved: &[],
-        rom: None,
+        rom: 0,
         banks: &[(0x1000_0000, 0x3000_0000, 0)],
         diram: None,
         hw: HwParams {
@@ -707,29 +707,35 @@ pub fn chip(name: &str) -> Option<&'static Chip> {
 }
 
 impl Chip {
-    /// This chip's heap memory at boot: its regions less the reserved ranges and the ROM's data
-    /// (see [`available`]).
-    pub fn available(&self, mut out: impl FnMut(Region)) {
-        let n = self.reserved.len();
-        for reg in self.regions {
-            let res = |i: usize| {
-                if i < n {
-                    self.reserved.get(i).copied()
-                } else {
-                    self.rom
-                }
-            };
-            cut(*reg, n + 1, res, &mut out);
-        }
+    /// This chip's heap memory at boot: its regions less the reserved ranges and the ROM's data.
+    pub fn available(&self, out: impl FnMut(Region)) {
+        available(self.regions, self.reserved, self.rom, out)
     }
 }
 
-/// Cuts `reserved` out of `regions` (ESP-IDF's `soc_get_available_memory_regions`): pieces of 16
-/// bytes or less are dropped; reserved ends are widened to word boundaries. Calls `out` per piece.
-/// The reserved ranges may come in any order (see [`cut`]).
-pub fn available(regions: &[Region], reserved: &[(u32, u32)], mut out: impl FnMut(Region)) {
+/// `reg` without the ROM's data from `rom` on (0: no ROM data). That data runs to the end of
+/// D/IRAM, which is where the region holding its start ends, so that region is cut short there.
+#[inline(always)]
+pub fn before_rom(mut reg: Region, rom: u32) -> Region {
+    if rom.wrapping_sub(reg.start) < reg.size {
+        reg.size = rom - reg.start;
+    }
+    reg
+}
+
+/// Cuts `reserved` and the ROM's data from `rom` on (see [`before_rom`]) out of `regions`
+/// (ESP-IDF's `soc_get_available_memory_regions`): pieces of 16 bytes or less are dropped;
+/// reserved ends are widened to word boundaries. Calls `out` per piece. The reserved ranges may
+/// come in any order (see [`cut`]).
+pub fn available(
+    regions: &[Region],
+    reserved: &[(u32, u32)],
+    rom: u32,
+    mut out: impl FnMut(Region),
+) {
     for reg in regions {
-        cut(*reg, reserved.len(), |i| reserved.get(i).copied(), &mut out);
+        let res = |i: usize| reserved.get(i).copied();
+        cut(before_rom(*reg, rom), reserved.len(), res, &mut out);
     }
 }
 
@@ -1066,26 +1072,23 @@ mod device {
                 let e = soc_reserved_memory_region_end.as_ptr();
                 core::slice::from_raw_parts(s, (e as usize - s as usize) / 8)
             };
-            // Start of the ROM's data, read from the ROM at boot (see
-            // `heapcaps_port_rom_reserved_start`; 0 on chips without the ROM table). The data runs
-            // to the end of D/IRAM, so the region holding that start ends there: it is cut short
-            // (cheaper in flash than one more range for `cut`).
+            // Start of the ROM's data, read from the ROM at boot (0 on chips without the ROM
+            // table). Cutting the region holding it short (`before_rom`) takes less flash than one
+            // more range for `cut`.
             let rom = crate::port::rom_reserved_start();
             let tys = types();
             // SAFETY: the available regions are the RAM ESP-IDF leaves to the heap.
             if let Some(mut b) = unsafe { reg.boot() } {
                 // Each piece goes straight to the registry (no list of regions on the stack).
                 for r in regions() {
-                    let mut one = Region {
+                    let one = Region {
                         start: r.start as u32,
                         size: r.size as u32,
                         ty: r.ty,
                         iram: r.iram_address as u32,
                         startup_stack: r.startup_stack,
                     };
-                    if rom.wrapping_sub(one.start) < one.size {
-                        one.size = rom - one.start;
-                    }
+                    let one = before_rom(one, rom);
                     let res = |i: usize| reserved.get(i).map(|r| (r.start as u32, r.end as u32));
                     cut(one, reserved.len(), res, &mut |p| {
                         let Some(t) = tys.get(p.ty) else { return };
