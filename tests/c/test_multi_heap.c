@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 #endif
+#include "walk_log.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* Helpers                                                                                    */
@@ -967,25 +968,6 @@ TEST_CASE("multi_heap minimum free bytes tracking", "[multi_heap]")
     }
     TEST_ASSERT_EQUAL_size_t(lowest, multi_heap_minimum_free_size(h));
     check_accounting(h);
-}
-
-typedef struct {
-    void *ptr[64];
-    size_t size[64];
-    int used[64];
-    size_t n;
-} walk_log_t;
-
-static bool log_walker(void *block_ptr, size_t block_size, int block_used, void *user_data)
-{
-    walk_log_t *l = (walk_log_t *)user_data;
-    if (l->n < 64) {
-        l->ptr[l->n] = block_ptr;
-        l->size[l->n] = block_size;
-        l->used[l->n] = block_used;
-        l->n++;
-    }
-    return true;
 }
 
 TEST_CASE("multi_heap walk and block iterator agree", "[multi_heap]")

@@ -16,6 +16,7 @@
 #include "multi_heap.h"
 #include "qemu_port.h"
 #include "unity.h"
+#include "../c/walk_log.h"
 
 /* ------------------------------------------------------------------------------------------ */
 /* The chip's memory tables (the layouts of types.md: soc_memory_type_desc_t, soc_memory_region_t,
@@ -392,24 +393,6 @@ TEST_CASE("heap_caps_print_heap_info prints ESP-IDF's summary through esp_rom_pr
     heap_caps_free(p);
 }
 
-typedef struct {
-    size_t n;
-    void *ptr[32];
-    size_t size[32];
-    bool used[32];
-} walk_log_t;
-
-static bool log_walker(void *block_ptr, size_t block_size, int block_used, void *user_data)
-{
-    walk_log_t *w = (walk_log_t *)user_data;
-    if (w->n < 32) {
-        w->ptr[w->n] = block_ptr;
-        w->size[w->n] = block_size;
-        w->used[w->n] = block_used != 0;
-        w->n++;
-    }
-    return true;
-}
 
 TEST_CASE("multi_heap_dump and multi_heap_check print their formats", "[chip]")
 {
@@ -426,7 +409,7 @@ TEST_CASE("multi_heap_dump and multi_heap_check print their formats", "[chip]")
     multi_heap_dump(h);
     const char *out = qemu_capture_stop();
     static char expect[4096];
-    walk_log_t log;
+    static walk_log_t log;
     memset(&log, 0, sizeof log);
     multi_heap_walk(h, log_walker, &log);
     TEST_ASSERT_GREATER_OR_EQUAL_size_t(4, log.n);
