@@ -74,23 +74,21 @@ stage "clippy riscv32imc (chip-only code)" cargo clippy --release --target riscv
 # paths.
 stage "rust tests i686, chips' compact TLSF paths" env RUSTFLAGS="--cfg heapcaps_compact" \
   CARGO_TARGET_DIR=target/compact cargo test --target i686-unknown-linux-gnu --test core --test model --test memory --test caps --test caps_global --test oom
-# The same paths with heap poisoning (ESP-IDF users often turn on light poisoning on chips).
-for mode in LIGHT COMPREHENSIVE; do
-  stage "rust tests i686, chips' compact TLSF paths, HEAP_POISONING_$mode" env RUSTFLAGS="--cfg heapcaps_compact" \
-    CARGO_TARGET_DIR=target/compact cargo test --target i686-unknown-linux-gnu --features "HEAP_POISONING_$mode" \
-    --test core --test model --test memory --test caps --test poisoning
-done
-drop target/compact
 # Heap poisoning (ESP-IDF's Kconfig choice as cargo features): every Rust test (the corruption
-# matrix in tests/poisoning.rs asserts per mode), the 32-bit core tests, clippy, the device
-# build, and the C view of each mode (tests/c/run-poisoning.sh, which includes disabled).
+# matrix in tests/poisoning.rs asserts per mode), the 32-bit core tests, the chips' compact paths
+# with it (ESP-IDF users often turn on light poisoning on chips), clippy, the device build, and
+# the C view of each mode (tests/c/run-poisoning.sh, which includes disabled).
 for mode in LIGHT COMPREHENSIVE; do
   f=HEAP_POISONING_$mode
+  stage "rust tests i686, chips' compact TLSF paths, $f" env RUSTFLAGS="--cfg heapcaps_compact" \
+    CARGO_TARGET_DIR=target/compact cargo test --target i686-unknown-linux-gnu --features "$f" \
+    --test core --test model --test memory --test caps --test poisoning
   stage "rust tests x86_64 $f" cargo test --features "$f"
   stage "rust tests i686 $f (poisoning, core, memory, dump_text)" cargo test --target i686-unknown-linux-gnu --features "$f" --test poisoning --test core --test memory --test dump_text
   stage "clippy $f" cargo clippy --all-targets --features "$f" -- -D warnings
   stage "build riscv32imc $f" cargo build --release --target riscv32imc-unknown-none-elf --features "$f"
 done
+drop target/compact
 if [ -x tests/c/run-poisoning.sh ]; then
   stage "C poisoning tests (3 modes, x86_64 + i686)" tests/c/run-poisoning.sh
   drop target/poison-*
