@@ -733,12 +733,61 @@ impl Tlsf {
             // be aligned; try that before giving up.
             return self.malloc_aligned_exact(size, align, offset);
         }
-        let Some(b) = self.take_block(search) else {
+        if let Some((c, b)) = self.find_block(search) {
+            return Some(self.carve_aligned(c, b, size, align, offset));
+        }
+        let Some(b) = self.take_from_own_class(search) else {
             return self.malloc_aligned_exact(size, align, offset);
         };
         let b = self.split_for_alignment(b, align, offset);
         self.use_block(b, size);
         Some((b + HDR, self.size_of(b)))
+    }
+
+    /// Hosts' aligned allocation from the free head block `b` of class `c` (payload at least
+    /// `size + align + MIN_BLOCK - ALIGN`): the allocation takes the highest aligned spot at
+    /// the block's end and `b` stays free in front of it, shrunk. When `b` stays in its class
+    /// (a large block, the common case) that costs no list or bitmap change at all, where
+    /// taking the low end costs an unlink plus the gap's and the surplus's filing. Behind the
+    /// allocation remains less than `align`: kept by the allocation below `MIN_SPLIT`, else a
+    /// free block of its own. Returns the payload offset and the payload size.
+    #[inline(always)]
+    fn carve_aligned(self, c: u32, b: u32, size: u32, align: u32, offset: u32) -> (u32, u32) {
+        let bs = self.size_of(b);
+        let e = b + HDR + bs;
+        let top = e - size;
+        let addr = (self.ctl as usize).wrapping_add((top + offset) as usize);
+        let p = top - (addr & (align as usize - 1)) as u32;
+        // p >= top - (align - ALIGN) >= b + 2 * HDR + MIN_PAYLOAD by the search slack, so the
+        // front keeps at least a minimum-size free block.
+        let fs = p - b - 2 * HDR;
+        debug_assert!(fs >= MIN_PAYLOAD);
+        let fc = Self::class_of(fs);
+        if fc == c {
+            // Same class: `b` keeps its list place (its links are untouched; a block of `c`
+            // holds more than the minimum payload, so the tag does not land on a link).
+            self.set_word(b, fs | FREE);
+            self.set_tag(b, fs);
+        } else {
+            self.unlink_head(Self::head_off(c), c, self.link_next(b));
+            self.set_word(b, fs | FREE);
+            self.set_tag(b, fs);
+            self.insert_in(b, fc);
+        }
+        let t = e - p - size;
+        if t >= MIN_SPLIT {
+            // The block at `e` keeps its PREV_FREE flag: the tail is free in front of it.
+            self.set_word(p - HDR, size | PREV_FREE | USED);
+            let r = p + size;
+            self.set_word(r, (t - HDR) | FREE);
+            self.set_tag(r, t - HDR);
+            self.insert(r, t - HDR);
+            (p, size)
+        } else {
+            self.set_word(p - HDR, (e - p) | PREV_FREE | USED);
+            self.set_word(e, self.word(e) & !PREV_FREE);
+            (p, e - p)
+        }
     }
 
     /// Moves the start of the unlinked free block `b` forward until its payload is aligned,
