@@ -217,6 +217,36 @@ pub(crate) const fn log2(x: u32) -> u32 {
     31 - (x | 1).leading_zeros()
 }
 
+/// `log2` of a non-zero `x` for the hot class mapping. On x86 hosts one `bsr` instruction:
+/// written as `31 - leading_zeros` the compiler keeps the leading-zero count and derives both the
+/// class's level (`log2 * 8`) and its shift (`log2 - 3`) from it, with two `xor 31` and a
+/// subtraction from a constant (i686: 11 instructions per class mapping instead of 7; the
+/// mapping runs about twice per malloc/free pair). Elsewhere (and under Miri) `log2`.
+#[inline(always)]
+fn bsr(x: u32) -> u32 {
+    #[cfg(all(any(target_arch = "x86", target_arch = "x86_64"), not(miri)))]
+    {
+        let r: u32;
+        // SAFETY: `bsr` only reads a register and writes one (and the flags); `x` is non-zero
+        // at every caller, so the result is defined.
+        unsafe {
+            core::arch::asm!("bsr {0:e}, {1:e}", out(reg) r, in(reg) x,
+                options(pure, nomem, nostack));
+        }
+        r
+    }
+    #[cfg(not(all(any(target_arch = "x86", target_arch = "x86_64"), not(miri))))]
+    {
+        log2(x)
+    }
+}
+
+/// `bsr` as the tests see it (x > 0).
+#[doc(hidden)]
+pub fn bsr_for_tests(x: u32) -> u32 {
+    bsr(x)
+}
+
 /// `log2` as the tests see it (tests/core.rs checks the chips' halving version against the
 /// count-leading-zeros one).
 #[doc(hidden)]
@@ -432,7 +462,7 @@ impl Tlsf {
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline(never))]
     fn class_of(size: u32) -> u32 {
-        let t = log2(size | SMALL);
+        let t = bsr(size | SMALL);
         (t << SL_LOG2) + (size >> (t - SL_LOG2))
     }
 
