@@ -613,8 +613,9 @@ impl Tlsf {
         let own = Self::class_of(size);
         let c = self.find_suitable(own)?;
         let b = self.word(Self::head_off(c));
-        // Only a block of the own class can be smaller than the request.
-        if self.size_of(b) >= size {
+        // Only a block of the own class can be smaller than the request. (A listed block's
+        // header is its size plus FREE, `size` a multiple of 4: no mask needed.)
+        if self.word(b) >= size {
             return Some((c, b));
         }
         let c = self.find_suitable(own + 1)?;
@@ -723,7 +724,7 @@ impl Tlsf {
         };
         // Take the head block `b` of class `c`. It is free, so its PREV_FREE flag is clear.
         let h = Self::head_off(c);
-        let bs = self.size_of(b);
+        let bs = self.word(b) & !FLAGS;
         let next = self.link_next(b);
         if bs - size < MIN_SPLIT {
             self.unlink_head(h, c, next);
@@ -989,7 +990,15 @@ impl Tlsf {
         };
         let mut start = b;
         let mut size = freed;
-        let n = b + HDR + size;
+        let n = if usize::BITS == 32 {
+            // `w` is a validated used header (FREE clear, the USED mark): this is
+            // `b + HDR + size` computed as `validate` computes it, so that the compiler reuses
+            // its load of the word there (i686 W-a..W-f 2-4 % fewer instructions; x86_64
+            // measured better with the plain form).
+            (b + HDR + (w & !PREV_FREE)).wrapping_sub(USED)
+        } else {
+            b + HDR + size
+        };
         let nw = self.word(n);
         if nw & FREE != 0 {
             let ns = nw & SIZE_MASK;
