@@ -760,7 +760,6 @@ impl Tlsf {
     /// Allocates `req` bytes such that `address(payload) + offset` is a multiple of `align`
     /// (a power of two). `offset` is rounded up to 4, as payloads are 4-byte aligned.
     /// Returns the payload offset and the block's payload size.
-    #[cfg_attr(not(target_os = "none"), inline(always))]
     pub fn malloc_aligned(self, req: usize, align: usize, offset: usize) -> Option<(u32, u32)> {
         if align == 0 || !align.is_power_of_two() {
             return None;
