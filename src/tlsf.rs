@@ -1096,9 +1096,23 @@ impl Tlsf {
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline(never))]
     fn refile(self, old: u32, old_size: u32, new: u32, new_size: u32) {
-        let c = Self::class_of(new_size);
-        // Chips always take the short way (flash).
-        if !COMPACT && c == Self::class_of(old_size) {
+        // Hosts: `class_of` spelled out, so that its shift serves the comparison too: `old_size`
+        // is in the same class iff it agrees with `new_size` above the class width's bits
+        // (`new_size` has its top bit at `t` or lies below `SMALL`, so equal high bits force the
+        // same `t`). Chips always take the short way (flash).
+        let (c, same) = if COMPACT {
+            (Self::class_of(new_size), false)
+        } else {
+            let t = log2(new_size | SMALL);
+            let sh = t - SL_LOG2;
+            (
+                (t << SL_LOG2) + (new_size >> sh),
+                old_size >> sh == new_size >> sh,
+            )
+        };
+        debug_assert_eq!(c, Self::class_of(new_size));
+        debug_assert_eq!(same, !COMPACT && c == Self::class_of(old_size));
+        if same {
             // Read the links before `new`'s header and links may overwrite them.
             let next = self.link_next(old);
             let prev = self.link_prev(old);
