@@ -1103,7 +1103,7 @@ impl Tlsf {
         let (c, same) = if COMPACT {
             (Self::class_of(new_size), false)
         } else {
-            let t = log2(new_size | SMALL);
+            let t = bsr(new_size | SMALL);
             let sh = t - SL_LOG2;
             (
                 (t << SL_LOG2) + (new_size >> sh),
