@@ -87,6 +87,7 @@ pub struct Block {
 /// stays valid and reserved for this heap for the rest of the program (ESP-IDF heaps are never
 /// unregistered). All mutation happens with the heap's lock held.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(transparent)]
 pub struct MultiHeap {
     start: NonNull<u8>,
 }
@@ -96,6 +97,20 @@ pub struct MultiHeap {
 unsafe impl Send for MultiHeap {}
 // SAFETY: as above.
 unsafe impl Sync for MultiHeap {}
+
+/// The out-of-line paths of the C entry points, by address: so that LLVM keeps their C calling
+/// convention (see `malloc_slow`), not its own, which passes two arguments in registers.
+#[cfg(not(target_os = "none"))]
+#[used]
+static C_ABI_PATHS: (
+    extern "C" fn(MultiHeap, *mut u8),
+    extern "C" fn(MultiHeap, usize) -> *mut u8,
+    extern "C" fn(MultiHeap, usize, usize) -> *mut u8,
+) = (
+    MultiHeap::free_slow,
+    MultiHeap::malloc_slow,
+    MultiHeap::aligned_alloc_entry,
+);
 
 /// RAII guard for the heap lock.
 struct Guard(*mut c_void);
@@ -281,6 +296,38 @@ impl MultiHeap {
         under_lock!(self, self.malloc_locked(size))
     }
 
+    /// `malloc` for the C entry point, inlined into it on hosts. Unlike `malloc_inline` (which
+    /// the Rust API inlines into its callers' loops) the hot path here makes no call but tail
+    /// calls: on i686 (PIC) any other call costs the GOT base in the entry block (and a register
+    /// for it), and here the body is the whole function. So a heap with a lock, and whatever
+    /// TLSF's fast path does not serve, go to `malloc_slow` by a tail call.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    pub fn malloc_entry(self, size: usize) -> *mut u8 {
+        if cfg!(target_os = "none") || crate::COMPACT || poison::ENABLED {
+            return self.malloc_inline(size);
+        }
+        if self.lock_ptr().is_null() {
+            let t = self.tlsf();
+            if let Some((p, bs)) = t.malloc_sized_fast(size) {
+                self.take(bs as usize + HDR as usize);
+                return t.ptr_at(p);
+            }
+        }
+        // A heap with a lock; or 0 bytes, no room, or a block to look for in the request's own
+        // class: `malloc_slow` answers all of them (the fast path wrote nothing).
+        self.malloc_slow(size)
+    }
+
+    /// Hosts: `malloc` with the heap's lock held (if it has one), for `malloc_entry`. C ABI: a
+    /// 32-bit PIC tail call passes at most one argument in a register (the callee's address
+    /// needs one), while the C ABI passes them on the stack, where the caller's own arguments
+    /// already are (see `C_ABI_PATHS`).
+    #[inline(never)]
+    extern "C" fn malloc_slow(self, size: usize) -> *mut u8 {
+        let _g = self.lock();
+        self.malloc_locked(size)
+    }
+
     /// `malloc` with the lock held (`size` > 0).
     // Forced inlining saves a call layer per operation on hosts; chips keep one copy (flash).
     #[cfg_attr(not(target_os = "none"), inline(always))]
@@ -325,6 +372,15 @@ impl MultiHeap {
     #[inline]
     pub fn aligned_alloc_offs(self, size: usize, align: usize, offset: usize) -> *mut u8 {
         self.aligned_alloc_op(size, align, offset, cstr!("aligned_alloc"))
+    }
+
+    /// `aligned_alloc_offs` with offset 0, for the C entry point `multi_heap_aligned_alloc`: its
+    /// own arguments (C ABI, see `malloc_slow`), so that the entry point reaches it by a
+    /// tail call. (The chips inline `aligned_alloc_offs` there instead.)
+    #[cfg(not(target_os = "none"))]
+    #[inline(never)]
+    pub extern "C" fn aligned_alloc_entry(self, size: usize, align: usize) -> *mut u8 {
+        self.aligned_alloc_offs(size, align, 0)
     }
 
     /// `aligned_alloc_offs`, naming the operation `op` in poisoning reports. On the chips also
@@ -390,6 +446,35 @@ impl MultiHeap {
             return;
         }
         under_lock!(self, self.free_locked(p, cstr!("free")))
+    }
+
+    /// `free` for the C entry point, inlined into it on hosts (see `malloc_entry`).
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    pub fn free_entry(self, p: *mut u8) {
+        if cfg!(target_os = "none") || poison::ENABLED {
+            return self.free_inline(p);
+        }
+        if p.is_null() {
+            return;
+        }
+        if self.lock_ptr().is_null() {
+            if let Ok(size) = self.tlsf().free(self.offset(p)) {
+                self.give(size as usize + HDR as usize);
+                return;
+            }
+        }
+        // A heap with a lock, or a pointer that `free` refused: it refuses before writing
+        // anything, so `free_slow` meets the same refusal and reports it (this path then needs
+        // no message address and no call but a tail call).
+        self.free_slow(p)
+    }
+
+    /// Hosts: `free` with the heap's lock held (if it has one), for `free_entry` (C ABI as
+    /// `malloc_slow`).
+    #[inline(never)]
+    extern "C" fn free_slow(self, p: *mut u8) {
+        let _g = self.lock();
+        self.free_locked(p, cstr!("free"))
     }
 
     /// `free` with the lock held (`p` not NULL).

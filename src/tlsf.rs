@@ -704,6 +704,19 @@ impl Tlsf {
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline(never))]
     pub fn malloc_sized(self, req: usize) -> Option<(u32, u32)> {
+        self.malloc_sized_in::<true>(req)
+    }
+
+    /// `malloc_sized` without its cold fallback (a look into the request's own class): `None`
+    /// may then be wrong, and the caller must ask `malloc_sized` again. For a caller whose hot
+    /// path must make no call (the heap layer's C entry point on hosts; see there).
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    pub fn malloc_sized_fast(self, req: usize) -> Option<(u32, u32)> {
+        self.malloc_sized_in::<false>(req)
+    }
+
+    #[inline(always)]
+    fn malloc_sized_in<const OWN_CLASS: bool>(self, req: usize) -> Option<(u32, u32)> {
         // 0 gets no block (as ESP-IDF's malloc(0)); and a constant upper bound (no load): past
         // it no block can be that large anyway, and under it the rounding cannot overflow and
         // every class number stays inside the bitmap. A request above max_payload finds no
@@ -720,7 +733,11 @@ impl Tlsf {
             return Some((b + HDR, self.size_of(b)));
         }
         let Some((c, b)) = self.find_block(size) else {
-            return self.malloc_from_own_class(size);
+            return if OWN_CLASS {
+                self.malloc_from_own_class(size)
+            } else {
+                None
+            };
         };
         // Take the head block `b` of class `c`. It is free, so its PREV_FREE flag is clear.
         let h = Self::head_off(c);

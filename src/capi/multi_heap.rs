@@ -101,6 +101,10 @@ pub unsafe extern "C" fn multi_heap_aligned_alloc(
     alignment: usize,
 ) -> *mut c_void {
     match heap_of(heap) {
+        // Hosts: a tail call (see `aligned_alloc_entry`).
+        #[cfg(not(target_os = "none"))]
+        Some(h) => h.aligned_alloc_entry(size, alignment) as *mut c_void,
+        #[cfg(target_os = "none")]
         Some(h) => h.aligned_alloc_offs(size, alignment, 0) as *mut c_void,
         None => ptr::null_mut(),
     }
@@ -113,7 +117,7 @@ pub unsafe extern "C" fn multi_heap_aligned_alloc(
 #[no_mangle]
 pub unsafe extern "C" fn multi_heap_malloc(heap: multi_heap_handle_t, size: usize) -> *mut c_void {
     match heap_of(heap) {
-        Some(h) => h.malloc_inline(size) as *mut c_void,
+        Some(h) => h.malloc_entry(size) as *mut c_void,
         None => ptr::null_mut(),
     }
 }
@@ -136,7 +140,7 @@ pub unsafe extern "C" fn multi_heap_aligned_free(heap: multi_heap_handle_t, p: *
 #[no_mangle]
 pub unsafe extern "C" fn multi_heap_free(heap: multi_heap_handle_t, p: *mut c_void) {
     if let Some(h) = heap_of(heap) {
-        h.free_inline(p as *mut u8)
+        h.free_entry(p as *mut u8)
     }
 }
 
