@@ -278,7 +278,8 @@ impl MultiHeap {
         self.malloc_inline(size)
     }
 
-    /// `malloc`, always inlined: for the C entry point, where a call layer costs ~10% per op.
+    /// `malloc`, always inlined on hosts: for the Rust API's callers (a call layer costs ~10% per
+    /// op); the C entry point uses `malloc_entry`.
     // Forced inlining saves a call layer per operation on hosts; chips keep one copy (flash).
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline(never))]
@@ -437,7 +438,8 @@ impl MultiHeap {
         self.free_inline(p)
     }
 
-    /// `free`, always inlined: for the C entry point.
+    /// `free`, always inlined on hosts: for the Rust API's callers (the C entry point uses
+    /// `free_entry`).
     // Forced inlining saves a call layer per operation on hosts; chips keep one copy (flash).
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline(never))]
