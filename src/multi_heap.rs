@@ -304,14 +304,18 @@ impl MultiHeap {
     /// TLSF's fast path does not serve, go to `malloc_slow` by a tail call.
     #[cfg_attr(not(target_os = "none"), inline(always))]
     pub fn malloc_entry(self, size: usize) -> *mut u8 {
-        if cfg!(target_os = "none") || crate::COMPACT || poison::ENABLED {
+        if cfg!(target_os = "none") || crate::COMPACT || poison::COMPREHENSIVE {
             return self.malloc_inline(size);
         }
-        if self.lock_ptr().is_null() {
+        // Light poisoning: the canaries around the request (0 bytes, and what cannot fit with
+        // them, go to `malloc_slow`, which refuses them).
+        if self.lock_ptr().is_null()
+            && (!poison::ENABLED || size.wrapping_sub(1) < MAX_POISONED_REQUEST)
+        {
             let t = self.tlsf();
-            if let Some((p, bs)) = t.malloc_sized_fast(size) {
+            if let Some((p, bs)) = t.malloc_sized_fast(size + poison::OVERHEAD) {
                 self.take(bs as usize + HDR as usize);
-                return t.ptr_at(p);
+                return self.poison_new(t.ptr_at(p), size, cstr!("malloc"));
             }
         }
         // A heap with a lock; or 0 bytes, no room, or a block to look for in the request's own
@@ -325,6 +329,9 @@ impl MultiHeap {
     /// already are (see `C_ABI_PATHS`).
     #[inline(never)]
     extern "C" fn malloc_slow(self, size: usize) -> *mut u8 {
+        if poison::ENABLED && size.wrapping_sub(1) >= MAX_POISONED_REQUEST {
+            return ptr::null_mut();
+        }
         let _g = self.lock();
         self.malloc_locked(size)
     }
@@ -453,21 +460,30 @@ impl MultiHeap {
     /// `free` for the C entry point, inlined into it on hosts (see `malloc_entry`).
     #[cfg_attr(not(target_os = "none"), inline(always))]
     pub fn free_entry(self, p: *mut u8) {
-        if cfg!(target_os = "none") || poison::ENABLED {
+        if cfg!(target_os = "none") || poison::COMPREHENSIVE {
             return self.free_inline(p);
         }
         if p.is_null() {
             return;
         }
         if self.lock_ptr().is_null() {
-            if let Ok(size) = self.tlsf().free(self.offset(p)) {
-                self.give(size as usize + HDR as usize);
-                return;
+            let t = self.tlsf();
+            let off = self.offset(p.wrapping_sub(poison::HEAD));
+            // Light poisoning: intact canaries first (`free` validates again; the compiler
+            // merges the two validations, nothing being written in between).
+            let canaries_ok = !poison::ENABLED
+                || t.block_size(off)
+                    .is_ok_and(|bs| poison::verify(t.ptr_at(off), bs as usize).is_ok());
+            if canaries_ok {
+                if let Ok(size) = t.free(off) {
+                    self.give(size as usize + HDR as usize);
+                    return;
+                }
             }
         }
-        // A heap with a lock, or a pointer that `free` refused: it refuses before writing
-        // anything, so `free_slow` meets the same refusal and reports it (this path then needs
-        // no message address and no call but a tail call).
+        // A heap with a lock, or a pointer that `free` refused or whose canaries are broken:
+        // both are found before anything is written, so `free_slow` meets the same fault and
+        // reports it (this path then needs no message address and no call but a tail call).
         self.free_slow(p)
     }
 
