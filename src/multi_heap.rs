@@ -323,17 +323,13 @@ impl MultiHeap {
         self.malloc_slow(size)
     }
 
-    /// Hosts: `malloc` with the heap's lock held (if it has one), for `malloc_entry`. C ABI: a
+    /// Hosts: `malloc` for `malloc_entry`, the general path (lock, size checks). C ABI: a
     /// 32-bit PIC tail call passes at most one argument in a register (the callee's address
     /// needs one), while the C ABI passes them on the stack, where the caller's own arguments
     /// already are (see `C_ABI_PATHS`).
     #[inline(never)]
     extern "C" fn malloc_slow(self, size: usize) -> *mut u8 {
-        if poison::ENABLED && size.wrapping_sub(1) >= MAX_POISONED_REQUEST {
-            return ptr::null_mut();
-        }
-        let _g = self.lock();
-        self.malloc_locked(size)
+        self.malloc_inline(size)
     }
 
     /// `malloc` with the lock held (`size` > 0).
@@ -469,8 +465,8 @@ impl MultiHeap {
         if self.lock_ptr().is_null() {
             let t = self.tlsf();
             let off = self.offset(p.wrapping_sub(poison::HEAD));
-            // Light poisoning: intact canaries first (`free` validates again; the compiler
-            // merges the two validations, nothing being written in between).
+            // Light poisoning: intact canaries first (`free` then validates again: nothing was
+            // written in between, so it finds what `block_size` found).
             let canaries_ok = !poison::ENABLED
                 || t.block_size(off)
                     .is_ok_and(|bs| poison::verify(t.ptr_at(off), bs as usize).is_ok());
@@ -487,12 +483,11 @@ impl MultiHeap {
         self.free_slow(p)
     }
 
-    /// Hosts: `free` with the heap's lock held (if it has one), for `free_entry` (C ABI as
+    /// Hosts: `free` for `free_entry`, the general path (lock, reports) (C ABI as
     /// `malloc_slow`).
     #[inline(never)]
     extern "C" fn free_slow(self, p: *mut u8) {
-        let _g = self.lock();
-        self.free_locked(p, cstr!("free"))
+        self.free_inline(p)
     }
 
     /// `free` with the lock held (`p` not NULL).

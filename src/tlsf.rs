@@ -838,30 +838,26 @@ impl Tlsf {
         let fs = p - b - 2 * HDR;
         debug_assert!(fs >= MIN_PAYLOAD);
         let fc = Self::class_of(fs);
-        if fc == c {
-            // Same class: `b` keeps its list place (its links are untouched; a block of `c`
-            // holds more than the minimum payload, so the tag does not land on a link).
-            self.set_word(b, fs | FREE);
-            self.set_tag(b, fs);
-        } else {
+        // In its class `b` keeps its list place (links untouched; a block of `c` holds more
+        // than the minimum payload, so the tag does not land on a link); else it moves lists.
+        if fc != c {
             self.unlink_head(Self::head_off(c), c, self.link_next(b));
-            self.set_word(b, fs | FREE);
-            self.set_tag(b, fs);
+        }
+        self.set_word(b, fs | FREE);
+        self.set_tag(b, fs);
+        if fc != c {
             self.insert_in(b, fc);
         }
-        let t = e - p - size;
-        if t >= MIN_SPLIT {
-            // The block at `e` keeps its PREV_FREE flag: the tail is free in front of it.
-            self.set_word(p - HDR, size | PREV_FREE | USED);
-            let r = p + size;
-            self.set_word(r, (t - HDR) | FREE);
-            self.set_tag(r, t - HDR);
-            self.insert(r, t - HDR);
+        // The allocation is the block from `p - HDR` to `e`, behind a free block; the block at
+        // `e` has PREV_FREE set (`b` was free), which `split` leaves and `use_whole` clears.
+        let (nb, us) = (p - HDR, e - p);
+        if us - size >= MIN_SPLIT {
+            let (r, rs) = self.split(nb, size, us, PREV_FREE);
+            self.insert(r, rs);
             (p, size)
         } else {
-            self.set_word(p - HDR, (e - p) | PREV_FREE | USED);
-            self.set_word(e, self.word(e) & !PREV_FREE);
-            (p, e - p)
+            self.use_whole(nb, us, PREV_FREE);
+            (p, us)
         }
     }
 

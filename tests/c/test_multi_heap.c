@@ -32,6 +32,8 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "fork_capture.h"
 #endif
 #include "walk_log.h"
 
@@ -1120,6 +1122,25 @@ TEST_CASE("multi_heap_dump output format", "[multi_heap]")
 typedef enum { BAD_DOUBLE_FREE, BAD_INTERIOR, BAD_OUTSIDE, BAD_REALLOC_OUTSIDE,
                BAD_SIZE_OUTSIDE } bad_kind_t;
 
+typedef struct {
+    bad_kind_t kind;
+    multi_heap_handle_t h;
+    void *bad;
+} bad_call_t;
+
+/* In the child: the call that must abort. */
+static void bad_call(void *arg)
+{
+    const bad_call_t *c = (const bad_call_t *)arg;
+    if (c->kind == BAD_REALLOC_OUTSIDE) {
+        (void)multi_heap_realloc(c->h, c->bad, 10);
+    } else if (c->kind == BAD_SIZE_OUTSIDE) {
+        (void)multi_heap_get_allocated_size(c->h, c->bad);
+    } else {
+        multi_heap_free(c->h, c->bad);
+    }
+}
+
 static void expect_abort_naming(bad_kind_t kind)
 {
     multi_heap_handle_t h = new_heap(small_mem, sizeof small_mem);
@@ -1143,39 +1164,9 @@ static void expect_abort_naming(bad_kind_t kind)
         break;
     }
 
-    int fds[2];
-    TEST_ASSERT_EQUAL_INT(0, pipe(fds));
-    fflush(stdout);
-    fflush(stderr);
-    pid_t pid = fork();
-    TEST_ASSERT_TRUE(pid >= 0);
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
-        close(fds[1]);
-        if (kind == BAD_REALLOC_OUTSIDE) {
-            (void)multi_heap_realloc(h, bad, 10);
-        } else if (kind == BAD_SIZE_OUTSIDE) {
-            (void)multi_heap_get_allocated_size(h, bad);
-        } else {
-            multi_heap_free(h, bad);
-        }
-        _exit(42); /* not reached when the library aborts */
-    }
-    close(fds[1]);
+    bad_call_t call = {kind, h, bad};
     static char out[4096];
-    size_t len = 0;
-    for (;;) {
-        ssize_t n = read(fds[0], out + len, sizeof out - 1 - len);
-        if (n <= 0) {
-            break;
-        }
-        len += (size_t)n;
-    }
-    out[len] = '\0';
-    close(fds[0]);
-    int status = 0;
-    TEST_ASSERT_EQUAL_INT(pid, waitpid(pid, &status, 0));
+    int status = fork_capture(bad_call, &call, out, sizeof out);
     TEST_ASSERT_TRUE_MESSAGE(WIFSIGNALED(status), "child did not die from a signal");
     TEST_ASSERT_EQUAL_INT(SIGABRT, WTERMSIG(status));
 

@@ -6,19 +6,20 @@
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
-#include <string.h>
-#include <signal.h>
 #include <stdlib.h>
-#include <sys/wait.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "esp_heap_caps.h"
 #include "esp_heap_caps_init.h"
 #include "multi_heap.h"
 #include "unity.h"
+
+#include "../fork_capture.h"
 
 #ifndef POISON_MODE
 #error "POISON_MODE must be 0, 1 or 2"
@@ -125,58 +126,63 @@ TEST_CASE("aligned_alloc_offs aligns the user pointer", "[poison]")
     TEST_ASSERT_TRUE(multi_heap_check(h, true));
 }
 
-/* Forks; the child registers a fresh heap, allocates 10 bytes, flips the bits `flip` of the
- * byte at `damage` (relative to the user pointer) and frees through the C entry point. Returns
- * how the child ended and, in buf, what it wrote to stderr. */
-static int free_damaged(int damage, uint8_t flip, char *buf, size_t cap)
+typedef struct {
+    int damage;
+    uint8_t flip;
+} damage_t;
+
+/* In the child: registers a fresh heap, allocates 10 bytes, flips the bits `flip` of the byte
+ * at `damage` (relative to the user pointer), announces the pointer on stderr ("target 0x...")
+ * and frees it through the C entry point; exits 0 if the free returns. */
+static void free_damaged(void *arg)
 {
-    int fds[2];
-    TEST_ASSERT_EQUAL_INT(0, pipe(fds));
-    fflush(stdout);
+    const damage_t *d = (const damage_t *)arg;
+    multi_heap_handle_t h = multi_heap_register(s_mem, sizeof s_mem);
+    uint8_t *p = h ? multi_heap_malloc(h, 10) : NULL;
+    if (p == NULL) {
+        _exit(3);
+    }
+    p[d->damage] ^= d->flip;
+    fprintf(stderr, "target 0x%08" PRIxPTR "\n", (uintptr_t)p);
     fflush(stderr);
-    pid_t pid = fork();
-    TEST_ASSERT_TRUE(pid >= 0);
-    if (pid == 0) {
-        dup2(fds[1], 2);
-        close(fds[0]);
-        multi_heap_handle_t h = multi_heap_register(s_mem, sizeof s_mem);
-        uint8_t *p = h ? multi_heap_malloc(h, 10) : NULL;
-        if (p == NULL) {
-            _exit(3);
-        }
-        p[damage] ^= flip;
-        multi_heap_free(h, p);
-        _exit(0);
+    multi_heap_free(h, p);
+    _exit(0);
+}
+
+/* Whether the child's output names, after the announcement, the pointer it announced. */
+static bool names_target(const char *out)
+{
+    const char *t = strstr(out, "target ");
+    if (t == NULL) {
+        return false;
     }
-    close(fds[1]);
-    size_t got = 0;
-    ssize_t n;
-    while (got + 1 < cap && (n = read(fds[0], buf + got, cap - 1 - got)) > 0) {
-        got += (size_t)n;
+    char name[32];
+    if (sscanf(t + 7, "%31s", name) != 1) {
+        return false;
     }
-    buf[got] = '\0';
-    close(fds[0]);
-    int status = 0;
-    TEST_ASSERT_EQUAL_INT(pid, waitpid(pid, &status, 0));
-    return status;
+    return strstr(t + 7 + strlen(name), name) != NULL;
 }
 
 TEST_CASE("multi_heap_free of a block with a broken canary aborts naming it", "[poison]")
 {
     char out[2048];
     /* Tail canary: the 4 bytes right after the 10 requested. */
-    int st = free_damaged(10, 0x5a, out, sizeof out);
+    damage_t tail = {10, 0x5a};
+    int st = fork_capture(free_damaged, &tail, out, sizeof out);
     if (POISONED) {
         TEST_ASSERT_TRUE_MESSAGE(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, out);
         TEST_ASSERT_NOT_NULL_MESSAGE(strstr(out, "Bad tail"), out);
+        TEST_ASSERT_TRUE_MESSAGE(names_target(out), out);
     } else {
         /* Without canaries the byte is slack inside the block: the free succeeds. */
         TEST_ASSERT_TRUE_MESSAGE(WIFEXITED(st) && WEXITSTATUS(st) == 0, out);
     }
     /* Head canary: 8 bytes in front of the user pointer; without poisoning the block header
      * 4 bytes in front, its FREE flag set (the free refuses it as not allocated). */
-    st = POISONED ? free_damaged(-8, 0x5a, out, sizeof out) : free_damaged(-4, 0x01, out, sizeof out);
+    damage_t head = POISONED ? (damage_t){-8, 0x5a} : (damage_t){-4, 0x01};
+    st = fork_capture(free_damaged, &head, out, sizeof out);
     TEST_ASSERT_TRUE_MESSAGE(WIFSIGNALED(st) && WTERMSIG(st) == SIGABRT, out);
+    TEST_ASSERT_TRUE_MESSAGE(names_target(out), out);
     if (POISONED) {
         TEST_ASSERT_NOT_NULL_MESSAGE(strstr(out, "Bad head"), out);
     }
