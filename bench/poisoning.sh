@@ -3,8 +3,9 @@
 # the 32-bit figures ESP-IDF's are compared with) for each poisoning mode, through the Rust API
 # (the bench binary, opt-level 3) and through the C API (multi_heap_* of libheapcaps.a built as C
 # programs link it: release profile, opt-level s; driver bench/c/mh_bench.c), and the
-# per-allocation memory of each mode. Prints markdown tables (BENCHMARKS.md quotes them).
-# About two minutes.
+# per-allocation memory of each mode; and light poisoning on issue 7's traces in instructions and
+# time (C API). Prints markdown tables (BENCHMARKS.md quotes them).
+# About four minutes.
 #
 # Usage: bench/poisoning.sh [ARCH]   (x86_64 | i686, default i686)
 set -euo pipefail
@@ -79,6 +80,32 @@ table() { # KEY-SUFFIX TITLE
     done
     echo
 }
+# Light poisoning on issue 7's traces, C API: instructions (callgrind) and time. Time: the
+# drivers of both builds and the harness alone run in turn, ROUNDS times, and each keeps its
+# lowest "best batch mean" (the least disturbed run on a shared machine); the ratio is net of the
+# harness. One run per build, as `bench/run.sh` does, scattered by +-20 % on this machine.
+ROUNDS=${ROUNDS:-7}
+light_rows=()
+for w in w1 w2-64 w2-512 w2-2048 w6-one w6-two w8; do
+    tr=$RAW/$w-time.trace trc=$RAW/$w-cg.trace
+    ops=100000 cops=20000
+    [ $w = w1 ] && ops=5000 cops=5000
+    "$BENCH/target/poison-DISABLED/$triple/release/heapcaps-bench" trace "$w" $ops "$tr" >/dev/null
+    "$BENCH/target/poison-DISABLED/$triple/release/heapcaps-bench" trace "$w" $cops "$trc" >/dev/null
+    plain=$RAW/mh_bench-$arch-DISABLED light=$RAW/mh_bench-$arch-LIGHT
+    h=$(c_ir_per_op "$plain" "$trc" baseline)
+    ip=$(c_ir_per_op "$plain" "$trc" mh)
+    il=$(c_ir_per_op "$light" "$trc" mh)
+    reps=$(((50000 + ops - 1) / ops))
+    tb=1e9 tp=1e9 tl=1e9
+    for _ in $(seq "$ROUNDS"); do
+        tb=$(awk -v a="$tb" -v b="$("$plain" "$tr" baseline $reps | awk '{print $6}')" 'BEGIN{print (b < a ? b : a)}')
+        tp=$(awk -v a="$tp" -v b="$("$plain" "$tr" mh $reps | awk '{print $6}')" 'BEGIN{print (b < a ? b : a)}')
+        tl=$(awk -v a="$tl" -v b="$("$light" "$tr" mh $reps | awk '{print $6}')" 'BEGIN{print (b < a ? b : a)}')
+    done
+    light_rows+=("$(awk -v w="$w" -v h="$h" -v ip="$ip" -v il="$il" -v tb="$tb" -v tp="$tp" -v tl="$tl" 'BEGIN{
+        printf "| %s | %.1f | %.1f | %.3f | %.2f | %.2f | %.3f |", w, ip-h, il-h, (il-h)/(ip-h), tp-tb, tl-tb, (tl-tb)/(tp-tb)}')")
+done
 table "" "Heap poisoning cost, Rust API ($arch, callgrind, allocator instructions per operation = replay - harness; raw in brackets)"
 table ",c" "Heap poisoning cost, C API multi_heap_* ($arch, libheapcaps.a release build, C driver; same measure)"
 echo "Bytes consumed per allocation minus the request (free_size delta), request:overhead:"
@@ -86,3 +113,9 @@ echo
 for mode in DISABLED LIGHT COMPREHENSIVE; do
     echo "- $mode: ${MEM[$mode]}"
 done
+echo
+echo "### Light poisoning on issue 7's traces, C API multi_heap_* ($arch; instructions: callgrind, net of the harness; time: lowest best-batch mean of $ROUNDS interleaved runs, ns/op net of the harness)"
+echo
+echo "| trace | instructions, disabled | light | ratio | ns/op, disabled | light | ratio |"
+echo "|---|---|---|---|---|---|---|"
+printf '%s\n' "${light_rows[@]}"

@@ -921,6 +921,14 @@ impl Tlsf {
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline)]
     pub fn validate(self, p: u32) -> Result<u32, BadPointer> {
+        self.validate_sized(p).map(|(b, _)| b)
+    }
+
+    /// `validate`, also giving the block's payload size (from the header word it checked, so
+    /// callers that need both load and mask it once). Chips use it only inside `validate`'s
+    /// one copy (flash).
+    #[inline(always)]
+    pub fn validate_sized(self, p: u32) -> Result<(u32, u32), BadPointer> {
         // SAFETY: `control()` points at the initialised control structure (type invariant).
         let (lo, span, hi) = unsafe {
             let c = &*self.control();
@@ -947,7 +955,8 @@ impl Tlsf {
         if self.word_d(p + s, (USED as isize).wrapping_neg()) & PREV_FREE != 0 {
             return Err(BadPointer::BadHeader);
         }
-        Ok(p - HDR)
+        // `s` is the size plus USED (FREE and bit 30 are clear, checked above).
+        Ok((p - HDR, s ^ USED))
     }
 
     /// Why `validate` refused `p` (the slow, precise version of its combined checks).
@@ -1016,7 +1025,11 @@ impl Tlsf {
     /// Payload size of the allocated block whose payload starts at `p` (validated).
     #[inline]
     pub fn block_size(self, p: u32) -> Result<u32, BadPointer> {
-        self.validate(p).map(|b| self.size_of(b))
+        if COMPACT {
+            self.validate(p).map(|b| self.size_of(b))
+        } else {
+            self.validate_sized(p).map(|(_, size)| size)
+        }
     }
 
     /// Frees the block whose payload starts at `p`, merging it with free neighbours.
