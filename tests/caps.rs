@@ -798,6 +798,11 @@ fn nested_runtime_region_lookup() {
     let buf = r.malloc_base(0x2000, B8) as usize;
     let after = r.malloc_base(64, B8);
     assert!(before as usize != 0 && buf != 0 && after as usize > buf);
+    // A free in the outer heap first: the address lookup remembers that heap, and must not
+    // answer with it once a heap lies inside it.
+    let warm = r.malloc_base(32, B8);
+    // SAFETY: a live block of this registry.
+    unsafe { r.free(warm) };
     // Nested at the very start of the block, then a second one nested at the same start.
     // SAFETY: the block is never freed and belongs to the new heaps from here on.
     unsafe { r.add_region_with_caps([S | D, 0, 0], buf, buf + 0x1000, "N1") }.unwrap();

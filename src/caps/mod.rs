@@ -451,6 +451,15 @@ struct Index {
     /// during its search falls back to walking the list.
     #[cfg(not(any(target_os = "none", heapcaps_compact)))]
     seq: AtomicUsize,
+    /// Slot index + 1 of the heap the last address lookup found (0: none yet): frees and
+    /// reallocs mostly come in runs on one heap, and this one check replaces the search. Used
+    /// only while no heap lies inside another (`nested`), where the containing heap with the
+    /// greatest start is the only one.
+    #[cfg(not(any(target_os = "none", heapcaps_compact)))]
+    last: AtomicUsize,
+    /// Set (until the table is rebuilt) when a heap was added inside another.
+    #[cfg(not(any(target_os = "none", heapcaps_compact)))]
+    nested: AtomicBool,
 }
 
 impl Index {
@@ -465,6 +474,10 @@ impl Index {
             nsorted: AtomicUsize::new(0),
             #[cfg(not(any(target_os = "none", heapcaps_compact)))]
             seq: AtomicUsize::new(0),
+            #[cfg(not(any(target_os = "none", heapcaps_compact)))]
+            last: AtomicUsize::new(0),
+            #[cfg(not(any(target_os = "none", heapcaps_compact)))]
+            nested: AtomicBool::new(false),
         }
     }
 
@@ -775,7 +788,11 @@ impl Registry {
         let mut live = 0u32;
         let mut pos = MAX_HEAPS - n;
         #[cfg(not(any(target_os = "none", heapcaps_compact)))]
-        ix.nsorted.store(0, Ordering::Relaxed);
+        {
+            ix.nsorted.store(0, Ordering::Relaxed);
+            ix.nested.store(false, Ordering::Relaxed);
+            ix.last.store(0, Ordering::Relaxed);
+        }
         let mut cur = self.head.load(Ordering::Relaxed);
         while let Some(i) = cur.checked_sub(1) {
             let Some(slot) = self.slots.get(i) else { break };
@@ -819,6 +836,17 @@ impl Registry {
         }
         ix.sorted[j].store(idx, Ordering::Relaxed);
         ix.nsorted.store(n + 1, Ordering::Relaxed);
+        // Ranges are disjoint or nested: the new heap nests with another exactly when it
+        // overlaps a neighbour in address order.
+        let overlaps = |k: usize| {
+            ix.sorted
+                .get(k)
+                .and_then(|i| self.slots.get(i.load(Ordering::Relaxed)))
+                .is_some_and(|o| o.start() < me.end() && me.start() < o.end())
+        };
+        if (j > 0 && overlaps(j - 1)) || (j < n && overlaps(j + 1)) {
+            ix.nested.store(true, Ordering::Relaxed);
+        }
         ix.seq.store(seq.wrapping_add(2), Ordering::Release);
     }
 
@@ -830,6 +858,17 @@ impl Registry {
         let seq = ix.seq.load(Ordering::Acquire);
         if seq % 2 == 1 {
             return None;
+        }
+        if !ix.nested.load(Ordering::Relaxed) {
+            let last = ix.last.load(Ordering::Relaxed);
+            if let Some(s) = last.checked_sub(1).and_then(|i| self.slots.get(i)) {
+                if p >= s.start() && p < s.end() && s.heap.load(Ordering::Relaxed) != 0 {
+                    core::sync::atomic::fence(Ordering::Acquire);
+                    if ix.seq.load(Ordering::Relaxed) == seq {
+                        return Some(Some(s));
+                    }
+                }
+            }
         }
         let (mut lo, mut hi) = (0, ix.nsorted.load(Ordering::Relaxed).min(MAX_HEAPS));
         // Invariant: every entry below `lo` starts at or below p, every entry from `hi` above.
@@ -859,6 +898,10 @@ impl Registry {
             };
             if p < s.end() && s.heap.load(Ordering::Relaxed) != 0 {
                 found = Some(s);
+                if let Some(k) = ix.sorted.get(i) {
+                    ix.last
+                        .store(k.load(Ordering::Relaxed) + 1, Ordering::Relaxed);
+                }
                 break;
             }
         }
@@ -1078,6 +1121,9 @@ impl Registry {
             return ptr::null_mut();
         }
         let exec = caps & Caps::EXEC.bits() != 0;
+        if !crate::COMPACT && !exec {
+            return self.alloc_plain(alignment, size, caps);
+        }
         if exec {
             if caps & (Caps::BIT8.bits() | Caps::DMA.bits()) != 0 {
                 return ptr::null_mut();
@@ -1120,6 +1166,34 @@ impl Registry {
                         Some(a) => to_iram(a, p, size + ALIAS_WORD),
                         None => p,
                     };
+                    crate::hooks::alloc(p, size, caps);
+                    return p;
+                }
+            }
+        }
+        ptr::null_mut()
+    }
+
+    /// Hosts: `aligned_alloc_raw` for requests without EXEC (no IRAM alias to think of) whose
+    /// alignment and size the hardware rules have already adjusted (`size` > 0 and within the
+    /// limit): the search loop with the heap's allocation inlined.
+    #[inline(always)]
+    fn alloc_plain(&self, alignment: usize, size: usize, caps: u32) -> *mut u8 {
+        let size = if caps & Caps::BIT32.bits() != 0 {
+            (size + 3) & !3
+        } else {
+            size
+        };
+        for prio in 0..3 {
+            for s in self.eligible(prio, caps) {
+                let Some(h) = s.heap() else { continue };
+                let p = if alignment <= WORD {
+                    h.malloc_inline(size + OWNER)
+                } else {
+                    h.aligned_alloc_offs(size + OWNER, alignment, OWNER)
+                };
+                if !p.is_null() {
+                    let p = self.owned(s, h, p);
                     crate::hooks::alloc(p, size, caps);
                     return p;
                 }
@@ -1222,7 +1296,7 @@ impl Registry {
     /// of the address table, or the list walk if a writer was busy with the table; on the chips
     /// the list walk.
     // One copy on the chips (free, realloc and five queries use it).
-    #[cfg_attr(not(target_os = "none"), inline)]
+    #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline(never))]
     fn find_heap(&self, p: usize) -> Option<(&Slot, MultiHeap)> {
         #[cfg(not(any(target_os = "none", heapcaps_compact)))]
@@ -1460,6 +1534,29 @@ impl Registry {
 
     /// `heap_caps_malloc`.
     pub fn malloc(&self, size: usize, caps: u32) -> *mut u8 {
+        if !crate::COMPACT {
+            // Hosts: `one_of` spelt out for the one attempt (no list on the stack), and for the
+            // common request (no EXEC, nothing the hardware wants aligned) `aligned_alloc_raw`
+            // inlined here.
+            let p = if caps & (CAPS_NEEDING_ALIGNMENT | Caps::EXEC.bits()) == 0 {
+                let p = if size == 0
+                    || size > self.size_max.load(Ordering::Relaxed).saturating_sub(OWNER)
+                {
+                    ptr::null_mut()
+                } else {
+                    self.alloc_plain(WORD, size, caps)
+                };
+                #[cfg(feature = "HEAP_TRACING_STANDALONE")]
+                self.trace_alloc(p, size);
+                p
+            } else {
+                self.aligned_alloc_base(WORD, size, caps)
+            };
+            if p.is_null() && size > 0 {
+                self.failed(size, caps, name_malloc());
+            }
+            return p;
+        }
         // SAFETY: no pointer argument.
         unsafe { self.one_of(Attempt::Aligned(WORD), size, caps, name_malloc()) }
     }
