@@ -1535,23 +1535,8 @@ impl Registry {
     /// `heap_caps_malloc`.
     pub fn malloc(&self, size: usize, caps: u32) -> *mut u8 {
         if !crate::COMPACT {
-            // Hosts: `one_of` spelt out for the one attempt (no list on the stack), and for the
-            // common request (no EXEC, nothing the hardware wants aligned) `aligned_alloc_raw`
-            // inlined here.
-            let p = if caps & (CAPS_NEEDING_ALIGNMENT | Caps::EXEC.bits()) == 0 {
-                let p = if size == 0
-                    || size > self.size_max.load(Ordering::Relaxed).saturating_sub(OWNER)
-                {
-                    ptr::null_mut()
-                } else {
-                    self.alloc_plain(WORD, size, caps)
-                };
-                #[cfg(feature = "HEAP_TRACING_STANDALONE")]
-                self.trace_alloc(p, size);
-                p
-            } else {
-                self.aligned_alloc_base(WORD, size, caps)
-            };
+            // Hosts: `one_of` spelt out for the one attempt (no list on the stack).
+            let p = self.alloc_word(size, caps);
             if p.is_null() && size > 0 {
                 self.failed(size, caps, name_malloc());
             }
@@ -1559,6 +1544,24 @@ impl Registry {
         }
         // SAFETY: no pointer argument.
         unsafe { self.one_of(Attempt::Aligned(WORD), size, caps, name_malloc()) }
+    }
+
+    /// Hosts: `heap_caps_malloc_base` (`aligned_alloc_base` with the word alignment), with
+    /// `aligned_alloc_raw`'s path for the common request (no EXEC, nothing the hardware wants
+    /// aligned) and the heap's malloc inlined into the caller.
+    #[inline(always)]
+    fn alloc_word(&self, size: usize, caps: u32) -> *mut u8 {
+        if caps & (CAPS_NEEDING_ALIGNMENT | Caps::EXEC.bits()) != 0 {
+            return self.aligned_alloc_base(WORD, size, caps);
+        }
+        let p = if size == 0 || size > self.size_max.load(Ordering::Relaxed).saturating_sub(OWNER) {
+            ptr::null_mut()
+        } else {
+            self.alloc_plain(WORD, size, caps)
+        };
+        #[cfg(feature = "HEAP_TRACING_STANDALONE")]
+        self.trace_alloc(p, size);
+        p
     }
 
     /// `heap_caps_calloc` (the callback condition looks at the element size, as ESP-IDF does).
@@ -1740,6 +1743,23 @@ impl Registry {
     /// `heap_caps_malloc_default` (backs `malloc`).
     pub fn malloc_default(&self, size: usize) -> *mut u8 {
         let (plain, dflt) = (name_malloc(), cstr!("heap_caps_malloc_default"));
+        if !crate::COMPACT {
+            // Hosts: `default_of` spelt out, the first attempt through the inlined path.
+            let choice = self.default_first(size);
+            let first = choice.unwrap_or(Self::INTERNAL_DEFAULT);
+            let mut p = self.alloc_word(size, first);
+            if p.is_null() && size > 0 {
+                if choice.is_none() {
+                    self.failed(size, first, plain);
+                    return p;
+                }
+                p = self.aligned_alloc_base(WORD, size, Caps::DEFAULT.bits());
+                if p.is_null() {
+                    self.failed(size, Caps::DEFAULT.bits(), dflt);
+                }
+            }
+            return p;
+        }
         // SAFETY: no pointer argument.
         unsafe { self.default_of(Attempt::Aligned(WORD), size, plain, dflt) }
     }
