@@ -457,7 +457,7 @@ struct Index {
     /// greatest start is the only one.
     #[cfg(not(any(target_os = "none", heapcaps_compact)))]
     last: AtomicUsize,
-    /// Set (until the table is rebuilt) when a heap was added inside another.
+    /// Set for good once a heap was added inside another.
     #[cfg(not(any(target_os = "none", heapcaps_compact)))]
     nested: AtomicBool,
 }
@@ -789,8 +789,9 @@ impl Registry {
         let mut pos = MAX_HEAPS - n;
         #[cfg(not(any(target_os = "none", heapcaps_compact)))]
         {
+            // (`nested` stays as it is: only ever set, so no reader during this rebuild can
+            // take the remembered heap while an inner heap is not yet back in the table.)
             ix.nsorted.store(0, Ordering::Relaxed);
-            ix.nested.store(false, Ordering::Relaxed);
             ix.last.store(0, Ordering::Relaxed);
         }
         let mut cur = self.head.load(Ordering::Relaxed);
