@@ -20,6 +20,8 @@ chip_config() {
     comprehensive) profile=release features=(--features HEAP_POISONING_COMPREHENSIVE,FREERTOS_UNICORE) ;;
     # A dual-core chip's project (FreeRTOS on both cores): riscv32imac keeps its fences.
     multicore) profile=release features=() ;;
+    # The size configuration of a dual-core chip's project (README's dual-core figure).
+    size-multicore) profile=release-size features=(--features COMPILER_OPTIMIZATION_ASSERTIONS_SILENT) ;;
     *) return 1 ;;
   esac
 }

@@ -196,22 +196,43 @@ pub struct Geometry {
     pub control_size: u32,
 }
 
+/// A multiplier whose products with the 32 values `2^(k+1) - 1` (a top bit `k` smeared down)
+/// differ in their top five bits (checked when the table below is built).
+const DEBRUIJN: u32 = 0x07C4_ACDD;
+/// Bit position `k` at index `((2^(k+1) - 1) * DEBRUIJN) >> 27`.
+const DEBRUIJN_POS: [u8; 32] = {
+    let mut t = [0u8; 32];
+    let mut seen = 0u32;
+    let mut k = 0;
+    while k < 32 {
+        let i = ((u32::MAX >> (31 - k)).wrapping_mul(DEBRUIJN) >> 27) as usize;
+        assert!(
+            seen & (1 << i) == 0,
+            "DEBRUIJN maps two positions to one index"
+        );
+        seen |= 1 << i;
+        t[i] = k as u8;
+        k += 1;
+    }
+    t
+};
+
 // One copy on chips: rv32imc has no count-leading-zeros instruction, so each inlined copy is a
 // ~60-byte bit-twiddling sequence.
 #[cfg_attr(not(target_os = "none"), inline(always))]
 #[cfg_attr(target_os = "none", inline(never))]
 pub(crate) const fn log2(x: u32) -> u32 {
     if COMPACT {
-        // Five halving steps: shorter than the compiler's count-leading-zeros expansion.
-        let (mut x, mut r, mut s) = (x, 0, 16);
-        while s != 0 {
-            if x >> s != 0 {
-                x >>= s;
-                r += s;
-            }
-            s >>= 1;
-        }
-        return r;
+        // Smear the top bit down and look its position up by a de Bruijn-style multiply:
+        // straight-line, no branches (a halving loop took five rounds of a shift and a branch),
+        // and shorter than the compiler's count-leading-zeros expansion.
+        let mut x = x;
+        x |= x >> 1;
+        x |= x >> 2;
+        x |= x >> 4;
+        x |= x >> 8;
+        x |= x >> 16;
+        return DEBRUIJN_POS[(x.wrapping_mul(DEBRUIJN) >> 27) as usize] as u32;
     }
     // `| 1` tells the compiler x is non-zero, so no zero guard is emitted (same result for x > 0).
     31 - (x | 1).leading_zeros()
