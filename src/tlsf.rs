@@ -268,8 +268,8 @@ pub fn bsr_for_tests(x: u32) -> u32 {
     bsr(x)
 }
 
-/// `log2` as the tests see it (tests/core.rs checks the chips' halving version against the
-/// count-leading-zeros one).
+/// `log2` as the tests see it (tests/core.rs checks the chips' multiply-and-table version
+/// against the count-leading-zeros one).
 #[doc(hidden)]
 pub fn log2_for_tests(x: u32) -> u32 {
     log2(x)

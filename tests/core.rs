@@ -569,8 +569,9 @@ fn size_queries_abort_on_a_smashed_header() {
     eprintln!("ANSWERED {n}");
 }
 
-/// TLSF's floor log2 (the chips' build uses a halving loop instead of count-leading-zeros): equal
-/// to the reference at every power of two, its neighbours and a spread of other values; 0 -> 0.
+/// TLSF's floor log2 (the chips' build uses a smear, a multiply and a table instead of
+/// count-leading-zeros): equal to the reference at every power of two, its neighbours and a
+/// spread of other values; 0 -> 0.
 #[test]
 fn log2_matches_reference() {
     let reference = |x: u32| 31 - (x | 1).leading_zeros();
