@@ -28,15 +28,9 @@
 #include "esp_heap_caps_init.h"
 #include "multi_heap.h"
 
-enum { OP_MALLOC = 0, OP_FREE = 1, OP_REALLOC = 2, OP_ALIGNED = 3, OP_CAPS = 4 };
-enum { M_MH, M_CAPS, M_MALLOC, M_SYS, M_BASE };
 /* Region size: 1 MiB, or HEAPCAPS_BENCH_REGION bytes (64 KiB..1 MiB), as in the Rust harness. */
 #define REGION_MAX (1024 * 1024)
 #define BATCHES 15
-
-typedef struct {
-    uint32_t kind, slot, size, align;
-} op_t;
 
 static _Alignas(16) uint8_t region[REGION_MAX];
 static size_t region_size = REGION_MAX;
@@ -59,92 +53,7 @@ static void *big(size_t n)
     return p;
 }
 
-static inline void *do_malloc(size_t n)
-{
-    switch (mode) {
-    case M_MH: return multi_heap_malloc(heap, n);
-    case M_CAPS: return heap_caps_malloc(n, MALLOC_CAP_8BIT);
-    case M_BASE: sink = region + n; return sink;
-    default: return malloc(n);
-    }
-}
-
-static inline void *do_caps(size_t n, uint32_t caps)
-{
-    switch (mode) {
-    case M_MH: return multi_heap_malloc(heap, n);
-    case M_BASE: sink = region + n + caps; return sink;
-    default: return heap_caps_malloc(n, caps);
-    }
-}
-
-static inline void *do_aligned(size_t n, size_t a)
-{
-    switch (mode) {
-    case M_MH: return multi_heap_aligned_alloc(heap, n, a);
-    case M_BASE: sink = region + n + a; return sink;
-    case M_CAPS: return heap_caps_aligned_alloc(a, n, MALLOC_CAP_8BIT);
-    default: return heap_caps_aligned_alloc(a, n, MALLOC_CAP_DEFAULT);
-    }
-}
-
-static inline void do_free(void *p)
-{
-    switch (mode) {
-    case M_MH: multi_heap_free(heap, p); return;
-    case M_CAPS: heap_caps_free(p); return;
-    case M_BASE: sink = p; return;
-    default: free(p); return;
-    }
-}
-
-static inline void *do_realloc(void *p, size_t n)
-{
-    switch (mode) {
-    case M_MH: return multi_heap_realloc(heap, p, n);
-    case M_CAPS: return heap_caps_realloc(p, n, MALLOC_CAP_8BIT);
-    case M_BASE: sink = (uint8_t *)p + n; return sink;
-    default: return realloc(p, n);
-    }
-}
-
-static inline unsigned step(const op_t *o, void **slots)
-{
-    void **s = &slots[o->slot];
-    switch (o->kind) {
-    case OP_MALLOC: *s = do_malloc(o->size); return *s == NULL;
-    case OP_CAPS: *s = do_caps(o->size, o->align); return *s == NULL;
-    case OP_ALIGNED: *s = do_aligned(o->size, o->align); return *s == NULL;
-    case OP_FREE:
-        if (*s != NULL) {
-            do_free(*s);
-            *s = NULL;
-        }
-        return 0;
-    case OP_REALLOC:
-        if (*s == NULL) {
-            return 1;
-        } else {
-            void *q = do_realloc(*s, o->size);
-            if (q == NULL) {
-                return 1;
-            }
-            *s = q;
-        }
-        return 0;
-    }
-    return 0;
-}
-
-/* The whole harness; not inlined so callgrind can collect exactly this function. */
-__attribute__((noinline)) static unsigned replay(const op_t *ops, uint32_t n, void **slots)
-{
-    unsigned fails = 0;
-    for (uint32_t i = 0; i < n; i++) {
-        fails += step(&ops[i], slots);
-    }
-    return fails;
-}
+#include "replay.h"
 
 static inline uint64_t tsc(void)
 {
