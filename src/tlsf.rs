@@ -196,6 +196,21 @@ pub struct Geometry {
     pub control_size: u32,
 }
 
+/// Position of the lowest set bit of `x` (not 0). Chips (no count-trailing-zeros instruction):
+/// one out-of-line copy that looks the bit up in `log2`'s table (`2 low - 1` is the bit smeared
+/// down, as the table wants it; a ctz sequence of the compiler's took ~20 B at each use plus a
+/// 32-byte table of its own).
+#[cfg_attr(not(target_os = "none"), inline(always))]
+#[cfg_attr(target_os = "none", inline(never))]
+pub(crate) fn lowest_bit(x: u32) -> u32 {
+    if COMPACT {
+        let low = x & x.wrapping_neg();
+        let smeared = low.wrapping_add(low).wrapping_sub(1);
+        return DEBRUIJN_POS[(smeared.wrapping_mul(DEBRUIJN) >> 27) as usize] as u32;
+    }
+    x.trailing_zeros()
+}
+
 /// A multiplier whose products with the 32 values `2^(k+1) - 1` (a top bit `k` smeared down)
 /// differ in their top five bits (checked when the table below is built).
 const DEBRUIJN: u32 = 0x07C4_ACDD;
@@ -266,6 +281,12 @@ fn bsr(x: u32) -> u32 {
 #[doc(hidden)]
 pub fn bsr_for_tests(x: u32) -> u32 {
     bsr(x)
+}
+
+/// `lowest_bit` as the tests see it (x > 0).
+#[doc(hidden)]
+pub fn lowest_bit_for_tests(x: u32) -> u32 {
+    lowest_bit(x)
 }
 
 /// `log2` as the tests see it (tests/core.rs checks the chips' multiply-and-table version
@@ -510,7 +531,12 @@ impl Tlsf {
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline(never))]
     fn class_of(size: u32) -> u32 {
-        let t = bsr(size | SMALL);
+        if COMPACT && size < 2 * SMALL {
+            // Chips: the 4-byte classes of small sizes without the call of `log2` (t = 5).
+            return (SMALL_LOG2 << SL_LOG2) + (size >> (SMALL_LOG2 - SL_LOG2));
+        }
+        // (On the chips `size` is at least 2 * SMALL here: no floor needed.)
+        let t = bsr(if COMPACT { size } else { size | SMALL });
         (t << SL_LOG2) + (size >> (t - SL_LOG2))
     }
 
@@ -534,13 +560,7 @@ impl Tlsf {
             }
             m = self.word(Self::map_off(w << 5));
         }
-        // Chips without a count-trailing-zeros instruction use the one out-of-line log2 on the
-        // lowest set bit instead of a table-driven ctz sequence (flash).
-        let low = if COMPACT {
-            log2(m & m.wrapping_neg())
-        } else {
-            m.trailing_zeros()
-        };
+        let low = lowest_bit(m);
         Some((w << 5) + low)
     }
 

@@ -590,6 +590,12 @@ fn log2_matches_reference() {
         if x != 0 {
             // The class mapping's version (one instruction on x86 hosts).
             assert_eq!(heapcaps::tlsf::bsr_for_tests(x), reference(x), "bsr({x})");
+            // The lowest set bit (the chips look it up in log2's table).
+            assert_eq!(
+                heapcaps::tlsf::lowest_bit_for_tests(x),
+                x.trailing_zeros(),
+                "lowest_bit({x})"
+            );
         }
     }
 }

@@ -521,18 +521,13 @@ impl Index {
     }
 }
 
-/// Index of the lowest set bit of `x` (not 0). The chips (rv32imc has no count-trailing-zeros
-/// instruction) use TLSF's one out-of-line `log2` on the lowest bit, as TLSF's class search does:
-/// the compiler's table-driven sequence took ~20 bytes at each use plus a 32-byte table.
+/// Index of the lowest set bit of `x` (not 0): TLSF's `lowest_bit` (on the chips its one
+/// out-of-line copy, shared with TLSF's class search).
 #[inline(always)]
 fn lowest_bit(x: u32) -> usize {
-    if crate::COMPACT {
-        // (`% 32`, a no-op on the result, lets the compiler drop the bounds checks of the
-        // 32-entry tables it indexes.)
-        crate::tlsf::log2(x & x.wrapping_neg()) as usize % 32
-    } else {
-        x.trailing_zeros() as usize
-    }
+    // (`% 32`, a no-op on the result, lets the compiler drop the bounds checks of the 32-entry
+    // tables it indexes.)
+    crate::tlsf::lowest_bit(x) as usize % 32
 }
 
 /// Index of the combined mask in [`Index::masks`].
