@@ -14,14 +14,14 @@ chip_config() {
     # `cargo rustc --release --crate-type staticlib`: opt-level "s", no heap options.
     default) profile=release features=(--features FREERTOS_UNICORE) ;;
     # What an ESP-IDF project set to "Optimize for size" with silent assertions builds.
-    size) profile=release-size features=(--features COMPILER_OPTIMIZATION_ASSERTIONS_SILENT,FREERTOS_UNICORE) ;;
+    size) profile=release-size features=(--features COMPILER_OPTIMIZATION_ASSERTIONS_SILENT,COMPILER_OPTIMIZATION_SIZE,FREERTOS_UNICORE) ;;
     # Heap poisoning (ESP-IDF's Kconfig choice) in the default configuration.
     light) profile=release features=(--features HEAP_POISONING_LIGHT,FREERTOS_UNICORE) ;;
     comprehensive) profile=release features=(--features HEAP_POISONING_COMPREHENSIVE,FREERTOS_UNICORE) ;;
     # A dual-core chip's project (FreeRTOS on both cores): riscv32imac keeps its fences.
     multicore) profile=release features=() ;;
     # The size configuration of a dual-core chip's project (README's dual-core figure).
-    size-multicore) profile=release-size features=(--features COMPILER_OPTIMIZATION_ASSERTIONS_SILENT) ;;
+    size-multicore) profile=release-size features=(--features COMPILER_OPTIMIZATION_ASSERTIONS_SILENT,COMPILER_OPTIMIZATION_SIZE) ;;
     *) return 1 ;;
   esac
 }

@@ -25,6 +25,9 @@ pub use caps::{Caps, HeapCapsAlloc};
 /// `tlsf`'s own): on the chips, and on a host built with `--cfg heapcaps_compact` (a test stage
 /// runs the tests over them).
 pub(crate) const COMPACT: bool = cfg!(any(target_os = "none", heapcaps_compact));
+/// The chips' build for a project optimised for size (ESP-IDF's `COMPILER_OPTIMIZATION_SIZE`):
+/// where a compact path costs speed, the smaller one.
+pub(crate) const FLASH_FIRST: bool = cfg!(feature = "COMPILER_OPTIMIZATION_SIZE");
 
 // On a host the C library and std are there anyway; linking std gives the host staticlib its
 // panic machinery and lets Rust test binaries link this crate without a second panic handler.
