@@ -1317,6 +1317,22 @@ impl Registry {
         })
     }
 
+    /// Chips not optimised for size: `find_heap`'s list walk inlined into its caller (free and
+    /// realloc), without a call per heap.
+    #[inline(always)]
+    fn walk_for(&self, p: usize) -> Option<(&Slot, MultiHeap)> {
+        let mut next = acquire(|o| self.head.load(o));
+        while let Some(s) = next.checked_sub(1).and_then(|i| self.slots.get(i)) {
+            if let Some(h) = s.heap() {
+                if p >= s.start() && p < s.end() {
+                    return Some((s, h));
+                }
+            }
+            next = acquire(|o| s.next.load(o));
+        }
+        None
+    }
+
     /// `heap_caps_free`. NULL is ignored; a pointer outside every heap aborts with a message.
     ///
     /// # Safety
@@ -1343,7 +1359,12 @@ impl Registry {
         }
         let (d, _) = self.dealias(p);
         let raw = d.wrapping_sub(OWNER);
-        match self.find_heap(raw as usize) {
+        let found = if crate::COMPACT && !crate::FLASH_FIRST {
+            self.walk_for(raw as usize)
+        } else {
+            self.find_heap(raw as usize)
+        };
+        match found {
             Some((_, h)) => {
                 #[cfg(feature = "HEAP_TASK_TRACKING")]
                 {
@@ -1408,7 +1429,12 @@ impl Registry {
         }
         let (d, aliased) = self.dealias(p);
         let raw = d.wrapping_sub(OWNER);
-        let Some((slot, h)) = self.find_heap(raw as usize) else {
+        let found = if crate::COMPACT && !crate::FLASH_FIRST {
+            self.walk_for(raw as usize)
+        } else {
+            self.find_heap(raw as usize)
+        };
+        let Some((slot, h)) = found else {
             outside(cstr!("realloc"), p)
         };
         // (`find_heap` gives registered heaps only.)
