@@ -27,7 +27,7 @@ riscv64-unknown-elf-gcc -march=rv32imc -mabi=ilp32 -O2 -std=c11 -ffunction-secti
     -c tests/qemu/port.c -o "$OUT/port.o"
 # (zicsr for the counter read; the archive and the libraries are plain rv32imc.)
 riscv64-unknown-elf-gcc -march=rv32imc_zicsr -mabi=ilp32 -O2 -std=c11 -ffunction-sections \
-    -fdata-sections --specs=picolibc.specs -Iinclude -Ibench/c -c bench/qemu/rv_bench.c \
+    -fdata-sections --specs=picolibc.specs -Iinclude -Ibench/c -Itests/qemu -c bench/qemu/rv_bench.c \
     -o "$OUT/rv_bench.o"
 riscv64-unknown-elf-gcc -march=rv32imc -mabi=ilp32 --specs=picolibc.specs --crt0=semihost \
     --oslib=semihost "$OUT/rv_bench.o" "$OUT/port.o" -Wl,--gc-sections \

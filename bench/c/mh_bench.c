@@ -163,43 +163,11 @@ int main(int argc, char **argv)
         region_size = (size_t)atol(rs);
     }
 
-    FILE *f = fopen(argv[1], "rb");
-    uint32_t hdr[2];
-    if (f == NULL || fread(hdr, sizeof hdr, 1, f) != 1) {
-        fprintf(stderr, "cannot read %s\n", argv[1]);
+    op_t *ops;
+    uint32_t nops;
+    void **slots;
+    if (load_trace(argv[1], big, &ops, &nops, &slots) != 0 || setup_heap() != 0) {
         return 1;
-    }
-    uint32_t nslots = hdr[0], nops = hdr[1];
-    op_t *ops = big(sizeof(op_t) * nops + 1);
-    void **slots = big(nslots * sizeof(void *));
-    if (ops == NULL || slots == NULL || fread(ops, sizeof(op_t), nops, f) != nops) {
-        fprintf(stderr, "bad trace %s\n", argv[1]);
-        return 1;
-    }
-    fclose(f);
-    for (uint32_t i = 0; i < nops; i++) {
-        if (ops[i].slot >= nslots) {
-            fprintf(stderr, "bad slot in trace\n");
-            return 1;
-        }
-    }
-
-    if (mode == M_MH) {
-        heap = multi_heap_register(region, region_size);
-        if (heap == NULL) {
-            fprintf(stderr, "multi_heap_register failed\n");
-            return 1;
-        }
-    } else if (mode == M_CAPS || mode == M_MALLOC) {
-        uint32_t caps[3] = {MALLOC_CAP_DEFAULT | MALLOC_CAP_INTERNAL | MALLOC_CAP_8BIT |
-                                MALLOC_CAP_32BIT,
-                            0, 0};
-        esp_err_t e = heap_caps_add_region_with_caps(caps, (intptr_t)region,
-                                                     (intptr_t)(region + region_size));
-        if (e != ESP_OK) {
-            fprintf(stderr, "heap_caps_add_region_with_caps: %d\n", e);
-            return 1;
-        }
     }
     unsigned fails = replay(ops, nops, slots);
     if (mode == M_MH && !multi_heap_check(heap, true)) {

@@ -7,6 +7,7 @@
 #define HEAPCAPS_BENCH_REPLAY_H
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 enum { OP_MALLOC = 0, OP_FREE = 1, OP_REALLOC = 2, OP_ALIGNED = 3, OP_CAPS = 4 };
@@ -101,6 +102,60 @@ __attribute__((noinline)) static unsigned replay(const op_t *ops, uint32_t n, vo
         fails += step(&ops[i], slots);
     }
     return fails;
+}
+
+/* Reads the trace at `path` (a header {slots, ops}, then the ops) into memory from `zalloc`
+ * (zeroed), checking every slot index. 0 on success; a message on stderr otherwise. */
+static int load_trace(const char *path, void *(*zalloc)(size_t), op_t **ops, uint32_t *nops,
+                      void ***slots)
+{
+    FILE *f = fopen(path, "rb");
+    uint32_t hdr[2];
+    if (f == NULL || fread(hdr, sizeof hdr, 1, f) != 1) {
+        fprintf(stderr, "cannot read %s\n", path);
+        return 1;
+    }
+    uint32_t nslots = hdr[0];
+    *nops = hdr[1];
+    *ops = zalloc(sizeof(op_t) * *nops + 1);
+    *slots = zalloc(nslots * sizeof(void *));
+    if (*ops == NULL || *slots == NULL || fread(*ops, sizeof(op_t), *nops, f) != *nops) {
+        fprintf(stderr, "bad trace %s\n", path);
+        return 1;
+    }
+    fclose(f);
+    for (uint32_t i = 0; i < *nops; i++) {
+        if ((*ops)[i].slot >= nslots) {
+            fprintf(stderr, "bad slot in trace\n");
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The heap of `mode` over `region` (`region_size` bytes): a multi_heap, or the region added to
+ * the caps registry as default internal memory (runtime regions go first in the heap list).
+ * 0 on success. */
+static int setup_heap(void)
+{
+    if (mode == M_MH) {
+        heap = multi_heap_register(region, region_size);
+        if (heap == NULL) {
+            fprintf(stderr, "multi_heap_register failed\n");
+            return 1;
+        }
+    } else if (mode == M_CAPS || mode == M_MALLOC) {
+        uint32_t caps[3] = {MALLOC_CAP_DEFAULT | MALLOC_CAP_INTERNAL | MALLOC_CAP_8BIT |
+                                MALLOC_CAP_32BIT,
+                            0, 0};
+        esp_err_t e = heap_caps_add_region_with_caps(caps, (intptr_t)region,
+                                                     (intptr_t)(region + region_size));
+        if (e != ESP_OK) {
+            fprintf(stderr, "heap_caps_add_region_with_caps: %d\n", (int)e);
+            return 1;
+        }
+    }
+    return 0;
 }
 
 #endif

@@ -19,6 +19,7 @@
 #include "esp_heap_caps.h"
 #include "esp_heap_caps_init.h"
 #include "multi_heap.h"
+#include "soc_layout.h"
 
 #define REGION_MAX (1024 * 1024)
 
@@ -31,20 +32,9 @@ static void *volatile sink;
 
 #include "replay.h"
 
-/* The chip's memory tables that heap_caps_init reads (layouts: ../shared/spec/types.md): one
+/* The chip's memory tables that heap_caps_init reads (tests/qemu/soc_layout.h): one
  * small internal heap, from which heap_caps_add_region_with_caps takes the new heap's
  * descriptor as ESP-IDF does; the benchmark's region, added at run time, goes in front of it. */
-struct type_desc {
-    const char *name;
-    uint32_t caps[3];
-};
-struct region_desc {
-    intptr_t start;
-    size_t size;
-    size_t type;
-    intptr_t iram_address;
-    _Bool startup_stack;
-};
 static _Alignas(16) uint8_t boot_ram[16 * 1024];
 const struct type_desc soc_memory_types[] = {
     {"DRAM", {MALLOC_CAP_8BIT | MALLOC_CAP_DEFAULT, MALLOC_CAP_INTERNAL | MALLOC_CAP_32BIT, 0}}};
@@ -57,6 +47,11 @@ __asm__(".globl soc_reserved_memory_region_start\n"
         ".globl soc_reserved_memory_region_end\n"
         ".set soc_reserved_memory_region_start, soc_memory_regions\n"
         ".set soc_reserved_memory_region_end, soc_memory_regions\n");
+
+static void *zalloc(size_t n)
+{
+    return calloc(1, n);
+}
 
 static inline uint32_t instret(void)
 {
@@ -75,44 +70,19 @@ int main(int argc, char **argv)
     if (argc > 3 && atol(argv[3]) >= 64 * 1024 && atol(argv[3]) <= REGION_MAX) {
         region_size = (size_t)atol(argv[3]);
     }
-    FILE *f = fopen(argv[1], "rb");
-    uint32_t hdr[2];
-    if (f == NULL || fread(hdr, sizeof hdr, 1, f) != 1) {
-        printf("cannot read %s\n", argv[1]);
-        return 1;
-    }
-    uint32_t nslots = hdr[0], nops = hdr[1];
     /* The driver's own arrays come from the C library's malloc (picolibc's, not heapcaps). */
-    op_t *ops = malloc(sizeof(op_t) * nops + 1);
-    void **slots = calloc(nslots, sizeof(void *));
-    if (ops == NULL || slots == NULL || fread(ops, sizeof(op_t), nops, f) != nops) {
-        printf("bad trace %s\n", argv[1]);
+    op_t *ops;
+    uint32_t nops;
+    void **slots;
+    if (load_trace(argv[1], zalloc, &ops, &nops, &slots) != 0) {
         return 1;
     }
-    fclose(f);
-    for (uint32_t i = 0; i < nops; i++) {
-        if (ops[i].slot >= nslots) {
-            printf("bad slot in trace\n");
-            return 1;
-        }
-    }
-    if (mode == M_MH) {
-        heap = multi_heap_register(region, region_size);
-        if (heap == NULL) {
-            printf("multi_heap_register failed\n");
-            return 1;
-        }
-    } else if (mode == M_CAPS) {
+    /* heap_caps_add_region_with_caps takes the new heap's descriptor from a boot heap. */
+    if (mode == M_CAPS) {
         heap_caps_init();
-        uint32_t caps[3] = {MALLOC_CAP_DEFAULT | MALLOC_CAP_INTERNAL | MALLOC_CAP_8BIT |
-                                MALLOC_CAP_32BIT,
-                            0, 0};
-        esp_err_t e = heap_caps_add_region_with_caps(caps, (intptr_t)region,
-                                                     (intptr_t)(region + region_size));
-        if (e != ESP_OK) {
-            printf("heap_caps_add_region_with_caps: %d\n", (int)e);
-            return 1;
-        }
+    }
+    if (setup_heap() != 0) {
+        return 1;
     }
     uint32_t t0 = instret();
     unsigned fails = replay(ops, nops, slots);

@@ -15,6 +15,7 @@
 #include "esp_heap_caps_init.h"
 #include "multi_heap.h"
 #include "qemu_port.h"
+#include "soc_layout.h"
 #include "unity.h"
 #include "../c/walk_log.h"
 
@@ -42,21 +43,6 @@ static uint8_t chip_ram[RAM_SIZE] __attribute__((aligned(16)));
 #define ROM_OFF (133 * KIB + 0x25C)
 #define RTC_OFF (136 * KIB)
 
-struct type_desc {
-    const char *name;
-    uint32_t caps[3];
-};
-struct region_desc {
-    intptr_t start;
-    size_t size;
-    size_t type;
-    intptr_t iram_address;
-    bool startup_stack;
-};
-struct reserved_desc {
-    intptr_t start;
-    intptr_t end;
-};
 
 enum { T_DRAM, T_DIRAM, T_RTC };
 
