@@ -211,10 +211,15 @@ pub struct Geometry {
 pub(crate) fn lowest_bit(x: u32) -> u32 {
     if COMPACT {
         let low = x & x.wrapping_neg();
-        let smeared = low.wrapping_add(low).wrapping_sub(1);
-        return DEBRUIJN_POS[(smeared.wrapping_mul(DEBRUIJN) >> 27) as usize] as u32;
+        return smeared_pos(low.wrapping_add(low).wrapping_sub(1));
     }
     x.trailing_zeros()
+}
+
+/// `k` for `x` = `2^(k+1) - 1` (a top bit `k` smeared down; 0 for 0), by `DEBRUIJN_POS`.
+#[inline(always)]
+const fn smeared_pos(x: u32) -> u32 {
+    DEBRUIJN_POS[(x.wrapping_mul(DEBRUIJN) >> 27) as usize] as u32
 }
 
 /// A multiplier whose products with the 32 values `2^(k+1) - 1` (a top bit `k` smeared down)
@@ -261,7 +266,7 @@ pub(crate) const fn log2(x: u32) -> u32 {
         x |= x >> 4;
         x |= x >> 8;
         x |= x >> 16;
-        return DEBRUIJN_POS[(x.wrapping_mul(DEBRUIJN) >> 27) as usize] as u32;
+        return smeared_pos(x);
     }
     // `| 1` tells the compiler x is non-zero, so no zero guard is emitted (same result for x > 0).
     31 - (x | 1).leading_zeros()

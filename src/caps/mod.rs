@@ -1317,10 +1317,13 @@ impl Registry {
         })
     }
 
-    /// Chips not optimised for size: `find_heap`'s list walk inlined into its caller (free and
-    /// realloc), without a call per heap.
+    /// `find_heap` for free and realloc. On chips not optimised for size its list walk is
+    /// inlined into them, without a call per heap.
     #[inline(always)]
-    fn walk_for(&self, p: usize) -> Option<(&Slot, MultiHeap)> {
+    fn find_heap_of_block(&self, p: usize) -> Option<(&Slot, MultiHeap)> {
+        if !crate::COMPACT || crate::FLASH_FIRST {
+            return self.find_heap(p);
+        }
         let mut next = acquire(|o| self.head.load(o));
         while let Some(s) = next.checked_sub(1).and_then(|i| self.slots.get(i)) {
             if let Some(h) = s.heap() {
@@ -1359,12 +1362,7 @@ impl Registry {
         }
         let (d, _) = self.dealias(p);
         let raw = d.wrapping_sub(OWNER);
-        let found = if crate::COMPACT && !crate::FLASH_FIRST {
-            self.walk_for(raw as usize)
-        } else {
-            self.find_heap(raw as usize)
-        };
-        match found {
+        match self.find_heap_of_block(raw as usize) {
             Some((_, h)) => {
                 #[cfg(feature = "HEAP_TASK_TRACKING")]
                 {
@@ -1429,12 +1427,7 @@ impl Registry {
         }
         let (d, aliased) = self.dealias(p);
         let raw = d.wrapping_sub(OWNER);
-        let found = if crate::COMPACT && !crate::FLASH_FIRST {
-            self.walk_for(raw as usize)
-        } else {
-            self.find_heap(raw as usize)
-        };
-        let Some((slot, h)) = found else {
+        let Some((slot, h)) = self.find_heap_of_block(raw as usize) else {
             outside(cstr!("realloc"), p)
         };
         // (`find_heap` gives registered heaps only.)
@@ -1510,6 +1503,8 @@ impl Registry {
     #[inline(always)]
     unsafe fn attempt(&self, a: Attempt, size: usize, caps: u32) -> *mut u8 {
         match a {
+            // Hosts: the common request's inlined path (chips: one call site, below, for flash).
+            Attempt::Aligned(WORD) if !crate::COMPACT => self.alloc_word(size, caps),
             Attempt::Aligned(alignment) => self.aligned_alloc_base(alignment, size, caps),
             Attempt::Calloc(n) | Attempt::CallocWhole(n) => self.calloc_base(n, size, caps),
             // SAFETY: forwarded caller contract.
@@ -1568,34 +1563,27 @@ impl Registry {
 
     /// `heap_caps_malloc`.
     pub fn malloc(&self, size: usize, caps: u32) -> *mut u8 {
-        if !crate::COMPACT {
-            // Hosts: `one_of` spelt out for the one attempt (no list on the stack).
-            let p = self.alloc_word(size, caps);
-            if p.is_null() && size > 0 {
-                self.failed(size, caps, name_malloc());
-            }
-            return p;
-        }
-        if crate::FLASH_FIRST {
+        if crate::COMPACT && crate::FLASH_FIRST {
             // SAFETY: no pointer argument.
             return unsafe { self.one_of(Attempt::Aligned(WORD), size, caps, name_malloc()) };
         }
-        // Chips: the search and the callback if it fails, without `first_of`'s general loop
-        // (a dozen registers saved and restored per call): ~35 instructions less per malloc on
-        // RISC-V, 42 B more flash, which a project optimised for size keeps.
-        let p = self.aligned_alloc_base(WORD, size, caps);
+        // `one_of` spelt out for the one attempt: no list on the stack (hosts), and on the chips
+        // not `first_of`'s general loop (a dozen registers saved and restored per call: ~35
+        // instructions per malloc on RISC-V, for 42 B of flash, which a project optimised for
+        // size keeps).
+        let p = self.alloc_word(size, caps);
         if p.is_null() && size > 0 {
             self.failed(size, caps, name_malloc());
         }
         p
     }
 
-    /// Hosts: `heap_caps_malloc_base` (`aligned_alloc_base` with the word alignment), with
+    /// `heap_caps_malloc_base` (`aligned_alloc_base` with the word alignment). Hosts take
     /// `aligned_alloc_raw`'s path for the common request (no EXEC, nothing the hardware wants
-    /// aligned) and the heap's malloc inlined into the caller.
+    /// aligned) with the heap's malloc inlined into the caller.
     #[inline(always)]
     fn alloc_word(&self, size: usize, caps: u32) -> *mut u8 {
-        if caps & (CAPS_NEEDING_ALIGNMENT | Caps::EXEC.bits()) != 0 {
+        if crate::COMPACT || caps & (CAPS_NEEDING_ALIGNMENT | Caps::EXEC.bits()) != 0 {
             return self.aligned_alloc_base(WORD, size, caps);
         }
         let p = if size == 0 || size > self.size_max.load(Ordering::Relaxed).saturating_sub(OWNER) {
@@ -1787,23 +1775,6 @@ impl Registry {
     /// `heap_caps_malloc_default` (backs `malloc`).
     pub fn malloc_default(&self, size: usize) -> *mut u8 {
         let (plain, dflt) = (name_malloc(), cstr!("heap_caps_malloc_default"));
-        if !crate::COMPACT {
-            // Hosts: `default_of` spelt out, the first attempt through the inlined path.
-            let choice = self.default_first(size);
-            let first = choice.unwrap_or(Self::INTERNAL_DEFAULT);
-            let mut p = self.alloc_word(size, first);
-            if p.is_null() && size > 0 {
-                if choice.is_none() {
-                    self.failed(size, first, plain);
-                    return p;
-                }
-                p = self.aligned_alloc_base(WORD, size, Caps::DEFAULT.bits());
-                if p.is_null() {
-                    self.failed(size, Caps::DEFAULT.bits(), dflt);
-                }
-            }
-            return p;
-        }
         // SAFETY: no pointer argument.
         unsafe { self.default_of(Attempt::Aligned(WORD), size, plain, dflt) }
     }
