@@ -2,7 +2,7 @@
 # RISC-V instruction counts of the chips' archive: issue 2's core traces (256 KiB region) and
 # issue 7's traces (1 MiB) replayed by bench/qemu/rv_bench.c on QEMU's riscv32 `virt` machine
 # with `-icount shift=0` (the retired-instruction counter then counts exactly), through
-# multi_heap_* and heap_caps_*, net of the harness. The archive is the one an ESP-IDF app on an
+# multi_heap_*, heap_caps_* and heap_caps_*_default (what ESP-IDF's malloc calls), net of the harness. The archive is the one an ESP-IDF app on an
 # rv32imc chip links (scripts/chip-archive.sh), linked with picolibc and tests/qemu/port.c.
 # Instruction counts, not time: QEMU says nothing about a chip's pipeline or memory.
 # About a minute.
@@ -48,8 +48,8 @@ net() { # TRACE REGION MODE -> instructions per op, net of the harness
 }
 echo "### riscv32imc ($config configuration): instructions per operation on QEMU, net of the harness"
 echo
-echo "| workload | multi_heap_* | heap_caps_* |"
-echo "|---|---|---|"
+echo "| workload | multi_heap_* | heap_caps_* | malloc (heap_caps_*_default) |"
+echo "|---|---|---|---|"
 for w in a b c d e f w1 w2-64 w2-512 w2-2048 w6-one w6-two w8; do
     case $w in
         a | b | c | d | e) ops=20000 region=262144 ;;
@@ -61,5 +61,5 @@ for w in a b c d e f w1 w2-64 w2-512 w2-2048 w6-one w6-two w8; do
     HEAPCAPS_BENCH_REGION=$region "$bin" trace "$w" "$ops" "$tr" >/dev/null
     name=$w
     case $w in a | b | c | d | e | f) name=W-$w ;; *) name=$(tr 'a-z' 'A-Z' <<<"${w:0:1}")${w:1} ;; esac
-    echo "| $name | $(net "$tr" "$region" mh) | $(net "$tr" "$region" caps) |"
+    echo "| $name | $(net "$tr" "$region" mh) | $(net "$tr" "$region" caps) | $(net "$tr" "$region" malloc) |"
 done

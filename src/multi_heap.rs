@@ -378,6 +378,18 @@ impl MultiHeap {
         self.aligned_alloc_op(size, align, offset, cstr!("aligned_alloc"))
     }
 
+    /// `malloc` for an `align` of at most 4 (ignoring `offset`, as TLSF does there), else
+    /// `aligned_alloc_offs`: one call site for callers that serve both.
+    #[inline]
+    pub fn malloc_or_aligned(self, size: usize, align: usize, offset: usize) -> *mut u8 {
+        let op = if align <= tlsf::ALIGN as usize {
+            cstr!("malloc")
+        } else {
+            cstr!("aligned_alloc")
+        };
+        self.aligned_alloc_op(size, align, offset, op)
+    }
+
     /// `aligned_alloc_offs` with offset 0, for the C entry point `multi_heap_aligned_alloc`: its
     /// own arguments (C ABI, see `malloc_slow`), so that the entry point reaches it by a
     /// tail call. (The chips inline `aligned_alloc_offs` there instead.)

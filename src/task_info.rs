@@ -759,8 +759,8 @@ unsafe fn drop_task(heaps: &dyn Heaps, t: *mut TaskRec) {
 }
 
 fn name_str(name: &[c_char; TASK_NAME_LEN]) -> &str {
-    // SAFETY: c_char and u8 have the same layout.
-    let bytes = unsafe { &*(name as *const [c_char; TASK_NAME_LEN] as *const [u8; TASK_NAME_LEN]) };
+    // SAFETY: c_char and u8 have the same layout (and on the chips c_char is u8).
+    let bytes = unsafe { core::slice::from_raw_parts(name.as_ptr().cast::<u8>(), TASK_NAME_LEN) };
     let len = bytes.iter().position(|&b| b == 0).unwrap_or(TASK_NAME_LEN);
     core::str::from_utf8(bytes.get(..len).unwrap_or(&[])).unwrap_or("?")
 }

@@ -105,16 +105,29 @@ fn selection_follows_priorities() {
     // DMA: DRAM (prio 1) before D/IRAM (prio 1, later in the list since bigger? no: smaller first).
     let d = r.malloc(64, DMA);
     assert!(within(d, diram, 0x8000) || within(d, dram, 0x10000));
-    // Exhaust DRAM for 8BIT: later requests move to D/IRAM (prio 1).
+    // Exhaust DRAM for 8BIT: later requests move to D/IRAM (prio 1), through each allocation
+    // family (on the chips each first tries the first eligible heap alone).
     let mut v = vec![];
-    loop {
-        let p = r.malloc(1024, B8 | D);
-        assert!(!p.is_null());
-        v.push(p);
-        if within(p, diram, 0x8000) {
-            break;
+    let families: [&dyn Fn() -> *mut u8; 3] = [
+        &|| r.malloc(1024, B8 | D),
+        &|| r.aligned_alloc(256, 1024, B8 | D),
+        &|| r.malloc_default(1024),
+    ];
+    for (i, alloc) in families.iter().enumerate() {
+        loop {
+            let p = alloc();
+            assert!(!p.is_null());
+            v.push(p);
+            if within(p, diram, 0x8000) {
+                break;
+            }
+            assert!(within(p, dram, 0x10000), "family {i}");
         }
-        assert!(within(p, dram, 0x10000));
+        // Free the DRAM blocks of this family for the next one.
+        let (dr, rest): (Vec<_>, Vec<_>) = v.drain(..).partition(|&p| within(p, dram, 0x10000));
+        v = rest;
+        // SAFETY: pointers from `r`.
+        unsafe { dr.into_iter().for_each(|p| r.free(p)) };
     }
     // SAFETY: all pointers came from `r`.
     unsafe {
@@ -395,6 +408,10 @@ fn exec_alias_aligned_alloc_is_aligned() {
     }));
     // SAFETY: mapped memory owned by the registry.
     unsafe { r.init(&[region(dram, len, 1, DIRAM, false)]) };
+    // With task tracking the first allocation also books the task in a record taken from the
+    // heap for good: make it before the baseline.
+    // SAFETY: a live block of `r`.
+    unsafe { r.free(r.aligned_alloc(8, 100, X)) };
     let free0 = r.free_size(0);
     for align in [8usize, 16, 32, 64, 256, 4096] {
         let p = r.aligned_alloc(align, 100, X);
@@ -753,14 +770,21 @@ fn selection_index_matches_list_walk() {
                     h.3 && h.2[p] & caps != 0 && all & caps == caps
                 })
             });
-            let q = r.malloc_base(16, caps);
-            match want {
-                None => assert!(q.is_null(), "caps {caps:#x}: expected no heap"),
-                Some(h) => {
-                    let a = q as usize;
-                    assert!(a >= h.0 && a < h.1, "caps {caps:#x}: wrong heap");
-                    // SAFETY: just allocated here.
-                    unsafe { r.free(q) };
+            // The search loop (`malloc_base`), and the chips' first-heap attempt before it
+            // (`malloc`, `aligned_alloc` in the compact build) choose alike.
+            for q in [
+                r.malloc_base(16, caps),
+                r.malloc(16, caps),
+                r.aligned_alloc(64, 16, caps),
+            ] {
+                match want {
+                    None => assert!(q.is_null(), "caps {caps:#x}: expected no heap"),
+                    Some(h) => {
+                        let a = q as usize;
+                        assert!(a >= h.0 && a < h.1, "caps {caps:#x}: wrong heap");
+                        // SAFETY: just allocated here.
+                        unsafe { r.free(q) };
+                    }
                 }
             }
         }

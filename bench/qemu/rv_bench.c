@@ -8,6 +8,9 @@
  *   MODE  mh        multi_heap_* on a static region (default 256 KiB)
  *         caps      heap_caps_*(..., MALLOC_CAP_8BIT) with the region added by
  *                   heap_caps_add_region_with_caps (the only heap: no chip memory on QEMU)
+ *         malloc    the same heap through heap_caps_malloc_default, heap_caps_realloc_default
+ *                   and heap_caps_free: what ESP-IDF's C library calls for malloc, realloc
+ *                   and free (aligned requests: heap_caps_aligned_alloc(MALLOC_CAP_DEFAULT))
  *         baseline  the harness alone
  * Prints "ops N fails F instret I" (I = instructions retired during the replay).
  */
@@ -30,7 +33,15 @@ static int mode;
 /* Keeps the baseline's fake results observable. */
 static void *volatile sink;
 
+/* Mode `malloc`: the C library's calls as ESP-IDF's libc layer makes them (the driver's own
+ * arrays still come from picolibc's allocator, through calloc). */
+#define malloc heap_caps_malloc_default
+#define realloc heap_caps_realloc_default
+#define free heap_caps_free
 #include "replay.h"
+#undef malloc
+#undef realloc
+#undef free
 
 /* The chip's memory tables that heap_caps_init reads (tests/qemu/soc_layout.h): one
  * small internal heap, from which heap_caps_add_region_with_caps takes the new heap's
@@ -63,10 +74,13 @@ static inline uint32_t instret(void)
 int main(int argc, char **argv)
 {
     if (argc < 3) {
-        printf("usage: rv_bench TRACE mh|caps|baseline [REGION_BYTES]\n");
+        printf("usage: rv_bench TRACE mh|caps|malloc|baseline [REGION_BYTES]\n");
         return 2;
     }
-    mode = !strcmp(argv[2], "mh") ? M_MH : !strcmp(argv[2], "caps") ? M_CAPS : M_BASE;
+    mode = !strcmp(argv[2], "mh")       ? M_MH
+           : !strcmp(argv[2], "caps")   ? M_CAPS
+           : !strcmp(argv[2], "malloc") ? M_MALLOC
+                                        : M_BASE;
     if (argc > 3 && atol(argv[3]) >= 64 * 1024 && atol(argv[3]) <= REGION_MAX) {
         region_size = (size_t)atol(argv[3]);
     }
@@ -78,7 +92,7 @@ int main(int argc, char **argv)
         return 1;
     }
     /* heap_caps_add_region_with_caps takes the new heap's descriptor from a boot heap. */
-    if (mode == M_CAPS) {
+    if (mode == M_CAPS || mode == M_MALLOC) {
         heap_caps_init();
     }
     if (setup_heap() != 0) {
