@@ -437,6 +437,14 @@ struct Index {
     /// Three priorities, then the combined mask (`ALL`).
     masks: [[AtomicU32; 32]; 4],
     live: AtomicU32,
+    /// For each of [`COMMON_CAPS`], the position of the first heap an allocation with exactly
+    /// those caps tries (lowest priority, then list order) among the `live` ones, or `NONE`:
+    /// written before each store of `live` (`Registry::store_live`), so that the most frequent
+    /// requests find their heap with one load. A reader that sees the position's `live` bit
+    /// clear (a writer is between the two stores) takes the general way. Not in the chips'
+    /// size configuration (flash).
+    #[cfg(not(all(target_os = "none", feature = "COMPILER_OPTIMIZATION_SIZE")))]
+    first: [AtomicU32; COMMON_CAPS.len()],
     /// Slot index at each position.
     slot: [AtomicUsize; MAX_HEAPS],
     /// Slot indices of the listed heaps sorted by start address (`nsorted` used), for the
@@ -467,6 +475,8 @@ impl Index {
         Index {
             masks: [const { [const { AtomicU32::new(0) }; 32] }; 4],
             live: AtomicU32::new(0),
+            #[cfg(not(all(target_os = "none", feature = "COMPILER_OPTIMIZATION_SIZE")))]
+            first: [const { AtomicU32::new(NONE) }; COMMON_CAPS.len()],
             slot: [const { AtomicUsize::new(0) }; MAX_HEAPS],
             #[cfg(not(any(target_os = "none", heapcaps_compact)))]
             sorted: [const { AtomicUsize::new(0) }; MAX_HEAPS],
@@ -503,10 +513,30 @@ impl Index {
     /// Positions eligible at priority `prio` for `caps`, as a bit set.
     #[inline(always)]
     fn eligible(&self, prio: usize, caps: u32) -> u32 {
+        self.eligible_among(prio, caps, acquire(|o| self.live.load(o)))
+    }
+
+    /// The position of the first heap an allocation with `caps` tries among the positions of
+    /// `live` (the lowest priority's first eligible one in list order), or `NONE`. One copy
+    /// on the chips.
+    #[cfg_attr(target_os = "none", inline(never))]
+    fn first_position(&self, caps: u32, live: u32) -> u32 {
+        for p in 0..3 {
+            let set = self.eligible_among(p, caps, live);
+            if set != 0 {
+                return lowest_bit(set) as u32;
+            }
+        }
+        NONE
+    }
+
+    /// `eligible` among the positions of `live`.
+    #[inline(always)]
+    fn eligible_among(&self, prio: usize, caps: u32, live: u32) -> u32 {
         let (Some(masks), Some(alls)) = (self.masks.get(prio), self.masks.get(ALL)) else {
             return 0;
         };
-        let mut all = acquire(|o| self.live.load(o));
+        let mut all = live;
         let mut any = 0;
         let mut c = caps;
         while c != 0 {
@@ -605,6 +635,37 @@ pub const OWNER: usize = if cfg!(feature = "HEAP_TASK_TRACKING") {
 };
 /// `sizeof(heap_t)` on the chips (no task tracking): what ESP-IDF allocates per heap descriptor.
 const HEAP_T_SIZE: usize = 36;
+
+/// The caps values whose first heap the index keeps ready ([`Index`]'s `first`): `malloc`'s
+/// (internal default memory), `MALLOC_CAP_DEFAULT`, `MALLOC_CAP_8BIT` and `MALLOC_CAP_INTERNAL |
+/// MALLOC_CAP_8BIT` (FreeRTOS's objects and stacks, drivers' buffers).
+#[cfg(not(all(target_os = "none", feature = "COMPILER_OPTIMIZATION_SIZE")))]
+const COMMON_CAPS: [u32; 4] = [
+    Registry::INTERNAL_DEFAULT,
+    Caps::DEFAULT.bits(),
+    Caps::BIT8.bits(),
+    Caps::INTERNAL.bits() | Caps::BIT8.bits(),
+];
+
+/// A position of no heap (`Index::first_position`).
+const NONE: u32 = u32::MAX;
+
+/// The index of `caps` in [`COMMON_CAPS`] (compares with constants, no table walk).
+#[cfg(not(all(target_os = "none", feature = "COMPILER_OPTIMIZATION_SIZE")))]
+#[inline(always)]
+fn common_index(caps: u32) -> Option<usize> {
+    const C0: u32 = COMMON_CAPS[0];
+    const C1: u32 = COMMON_CAPS[1];
+    const C2: u32 = COMMON_CAPS[2];
+    const C3: u32 = COMMON_CAPS[3];
+    match caps {
+        C0 => Some(0),
+        C1 => Some(1),
+        C2 => Some(2),
+        C3 => Some(3),
+        _ => None,
+    }
+}
 
 /// Caps that make the hardware adjustment look at alignment.
 const CAPS_NEEDING_ALIGNMENT: u32 = Caps::DMA.bits()
@@ -798,7 +859,7 @@ impl Registry {
             pos += 1;
             cur = slot.next.load(Ordering::Relaxed);
         }
-        release(|o| ix.live.store(live, o));
+        self.store_live(live);
     }
 
     /// Adds slot `idx` to the address-sorted table (writer lock held).
@@ -922,7 +983,18 @@ impl Registry {
     fn publish_live(&self, s: &Slot) {
         let live =
             self.index.live.load(Ordering::Relaxed) | 1 << (s.pos.load(Ordering::Relaxed) % 32);
-        release(|o| self.index.live.store(live, o));
+        self.store_live(live);
+    }
+
+    /// Publishes `live` as the index's registered positions (writer lock held), after the
+    /// first heaps of the common caps among them.
+    fn store_live(&self, live: u32) {
+        let ix = &self.index;
+        #[cfg(not(all(target_os = "none", feature = "COMPILER_OPTIMIZATION_SIZE")))]
+        for (f, &caps) in ix.first.iter().zip(COMMON_CAPS.iter()) {
+            f.store(ix.first_position(caps, live), Ordering::Relaxed);
+        }
+        release(|o| ix.live.store(live, o));
     }
 
     /// Links slot `idx` before the first entry whose size is >= its own.
@@ -1036,7 +1108,7 @@ impl Registry {
         #[cfg(not(any(target_os = "none", heapcaps_compact)))]
         self.insert_by_addr(idx);
         release(|o| self.head.store(idx + 1, o));
-        release(|o| self.index.live.store(live, o));
+        self.store_live(live);
         Ok(())
     }
 
@@ -1623,8 +1695,7 @@ impl Registry {
         } else {
             size
         };
-        let first = (0..3).find_map(|prio| self.eligible(prio, caps).next());
-        let Some((s, h)) = first.and_then(|s| Some((s, s.heap()?))) else {
+        let Some((s, h)) = self.first_eligible(caps).and_then(|s| Some((s, s.heap()?))) else {
             return ptr::null_mut();
         };
         // One call for both kinds: the alignment need not live across it.
@@ -1637,6 +1708,28 @@ impl Registry {
         #[cfg(feature = "HEAP_TRACING_STANDALONE")]
         self.trace_alloc(p, size);
         p
+    }
+
+    /// The first heap an allocation with `caps` tries: for the common caps the index's ready
+    /// answer, else the lowest priority's first eligible heap in list order.
+    #[inline(always)]
+    fn first_eligible(&self, caps: u32) -> Option<&Slot> {
+        let ix = &self.index;
+        let live = acquire(|o| ix.live.load(o));
+        let mut pos = NONE;
+        #[cfg(not(all(target_os = "none", feature = "COMPILER_OPTIMIZATION_SIZE")))]
+        if let Some(i) = common_index(caps) {
+            let f = ix.first.get(i).map_or(NONE, |f| f.load(Ordering::Relaxed));
+            if f < 32 && (live >> f) & 1 != 0 {
+                pos = f;
+            }
+        }
+        if pos == NONE {
+            pos = ix.first_position(caps, live);
+        }
+        // (NONE is no index.)
+        let idx = ix.slot.get(pos as usize)?.load(Ordering::Relaxed);
+        self.slots.get(idx)
     }
 
     /// After `alloc_first`: the general search, then the failure callback named `f`.
