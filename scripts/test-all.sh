@@ -114,8 +114,8 @@ if command -v cmake >/dev/null && command -v ninja >/dev/null; then
 fi
 # Debugging features (tracing, hooks, task tracking). Their C tests run in the C stage (markers).
 dbg=HEAP_TRACING_STANDALONE,HEAP_TRACE_HASH_MAP,HEAP_USE_HOOKS,HEAP_TASK_TRACKING,HEAP_TRACK_DELETED_TASKS
-stage "rust tests x86_64, debugging features" cargo test --features "$dbg" --test trace --test task_info --test caps
-stage "rust tests i686, debugging features" cargo test --target i686-unknown-linux-gnu --features "$dbg" --test trace --test task_info --test caps
+stage "rust tests x86_64, debugging features" cargo test --features "$dbg" --test trace --test task_info --test caps --test caps_global
+stage "rust tests i686, debugging features" cargo test --target i686-unknown-linux-gnu --features "$dbg" --test trace --test task_info --test caps --test caps_global
 stage "rust tests, no hash map, deleted tasks dropped" cargo test --features HEAP_TRACING_STANDALONE,HEAP_USE_HOOKS,HEAP_TASK_TRACKING --test trace --test task_info
 stage "rust tests, trace stack depth 0" env CONFIG_HEAP_TRACING_STACK_DEPTH=0 cargo test --target-dir target/depth0 --features HEAP_TRACING_STANDALONE --test trace
 drop target/depth0
