@@ -722,8 +722,17 @@ impl Tlsf {
 
     /// Turns the unlinked free block `b` into a used block of payload `size`, giving any usable
     /// surplus back as a new free block.
+    // One copy only on chips optimised for size: inlined, ~3 instructions less per allocation
+    // on RISC-V for 64 B.
     #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline(never))]
+    #[cfg_attr(
+        all(target_os = "none", feature = "COMPILER_OPTIMIZATION_SIZE"),
+        inline(never)
+    )]
+    #[cfg_attr(
+        all(target_os = "none", not(feature = "COMPILER_OPTIMIZATION_SIZE")),
+        inline(always)
+    )]
     fn use_block(self, b: u32, size: u32) {
         let w = self.word(b);
         let bs = w & SIZE_MASK;
