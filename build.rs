@@ -35,6 +35,13 @@ fn int_option(name: &str, default: usize, min: usize, max: usize) -> usize {
 }
 
 fn main() {
+    // `heapcaps_flash_first`: the chips' build for a project optimised for size, which keeps one
+    // copy of the paths other builds inline (one name for what the attributes would spell out).
+    if env::var("CARGO_CFG_TARGET_OS").as_deref() == Ok("none")
+        && env::var_os("CARGO_FEATURE_COMPILER_OPTIMIZATION_SIZE").is_some()
+    {
+        println!("cargo:rustc-cfg=heapcaps_flash_first");
+    }
     println!("cargo:rerun-if-changed=src/capi/prefer.c");
     println!("cargo:rerun-if-changed=src/capi/hooks.c");
     let depth = int_option("CONFIG_HEAP_TRACING_STACK_DEPTH", 2, 0, 32);

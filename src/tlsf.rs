@@ -200,14 +200,8 @@ pub struct Geometry {
 /// a lookup in `log2`'s table (`2 low - 1` is the bit smeared down, as the table wants it; a ctz
 /// sequence of the compiler's took ~20 B at each use plus a 32-byte table of its own). Inlined
 /// like `log2`, except in a project optimised for size (one copy).
-#[cfg_attr(
-    not(all(target_os = "none", feature = "COMPILER_OPTIMIZATION_SIZE")),
-    inline(always)
-)]
-#[cfg_attr(
-    all(target_os = "none", feature = "COMPILER_OPTIMIZATION_SIZE"),
-    inline(never)
-)]
+#[cfg_attr(not(heapcaps_flash_first), inline(always))]
+#[cfg_attr(heapcaps_flash_first, inline(never))]
 pub(crate) fn lowest_bit(x: u32) -> u32 {
     if COMPACT {
         let low = x & x.wrapping_neg();
@@ -247,14 +241,8 @@ const DEBRUIJN_POS: [u8; 32] = {
 // a chip project optimised for size keeps one copy (a call per class mapping; inlined, QEMU
 // W-a multi_heap_* 216.6 -> 185.2 instructions per op with log2, lowest_bit and class_of,
 // +314 B).
-#[cfg_attr(
-    not(all(target_os = "none", feature = "COMPILER_OPTIMIZATION_SIZE")),
-    inline(always)
-)]
-#[cfg_attr(
-    all(target_os = "none", feature = "COMPILER_OPTIMIZATION_SIZE"),
-    inline(never)
-)]
+#[cfg_attr(not(heapcaps_flash_first), inline(always))]
+#[cfg_attr(heapcaps_flash_first, inline(never))]
 pub(crate) const fn log2(x: u32) -> u32 {
     if COMPACT {
         // Smear the top bit down and look its position up by a de Bruijn-style multiply:
@@ -547,14 +535,8 @@ impl Tlsf {
     // `size >> (t - 3)` is 8..15, so `8 t + (size >> (t - 3))` numbers the classes consecutively
     // across levels. Below 64 bytes the same formula with t = 5 gives exact 4-byte classes
     // (40 + size / 4 - 8 for size < 32): no branch, no offset.
-    #[cfg_attr(
-        not(all(target_os = "none", feature = "COMPILER_OPTIMIZATION_SIZE")),
-        inline(always)
-    )]
-    #[cfg_attr(
-        all(target_os = "none", feature = "COMPILER_OPTIMIZATION_SIZE"),
-        inline(never)
-    )]
+    #[cfg_attr(not(heapcaps_flash_first), inline(always))]
+    #[cfg_attr(heapcaps_flash_first, inline(never))]
     fn class_of(size: u32) -> u32 {
         if COMPACT && size < 2 * SMALL {
             // Chips: the 4-byte classes of small sizes without the call of `log2` (t = 5).
@@ -724,15 +706,8 @@ impl Tlsf {
     /// surplus back as a new free block.
     // One copy only on chips optimised for size: inlined, ~3 instructions less per allocation
     // on RISC-V for 64 B.
-    #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(
-        all(target_os = "none", feature = "COMPILER_OPTIMIZATION_SIZE"),
-        inline(never)
-    )]
-    #[cfg_attr(
-        all(target_os = "none", not(feature = "COMPILER_OPTIMIZATION_SIZE")),
-        inline(always)
-    )]
+    #[cfg_attr(not(heapcaps_flash_first), inline(always))]
+    #[cfg_attr(heapcaps_flash_first, inline(never))]
     fn use_block(self, b: u32, size: u32) {
         let w = self.word(b);
         let bs = w & SIZE_MASK;

@@ -443,7 +443,7 @@ struct Index {
     /// requests find their heap with one load. A reader that sees the position's `live` bit
     /// clear (a writer is between the two stores) takes the general way. Not in the chips'
     /// size configuration (flash).
-    #[cfg(not(all(target_os = "none", feature = "COMPILER_OPTIMIZATION_SIZE")))]
+    #[cfg(not(heapcaps_flash_first))]
     first: [AtomicU32; COMMON_CAPS.len()],
     /// Slot index at each position.
     slot: [AtomicUsize; MAX_HEAPS],
@@ -475,7 +475,7 @@ impl Index {
         Index {
             masks: [const { [const { AtomicU32::new(0) }; 32] }; 4],
             live: AtomicU32::new(0),
-            #[cfg(not(all(target_os = "none", feature = "COMPILER_OPTIMIZATION_SIZE")))]
+            #[cfg(not(heapcaps_flash_first))]
             first: [const { AtomicU32::new(NONE) }; COMMON_CAPS.len()],
             slot: [const { AtomicUsize::new(0) }; MAX_HEAPS],
             #[cfg(not(any(target_os = "none", heapcaps_compact)))]
@@ -639,7 +639,7 @@ const HEAP_T_SIZE: usize = 36;
 /// The caps values whose first heap the index keeps ready ([`Index`]'s `first`): `malloc`'s
 /// (internal default memory), `MALLOC_CAP_DEFAULT`, `MALLOC_CAP_8BIT` and `MALLOC_CAP_INTERNAL |
 /// MALLOC_CAP_8BIT` (FreeRTOS's objects and stacks, drivers' buffers).
-#[cfg(not(all(target_os = "none", feature = "COMPILER_OPTIMIZATION_SIZE")))]
+#[cfg(not(heapcaps_flash_first))]
 const COMMON_CAPS: [u32; 4] = [
     Registry::INTERNAL_DEFAULT,
     Caps::DEFAULT.bits(),
@@ -651,7 +651,7 @@ const COMMON_CAPS: [u32; 4] = [
 const NONE: u32 = u32::MAX;
 
 /// The index of `caps` in [`COMMON_CAPS`] (compares with constants, no table walk).
-#[cfg(not(all(target_os = "none", feature = "COMPILER_OPTIMIZATION_SIZE")))]
+#[cfg(not(heapcaps_flash_first))]
 #[inline(always)]
 fn common_index(caps: u32) -> Option<usize> {
     const C0: u32 = COMMON_CAPS[0];
@@ -990,7 +990,7 @@ impl Registry {
     /// first heaps of the common caps among them.
     fn store_live(&self, live: u32) {
         let ix = &self.index;
-        #[cfg(not(all(target_os = "none", feature = "COMPILER_OPTIMIZATION_SIZE")))]
+        #[cfg(not(heapcaps_flash_first))]
         for (f, &caps) in ix.first.iter().zip(COMMON_CAPS.iter()) {
             f.store(ix.first_position(caps, live), Ordering::Relaxed);
         }
@@ -1640,12 +1640,8 @@ impl Registry {
             return unsafe { self.one_of(Attempt::Aligned(WORD), size, caps, name_malloc()) };
         }
         if crate::COMPACT {
-            // Chips not optimised for size: see `alloc_first`.
-            let p = self.alloc_first(WORD, size, caps);
-            if !p.is_null() {
-                return p;
-            }
-            return self.alloc_rest(WORD, size, caps, name_malloc);
+            // Chips not optimised for size.
+            return self.alloc_first_then_rest(WORD, size, caps, name_malloc);
         }
         // `one_of` spelt out for the one attempt: no list on the stack.
         let p = self.alloc_word(size, caps);
@@ -1717,7 +1713,7 @@ impl Registry {
         let ix = &self.index;
         let live = acquire(|o| ix.live.load(o));
         let mut pos = NONE;
-        #[cfg(not(all(target_os = "none", feature = "COMPILER_OPTIMIZATION_SIZE")))]
+        #[cfg(not(heapcaps_flash_first))]
         if let Some(i) = common_index(caps) {
             let f = ix.first.get(i).map_or(NONE, |f| f.load(Ordering::Relaxed));
             if f < 32 && (live >> f) & 1 != 0 {
@@ -1730,6 +1726,17 @@ impl Registry {
         // (NONE is no index.)
         let idx = ix.slot.get(pos as usize)?.load(Ordering::Relaxed);
         self.slots.get(idx)
+    }
+
+    /// The chips' allocation families outside the size configuration: `alloc_first`, and
+    /// `alloc_rest` only when it found nothing (a call, then a tail call).
+    #[inline(always)]
+    fn alloc_first_then_rest(&self, alignment: usize, size: usize, caps: u32, f: Name) -> *mut u8 {
+        let p = self.alloc_first(alignment, size, caps);
+        if !p.is_null() {
+            return p;
+        }
+        self.alloc_rest(alignment, size, caps, f)
     }
 
     /// After `alloc_first`: the general search, then the failure callback named `f`.
@@ -1767,8 +1774,17 @@ impl Registry {
             // SAFETY: forwarded caller contract.
             return unsafe { self.one_of(Attempt::Realloc(p), size, caps, name_realloc()) };
         }
-        // `one_of` spelt out for the one attempt (on the chips `first_of`'s general loop cost
-        // ~70 instructions per realloc).
+        // SAFETY: forwarded caller contract.
+        unsafe { self.realloc_or_report(p, size, caps) }
+    }
+
+    /// `one_of` spelt out for one realloc attempt with `caps` (on the chips `first_of`'s
+    /// general loop cost ~70 instructions per realloc).
+    ///
+    /// # Safety
+    /// As for [`Registry::realloc`].
+    #[inline(always)]
+    unsafe fn realloc_or_report(&self, p: *mut u8, size: usize, caps: u32) -> *mut u8 {
         // SAFETY: forwarded caller contract.
         let r = unsafe { self.realloc_base(p, size, caps) };
         if r.is_null() && size > 0 {
@@ -1795,11 +1811,7 @@ impl Registry {
             if !self.aligned_args_ok(alignment, size, caps, name_aligned_alloc()) {
                 return ptr::null_mut();
             }
-            let p = self.alloc_first(alignment, size, caps);
-            if !p.is_null() {
-                return p;
-            }
-            return self.alloc_rest(alignment, size, caps, name_aligned_alloc);
+            return self.alloc_first_then_rest(alignment, size, caps, name_aligned_alloc);
         }
         if crate::COMPACT {
             // SAFETY: no pointer argument.
@@ -1945,12 +1957,7 @@ impl Registry {
         if crate::COMPACT && !crate::FLASH_FIRST && self.default_first(size).is_none() {
             // Chips not optimised for size, no external memory in the policy: the one attempt
             // of `default_of`, as `malloc` makes it (`malloc` ends up here on the chips).
-            let c = Self::INTERNAL_DEFAULT;
-            let p = self.alloc_first(WORD, size, c);
-            if !p.is_null() {
-                return p;
-            }
-            return self.alloc_rest(WORD, size, c, name_malloc);
+            return self.alloc_first_then_rest(WORD, size, Self::INTERNAL_DEFAULT, name_malloc);
         }
         let (plain, dflt) = (name_malloc(), cstr!("heap_caps_malloc_default"));
         // SAFETY: no pointer argument.
@@ -1963,14 +1970,9 @@ impl Registry {
     /// `p` must be NULL or a live pointer returned by this registry's allocation functions.
     pub unsafe fn realloc_default(&self, p: *mut u8, size: usize) -> *mut u8 {
         if crate::COMPACT && !crate::FLASH_FIRST && self.default_first(size).is_none() {
-            // As in `malloc_default`: `realloc` spelt out with the internal default caps.
-            let c = Self::INTERNAL_DEFAULT;
+            // As in `malloc_default`: `realloc` with the internal default caps.
             // SAFETY: forwarded caller contract.
-            let r = unsafe { self.realloc_base(p, size, c) };
-            if r.is_null() && size > 0 {
-                self.failed(size, c, name_realloc());
-            }
-            return r;
+            return unsafe { self.realloc_or_report(p, size, Self::INTERNAL_DEFAULT) };
         }
         let (plain, dflt) = (name_realloc(), cstr!("heap_caps_realloc_default"));
         // SAFETY: forwarded caller contract.
@@ -2257,11 +2259,11 @@ pub fn check_add_region_allowed(
         || (start == heap_start && end == heap_end))
 }
 
-/// Function names for the failed-allocation callback used by two functions each (one copy of
-/// each string).
 /// A name for the failure callback as a thin pointer (one register where a `&CStr` takes two).
 type Name = fn() -> &'static CStr;
 
+// Function names for the failed-allocation callback used by two functions each (one copy of
+// each string).
 #[inline(always)]
 fn name_malloc() -> &'static CStr {
     cstr!("heap_caps_malloc")
