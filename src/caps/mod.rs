@@ -1116,12 +1116,18 @@ impl Registry {
     // Allocation
 
     /// `esp_heap_adjust_alignment_to_hw`: raises alignment/size for DMA-type caps and rewrites
-    /// the virtual caps.
-    #[inline]
+    /// the virtual caps. The test inline and the work out of line: a request without such caps
+    /// costs one AND (on the chips ~3 instructions less per allocation).
+    #[inline(always)]
     fn adjust_hw(&self, align: &mut usize, size: &mut usize, caps: &mut u32) {
-        if *caps & CAPS_NEEDING_ALIGNMENT == 0 {
-            return;
+        if *caps & CAPS_NEEDING_ALIGNMENT != 0 {
+            self.adjust_hw_for(align, size, caps);
         }
+    }
+
+    /// `adjust_hw` for caps that need it.
+    #[inline(never)]
+    fn adjust_hw_for(&self, align: &mut usize, size: &mut usize, caps: &mut u32) {
         #[cfg(target_os = "none")]
         if core::ptr::eq(self, &GLOBAL) {
             // On the chip, ESP-IDF's own function knows the cache configuration.
@@ -1201,45 +1207,45 @@ impl Registry {
         if caps & Caps::BIT32.bits() != 0 {
             size = (size + 3) & !3;
         }
-        // Chips read the alias inside the loop, and only for EXEC requests: fewer values live
-        // across the loop (flash).
-        let alias = if exec && !crate::COMPACT {
-            self.alias()
-        } else {
-            None
-        };
         for prio in 0..3 {
             // Only the heaps that match `caps` at this priority, in list order (see `Index`).
             for s in self.eligible(prio, caps) {
                 let Some(h) = s.heap() else { continue };
-                // An EXEC block in D/IRAM also holds its DRAM address (see `to_iram`). One
-                // allocation call site for both kinds keeps one inlined copy of the heap's
-                // malloc.
-                let alias = if crate::COMPACT && exec {
-                    self.alias()
+                let p = if exec {
+                    self.alloc_exec_in(s, h, size, alignment)
                 } else {
-                    alias
+                    let p = alloc_in(h, size + OWNER, alignment, OWNER);
+                    if p.is_null() {
+                        continue;
+                    }
+                    self.owned(s, h, p)
                 };
-                let a = alias.filter(|a| a.in_dram(s.start()));
-                let extra = if a.is_some() { ALIAS_WORD } else { 0 };
-                let p = alloc_in(
-                    h,
-                    size + OWNER + extra,
-                    alignment,
-                    alias_offset(a, alignment),
-                );
                 if !p.is_null() {
-                    let p = self.owned(s, h, p);
-                    let p = match a {
-                        Some(a) => to_iram(a, p, size + ALIAS_WORD),
-                        None => p,
-                    };
                     crate::hooks::alloc(p, size, caps);
                     return p;
                 }
             }
         }
         ptr::null_mut()
+    }
+
+    /// An EXEC allocation in heap `h` (slot `s`): in D/IRAM the block also holds its DRAM
+    /// address, and the pointer handed out is the IRAM alias (see `to_iram`). Out of the
+    /// search loop, whose common requests then keep fewer values live (the chips' size
+    /// configuration: -26 B of flash, ~11 instructions less per allocation).
+    #[inline(never)]
+    fn alloc_exec_in(&self, s: &Slot, h: MultiHeap, size: usize, alignment: usize) -> *mut u8 {
+        let a = self.alias().filter(|a| a.in_dram(s.start()));
+        let extra = if a.is_some() { ALIAS_WORD } else { 0 };
+        let p = alloc_in(h, size + OWNER + extra, alignment, alias_offset(a, alignment));
+        if p.is_null() {
+            return p;
+        }
+        let p = self.owned(s, h, p);
+        match a {
+            Some(a) => to_iram(a, p, size + ALIAS_WORD),
+            None => p,
+        }
     }
 
     /// Hosts: `aligned_alloc_raw` for requests without EXEC (no IRAM alias to think of) whose
