@@ -1237,7 +1237,12 @@ impl Registry {
     fn alloc_exec_in(&self, s: &Slot, h: MultiHeap, size: usize, alignment: usize) -> *mut u8 {
         let a = self.alias().filter(|a| a.in_dram(s.start()));
         let extra = if a.is_some() { ALIAS_WORD } else { 0 };
-        let p = alloc_in(h, size + OWNER + extra, alignment, alias_offset(a, alignment));
+        let p = alloc_in(
+            h,
+            size + OWNER + extra,
+            alignment,
+            alias_offset(a, alignment),
+        );
         if p.is_null() {
             return p;
         }
