@@ -123,6 +123,11 @@ bool heapcaps_port_diram(uintptr_t out[4])
     out[1] = SOC_DIRAM_DRAM_HIGH;
     out[2] = SOC_DIRAM_IRAM_LOW;
 #ifdef SOC_DIRAM_INVERTED
+#if defined(__riscv) && SOC_DIRAM_INVERTED
+    /* The library's RISC-V build assumes a linear alias (only the ESP32, an Xtensa chip, has a
+     * backwards one) and leaves the backwards arithmetic out. */
+#error "heapcaps: a backwards D/IRAM alias on a RISC-V chip"
+#endif
     out[3] = SOC_DIRAM_INVERTED;
 #else
     out[3] = 0;
