@@ -74,6 +74,10 @@ stage "clippy riscv32imc (chip-only code)" cargo clippy --release --target riscv
 # paths.
 stage "rust tests i686, chips' compact TLSF paths" env RUSTFLAGS="--cfg heapcaps_compact" \
   CARGO_TARGET_DIR=target/compact cargo test --target i686-unknown-linux-gnu --test core --test model --test memory --test caps --test caps_global --test oom
+# The same caps tests over the chips' size-configuration paths (COMPILER_OPTIMIZATION_SIZE: the
+# shared `first_of`, `heap_caps_malloc` and `malloc` straight to the general search).
+stage "rust tests i686, chips' compact paths, COMPILER_OPTIMIZATION_SIZE" env RUSTFLAGS="--cfg heapcaps_compact" \
+  CARGO_TARGET_DIR=target/compact cargo test --target i686-unknown-linux-gnu --features COMPILER_OPTIMIZATION_SIZE --test caps --test caps_global --test oom
 # Heap poisoning (ESP-IDF's Kconfig choice as cargo features): every Rust test (the corruption
 # matrix in tests/poisoning.rs asserts per mode), the 32-bit core tests, the chips' compact paths
 # with it (ESP-IDF users often turn on light poisoning on chips), clippy, the device build, and
