@@ -992,14 +992,36 @@ impl MultiHeap {
 
     /// The allocated block whose payload contains `p`. With poisoning, `data` and `size` are
     /// the user's view (past the poison head, without the 12 bytes), as ESP-IDF reports them.
+    #[inline(always)]
     pub fn find_containing_block(self, p: *const u8) -> Option<Block> {
+        let block = |header: *mut u8, size: usize| Block {
+            header,
+            data: header.wrapping_add(HDR as usize + poison::HEAD),
+            size: size.saturating_sub(poison::OVERHEAD),
+            used: true,
+        };
+        if crate::COMPACT {
+            // The chips' one copy answers in two registers, where a `Block` goes through memory.
+            return self
+                .find_containing_raw(p)
+                .map(|(h, size)| block(h.as_ptr(), size));
+        }
+        let b = self.find_containing_in(p)?;
+        Some(block(b.header, b.size))
+    }
+
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline(never))]
+    fn find_containing_raw(self, p: *const u8) -> Option<(NonNull<u8>, usize)> {
+        let b = self.find_containing_in(p)?;
+        Some((NonNull::new(b.header)?, b.size))
+    }
+
+    /// The block from `find_containing_block` in TLSF's terms (header and payload size).
+    #[inline(always)]
+    fn find_containing_in(self, p: *const u8) -> Option<Block> {
         let _g = self.lock();
-        self.tlsf().find_containing(p).map(|b| {
-            let mut b = self.block(b);
-            b.data = b.data.wrapping_add(poison::HEAD);
-            b.size = b.size.saturating_sub(poison::OVERHEAD);
-            b
-        })
+        self.tlsf().find_containing(p).map(|b| self.block(b))
     }
 
     /// Full integrity check. With `print_errors`, each problem is described on the diagnostic

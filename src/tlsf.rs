@@ -29,6 +29,7 @@
 //! at any region size.
 //! Block sizes are never rounded to a class: only the search key is.
 
+use core::num::NonZeroU32;
 use core::ptr;
 
 /// log2 of the number of second-level classes per power of two.
@@ -78,6 +79,13 @@ const SIZE_MASK: u32 = if USED == 0 {
 /// keep; a re-filed free block may sit at a different place in its list. Hosts can build them too (`RUSTFLAGS="--cfg heapcaps_compact"`) so that the tests run
 /// over them; `scripts/test-all.sh` does.
 const COMPACT: bool = cfg!(any(target_os = "none", heapcaps_compact));
+
+/// Whether the size configuration's out-of-line `find_suitable` is built (see
+/// `find_suitable_nz`); hosts running the compact paths take it too, so that the tests run it.
+const SUITABLE_OUT_OF_LINE: bool = cfg!(any(
+    heapcaps_flash_first,
+    all(heapcaps_compact, not(target_os = "none"))
+));
 
 /// How many blocks of the request's own class a failed good-fit search may inspect. Bounded, so
 /// malloc stays O(1); it lets a request use a block of its own class when no larger class has one.
@@ -145,7 +153,13 @@ pub enum Corruption {
 }
 
 /// Why a pointer handed back to the allocator is not a live block.
+// On the chips a word, not a byte: `Result<u32, BadPointer>` is then two words at the same
+// offsets in both variants, which their out-of-line `validate`, `free` and `free_block` return
+// in two registers (with a byte the error sits at another offset than the value, and the
+// result goes through memory: size configuration +72 B, ~9 instructions per operation). Hosts
+// inline those, and there the byte measured better (i686 W-a 6 instructions per operation).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(any(target_os = "none", heapcaps_compact), repr(u32))]
 pub enum BadPointer {
     /// Not inside the block area of this region, or not 4-byte aligned.
     Outside,
@@ -245,19 +259,24 @@ const DEBRUIJN_POS: [u8; 32] = {
 #[cfg_attr(heapcaps_flash_first, inline(never))]
 pub(crate) const fn log2(x: u32) -> u32 {
     if COMPACT {
-        // Smear the top bit down and look its position up by a de Bruijn-style multiply:
-        // straight-line, no branches (a halving loop took five rounds of a shift and a branch),
-        // and shorter than the compiler's count-leading-zeros expansion.
-        let mut x = x;
-        x |= x >> 1;
-        x |= x >> 2;
-        x |= x >> 4;
-        x |= x >> 8;
-        x |= x >> 16;
-        return smeared_pos(x);
+        return smeared_log2(x);
     }
     // `| 1` tells the compiler x is non-zero, so no zero guard is emitted (same result for x > 0).
     31 - (x | 1).leading_zeros()
+}
+
+/// The chips' `log2`: smear the top bit down and look its position up by a de Bruijn-style
+/// multiply: straight-line, no branches (a halving loop took five rounds of a shift and a
+/// branch), and shorter than the compiler's count-leading-zeros expansion.
+#[inline(always)]
+const fn smeared_log2(x: u32) -> u32 {
+    let mut x = x;
+    x |= x >> 1;
+    x |= x >> 2;
+    x |= x >> 4;
+    x |= x >> 8;
+    x |= x >> 16;
+    smeared_pos(x)
 }
 
 /// `log2` of a non-zero `x` for the hot class mapping. On x86 hosts one `bsr` instruction:
@@ -542,15 +561,38 @@ impl Tlsf {
             // Chips: the 4-byte classes of small sizes without the call of `log2` (t = 5).
             return (SMALL_LOG2 << SL_LOG2) + (size >> (SMALL_LOG2 - SL_LOG2));
         }
-        // (On the chips `size` is at least 2 * SMALL here: no floor needed.)
-        let t = bsr(if COMPACT { size } else { size | SMALL });
+        // (On the chips `size` is at least 2 * SMALL here: no floor needed.) The size
+        // configuration's one copy of the mapping has its own `log2` inside: a leaf then,
+        // without the frame that the call needs (+26 B, ~9 instructions less per operation).
+        let t = if cfg!(heapcaps_flash_first) {
+            smeared_log2(size)
+        } else {
+            bsr(if COMPACT { size } else { size | SMALL })
+        };
         (t << SL_LOG2) + (size >> (t - SL_LOG2))
     }
 
     /// The first non-empty class at or above `c`.
+    #[inline(always)]
+    fn find_suitable(self, c: u32) -> Option<u32> {
+        if SUITABLE_OUT_OF_LINE {
+            return self.find_suitable_nz(c).map(NonZeroU32::get);
+        }
+        self.find_suitable_in(c)
+    }
+
+    /// `find_suitable` as its out-of-line copy in the chips' size configuration returns it: a
+    /// class number is never 0, so `None` is 0 and the answer travels in one register (an
+    /// `Option<u32>` takes two, and each caller a compare with 1). Where it is inlined the
+    /// conversion would cost a test.
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline)]
-    fn find_suitable(self, c: u32) -> Option<u32> {
+    fn find_suitable_nz(self, c: u32) -> Option<NonZeroU32> {
+        self.find_suitable_in(c).and_then(NonZeroU32::new)
+    }
+
+    #[inline(always)]
+    fn find_suitable_in(self, c: u32) -> Option<u32> {
         // Callers pass the own class of a request of at most 1 GiB (at most 248) or the class
         // above it (249), inside the map. Classes past `class_end()` have no bit set, so they
         // are never returned.
@@ -641,9 +683,24 @@ impl Tlsf {
     // ----- allocation ----------------------------------------------------------------------
 
     /// Finds and unlinks a free block with payload of at least `size` bytes.
+    #[inline(always)]
+    fn take_block(self, size: u32) -> Option<u32> {
+        if COMPACT {
+            return self.take_block_nz(size).map(NonZeroU32::get);
+        }
+        self.take_block_in(size)
+    }
+
+    /// `take_block` as the chips' one copy returns it (a block offset is never 0: one register,
+    /// see `find_suitable_nz`).
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline(never))]
-    fn take_block(self, size: u32) -> Option<u32> {
+    fn take_block_nz(self, size: u32) -> Option<NonZeroU32> {
+        self.take_block_in(size).and_then(NonZeroU32::new)
+    }
+
+    #[inline(always)]
+    fn take_block_in(self, size: u32) -> Option<u32> {
         let Some((c, b)) = self.find_block(size) else {
             return self.take_from_own_class(size);
         };
@@ -751,10 +808,22 @@ impl Tlsf {
     /// Allocates `req` bytes; returns the payload offset and the block's payload size. `None`
     /// for 0 bytes or when no block fits.
     // Forced inlining saves a call layer per operation on hosts; chips keep one copy (flash).
+    #[inline(always)]
+    pub fn malloc_sized(self, req: usize) -> Option<(u32, u32)> {
+        if COMPACT {
+            return self.malloc_sized_nz(req).map(|(p, s)| (p.get(), s));
+        }
+        self.malloc_sized_in::<true>(req)
+    }
+
+    /// `malloc_sized` as the chips' one copy returns it: a payload offset is never 0, so the
+    /// answer fits the two return registers of a 32-bit ABI (an `Option<(u32, u32)>` goes
+    /// through memory there).
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline(never))]
-    pub fn malloc_sized(self, req: usize) -> Option<(u32, u32)> {
-        self.malloc_sized_in::<true>(req)
+    fn malloc_sized_nz(self, req: usize) -> Option<(NonZeroU32, u32)> {
+        let (p, s) = self.malloc_sized_in::<true>(req)?;
+        Some((NonZeroU32::new(p)?, s))
     }
 
     /// `malloc_sized` without its cold fallback (a look into the request's own class): `None`
@@ -1374,7 +1443,31 @@ impl Tlsf {
     }
 
     /// The block at header offset `b`, if `b` is a plausible header in the chain.
+    #[inline(always)]
     pub fn block_at(self, b: u32) -> Option<BlockInfo> {
+        if COMPACT {
+            // The chips' one copy answers in two registers (see `block_at_nz`).
+            return self.block_at_nz(b).map(|(offset, w)| BlockInfo {
+                offset: offset.get(),
+                size: w & !FREE,
+                used: w & FREE == 0,
+            });
+        }
+        self.block_at_in(b)
+    }
+
+    /// `block_at` as the chips' one copy returns it: the offset (never 0) and the size with the
+    /// header's FREE flag, two registers where a `BlockInfo` goes through memory.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    #[cfg_attr(target_os = "none", inline(never))]
+    fn block_at_nz(self, b: u32) -> Option<(NonZeroU32, u32)> {
+        let info = self.block_at_in(b)?;
+        let free = if info.used { 0 } else { FREE };
+        Some((NonZeroU32::new(info.offset)?, info.size | free))
+    }
+
+    #[inline(always)]
+    fn block_at_in(self, b: u32) -> Option<BlockInfo> {
         if b < self.first() || b >= self.end() || b % ALIGN != 0 {
             return None;
         }

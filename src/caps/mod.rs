@@ -1119,11 +1119,20 @@ impl Registry {
 
     /// `esp_heap_adjust_alignment_to_hw`: raises alignment/size for DMA-type caps and rewrites
     /// the virtual caps.
-    #[inline]
+    // On the chips the test inline and the work out of line: most requests need none, and
+    // their values then stay in registers (size configuration: +8 B, ~3.5 instructions less
+    // per operation).
+    #[inline(always)]
     fn adjust_hw(&self, align: &mut usize, size: &mut usize, caps: &mut u32) {
-        if *caps & CAPS_NEEDING_ALIGNMENT == 0 {
-            return;
+        if *caps & CAPS_NEEDING_ALIGNMENT != 0 {
+            self.adjust_hw_for(align, size, caps);
         }
+    }
+
+    /// `adjust_hw` for caps that may need it (hosts inline it, as they did `adjust_hw`).
+    #[cfg_attr(not(target_os = "none"), inline)]
+    #[cfg_attr(target_os = "none", inline(never))]
+    fn adjust_hw_for(&self, align: &mut usize, size: &mut usize, caps: &mut u32) {
         #[cfg(target_os = "none")]
         if core::ptr::eq(self, &GLOBAL) {
             // On the chip, ESP-IDF's own function knows the cache configuration.
