@@ -70,6 +70,7 @@ pub fn write_out(bytes: &[u8]) {
     write_err(bytes)
 }
 
+#[inline(always)]
 pub fn abort() -> ! {
     // SAFETY: no preconditions.
     unsafe { heapcaps_port_abort() }
