@@ -25,7 +25,8 @@
 #
 #   scripts/size-report.sh [TOP]     TOP: also list the TOP largest kept sections (default 12)
 # SIZE_CONFIGS="default size" and SIZE_TRIPLES="..." narrow the runs (default: all of them).
-# Exits non-zero only when something fails to build or link.
+# Exits non-zero when something fails to build or link, or when the archive has initialised
+# .data (its image would take flash that the figures do not count; every static starts zeroed).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$ROOT"
@@ -35,6 +36,7 @@ CC=riscv64-unknown-elf-gcc
 OUT=target/size-report
 mkdir -p "$OUT"
 SUMMARY=()
+DATA_ERRORS=0
 
 CFLAGS=(-march=rv32imc -mabi=ilp32 -Os -ffunction-sections -fdata-sections -Wall -Wextra
         --specs=picolibc.specs -Iinclude)
@@ -96,9 +98,17 @@ for config in ${SIZE_CONFIGS:-default size}; do
         esac
         python3 scripts/size/mapsize.py "$elf.map" libheapcaps.a "$TOP" | tee "$elf.size"
         SUMMARY+=("$(printf '%-30s %-8s %-13s %s' "$triple" "$config" "$prog" \
-            "$(sed -n 's/^FLASH=\([0-9]*\) RAM=\([0-9]*\)$/flash \1 B, RAM \2 B/p' "$elf.size")")")
+            "$(sed -n 's/^FLASH=\([0-9]*\) RAM=\([0-9]*\) DATA=.*$/flash \1 B, RAM \2 B/p' "$elf.size")")")
+        # Initialised data would cost its image in flash (uncounted above) and a copy at boot:
+        # every static of the archive must start zeroed (.bss).
+        data=$(sed -n 's/^FLASH=.* DATA=\([0-9]*\)$/\1/p' "$elf.size")
+        if [ "${data:-0}" != 0 ]; then
+            echo "error: $triple $config $prog: $data B of initialised .data (its image goes to flash)" >&2
+            DATA_ERRORS=$((DATA_ERRORS + 1))
+        fi
     done
   done
 done
 echo "== summary (flash = .text + .rodata of libheapcaps.a; RAM = .data + .bss)"
 printf '%s\n' "${SUMMARY[@]}"
+[ "$DATA_ERRORS" = 0 ] || { echo "error: $DATA_ERRORS program(s) with initialised .data (see above)" >&2; exit 1; }

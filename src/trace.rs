@@ -98,10 +98,11 @@ pub type Callers = [*mut c_void; STACK_DEPTH];
 
 type Rec = heap_trace_record_t;
 
-const STARTED: u8 = 0;
-const STOPPED: u8 = 1;
-const ALLOC_PAUSED: u8 = 2;
-const UNKNOWN: u8 = 3;
+// The initial state is 0, so that the tracer starts zeroed, in `.bss` (no image in flash).
+const UNKNOWN: u8 = 0;
+const STARTED: u8 = 1;
+const STOPPED: u8 = 2;
+const ALLOC_PAUSED: u8 = 3;
 
 /// A `TAILQ_HEAD`.
 struct Head {

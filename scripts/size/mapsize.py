@@ -107,7 +107,7 @@ def main():
         print("  largest kept sections:")
         for size, k, name, g in sorted(items, reverse=True)[:top]:
             print("    %6d %-6s %s" % (size, k, name))
-    print("FLASH=%d RAM=%d" % (flash, ram))
+    print("FLASH=%d RAM=%d DATA=%d" % (flash, ram, tot("data")))
 
 
 if __name__ == "__main__":

@@ -475,8 +475,12 @@ impl Index {
         Index {
             masks: [const { [const { AtomicU32::new(0) }; 32] }; 4],
             live: AtomicU32::new(0),
+            // 0, not NONE: with every field zero the registry goes to `.bss` (a non-zero word
+            // put the whole static in `.data`, whose 2.4 KB image the chips keep in flash and
+            // copy at boot). Before the first `store_live` no `live` bit is set, so a reader
+            // never takes this position (see `first_eligible`).
             #[cfg(not(heapcaps_flash_first))]
-            first: [const { AtomicU32::new(NONE) }; COMMON_CAPS.len()],
+            first: [const { AtomicU32::new(0) }; COMMON_CAPS.len()],
             slot: [const { AtomicUsize::new(0) }; MAX_HEAPS],
             #[cfg(not(any(target_os = "none", heapcaps_compact)))]
             sorted: [const { AtomicUsize::new(0) }; MAX_HEAPS],
