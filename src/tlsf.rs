@@ -1306,6 +1306,21 @@ impl Tlsf {
         b: u32,
         req: usize,
     ) -> Result<Option<(u32, u32, u32)>, BadPointer> {
+        // SAFETY: forwarded caller contract.
+        unsafe { self.realloc_validated_in::<false>(b, req) }
+    }
+
+    /// `realloc_validated`; with `IN_PLACE_TRIED` the hosts' resize in place
+    /// (`resize_in_place`) has failed already, and its paths are left out.
+    ///
+    /// # Safety
+    /// As `realloc_validated`.
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    unsafe fn realloc_validated_in<const IN_PLACE_TRIED: bool>(
+        self,
+        b: u32,
+        req: usize,
+    ) -> Result<Option<(u32, u32, u32)>, BadPointer> {
         let p = b + HDR;
         // A constant bound (no load), as in malloc: a size over max_payload fits none of the
         // paths below (no block, nor any merge of blocks, is that large) and fails there.
@@ -1315,7 +1330,7 @@ impl Tlsf {
         let size = payload_for(req as u32);
         let w = self.word(b);
         let cur = w & SIZE_MASK;
-        if !COMPACT && size <= cur {
+        if !COMPACT && !IN_PLACE_TRIED && size <= cur {
             self.shrink(b, size);
             return Ok(Some((p, cur, self.size_of(b))));
         }
@@ -1339,19 +1354,8 @@ impl Tlsf {
             self.shrink(b, size);
             return Ok(Some((p, cur, self.size_of(b))));
         }
-        if !COMPACT && cur + next_room >= size {
-            let total = cur + next_room;
-            if total - size >= MIN_SPLIT {
-                // What is left of the successor stays free, in front of the same next block.
-                self.set_word(b, size | (w & (PREV_FREE | USED)));
-                self.refile(n, next_room - HDR, b + HDR + size, total - size - HDR);
-                return Ok(Some((p, cur, size)));
-            }
-            self.remove(n);
-            self.set_word(b, total | (w & (PREV_FREE | USED)));
-            let nn = b + HDR + total;
-            self.set_word(nn, self.word(nn) & !PREV_FREE);
-            return Ok(Some((p, cur, total)));
+        if !COMPACT && !IN_PLACE_TRIED && cur + next_room >= size {
+            return Ok(Some(self.grow_into_next(b, w, size, n, next_room)));
         }
         // Moving down into a free predecessor: hosts only (chips allocate, copy and free, as
         // ESP-IDF's TLSF does).
@@ -1393,6 +1397,75 @@ impl Tlsf {
         // `b` was validated above and nothing has touched its header since.
         let _ = self.free_block(b);
         Ok(Some((np, cur, new_size)))
+    }
+
+    /// `realloc`, trying the resize in place (`resize_in_place`) as a step of its own first
+    /// (for the heap layer's C entry point; see `MultiHeap::realloc_entry`).
+    #[inline(always)]
+    pub fn realloc_in_place_first(
+        self,
+        p: u32,
+        req: usize,
+    ) -> Result<Option<(u32, u32, u32)>, BadPointer> {
+        let b = self.validate(p)?;
+        if req <= MAX_REGION as usize {
+            // SAFETY: `b` was just validated; `req` is within MAX_REGION.
+            if let Some(r) = unsafe { self.resize_in_place(b, req) } {
+                return Ok(Some(r));
+            }
+        }
+        // SAFETY: `b` was validated above and nothing has changed since `resize_in_place`
+        // declined (it writes nothing then).
+        unsafe { self.realloc_validated_in::<true>(b, req) }
+    }
+
+    /// Hosts: `realloc_validated`'s in-place paths (shrink, or grow into a free successor):
+    /// the new payload offset and the old and new payload sizes, or `None` when the block must
+    /// move or the request cannot be met (then nothing was written).
+    ///
+    /// # Safety
+    /// As `realloc_validated`; `req` at most `MAX_REGION`.
+    #[inline(always)]
+    pub unsafe fn resize_in_place(self, b: u32, req: usize) -> Option<(u32, u32, u32)> {
+        debug_assert!(req <= MAX_REGION as usize);
+        let p = b + HDR;
+        let size = payload_for(req as u32);
+        let w = self.word(b);
+        let cur = w & SIZE_MASK;
+        if size <= cur {
+            self.shrink(b, size);
+            return Some((p, cur, self.size_of(b)));
+        }
+        let n = b + HDR + cur;
+        let nw = self.word(n);
+        if nw & FREE == 0 {
+            return None;
+        }
+        let next_room = HDR + (nw & SIZE_MASK);
+        if cur + next_room < size {
+            return None;
+        }
+        Some(self.grow_into_next(b, w, size, n, next_room))
+    }
+
+    /// Hosts: grows the used block `b` (header word `w`) to payload `size` into its free
+    /// successor `n`, which takes `next_room` bytes (header included) and suffices. Returns the
+    /// payload offset and the old and new payload sizes.
+    #[inline(always)]
+    fn grow_into_next(self, b: u32, w: u32, size: u32, n: u32, next_room: u32) -> (u32, u32, u32) {
+        let cur = w & SIZE_MASK;
+        let total = cur + next_room;
+        if total - size >= MIN_SPLIT {
+            // What is left of the successor stays free, in front of the same next block.
+            self.set_word(b, size | (w & (PREV_FREE | USED)));
+            self.refile(n, next_room - HDR, b + HDR + size, total - size - HDR);
+            return (b + HDR, cur, size);
+        }
+        self.remove(n);
+        self.set_word(b, total | (w & (PREV_FREE | USED)));
+        let nn = b + HDR + total;
+        self.set_word(nn, self.word(nn) & !PREV_FREE);
+        (b + HDR, cur, total)
     }
 
     // ----- inspection ----------------------------------------------------------------------

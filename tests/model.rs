@@ -80,6 +80,27 @@ fn model_exhaustion() {
 }
 
 #[test]
+fn model_c_entry_points() {
+    // The same scripts through the `multi_heap_*` C entry points, whose hosts' fast paths are
+    // their own code (malloc and free without a call, realloc resizing in place first).
+    for (region, max) in [(1024usize, 256u32), (64 * 1024, 4096), (256 * 1024, 1024)] {
+        for seed in 1..3u64 {
+            let mut mem = vec![0u32; region / 4];
+            // SAFETY: `mem` outlives the model and nothing else touches it.
+            let mut m =
+                unsafe { Model::new_c(mem.as_mut_ptr() as *mut u8, region) }.expect("register");
+            let start_free = m.heap().0.free_size();
+            let mut rng = Rng(seed * 104_729 + region as u64);
+            for _ in 0..steps(4000) {
+                m.apply(Op::from_bytes(rng.bytes(), max));
+            }
+            m.drain();
+            assert_eq!(m.heap().0.free_size(), start_free);
+        }
+    }
+}
+
+#[test]
 fn model_tlsf_core() {
     // The same scripts straight on the TLSF core (no multi_heap counters or lock).
     for (region, max) in [(1024usize, 256u32), (64 * 1024, 4096)] {

@@ -155,7 +155,7 @@ pub unsafe extern "C" fn multi_heap_realloc(
     size: usize,
 ) -> *mut c_void {
     match heap_of(heap) {
-        Some(h) => h.realloc_inline(p as *mut u8, size) as *mut c_void,
+        Some(h) => h.realloc_entry(p as *mut u8, size) as *mut c_void,
         None => ptr::null_mut(),
     }
 }

@@ -156,6 +156,77 @@ impl Heap for MultiHeap {
     }
 }
 
+/// The same heap through the `multi_heap_*` C entry points for allocation, free and realloc
+/// (their hosts' fast paths are code of their own, e.g. realloc's resize in place first); the
+/// queries go through [`MultiHeap`].
+pub struct CApi(pub MultiHeap);
+
+impl CApi {
+    fn handle(&self) -> heapcaps::capi::multi_heap::multi_heap_handle_t {
+        self.0.as_ptr() as _
+    }
+}
+
+impl Heap for CApi {
+    fn malloc(&mut self, size: usize) -> *mut u8 {
+        // SAFETY: the handle is a registered heap.
+        unsafe { heapcaps::capi::multi_heap::multi_heap_malloc(self.handle(), size) as *mut u8 }
+    }
+    fn aligned(&mut self, size: usize, align: usize, offset: usize) -> (*mut u8, usize) {
+        // SAFETY: as above.
+        let p = unsafe {
+            if offset == 0 {
+                heapcaps::capi::multi_heap::multi_heap_aligned_alloc(self.handle(), size, align)
+            } else {
+                heapcaps::capi::multi_heap::multi_heap_aligned_alloc_offs(
+                    self.handle(),
+                    size,
+                    align,
+                    offset,
+                )
+            }
+        };
+        (p as *mut u8, offset)
+    }
+    fn free(&mut self, p: *mut u8) {
+        // SAFETY: as above; the model frees only live blocks.
+        unsafe { heapcaps::capi::multi_heap::multi_heap_free(self.handle(), p as _) }
+    }
+    fn realloc(&mut self, p: *mut u8, size: usize) -> *mut u8 {
+        // SAFETY: as above; the model reallocates only live blocks.
+        unsafe {
+            heapcaps::capi::multi_heap::multi_heap_realloc(self.handle(), p as _, size) as *mut u8
+        }
+    }
+    fn usable(&self, p: *mut u8) -> usize {
+        Heap::usable(&self.0, p)
+    }
+    fn block_bytes(&self, p: *mut u8) -> usize {
+        Heap::block_bytes(&self.0, p)
+    }
+    fn check(&self) -> bool {
+        Heap::check(&self.0)
+    }
+    fn owns(&self, p: usize, len: usize) -> bool {
+        self.0.owns(p, len)
+    }
+    fn counters(&self) -> Vec<(usize, usize)> {
+        self.0.counters()
+    }
+    fn walked_free(&self) -> usize {
+        self.0.walked_free()
+    }
+    fn used_blocks(&self) -> usize {
+        self.0.used_blocks()
+    }
+    fn largest(&self) -> usize {
+        self.0.largest()
+    }
+    fn free_blocks(&self) -> usize {
+        self.0.free_blocks()
+    }
+}
+
 /// The TLSF core alone (no counters, no lock): offsets in, pointers out.
 pub struct Core(pub Tlsf);
 
@@ -290,6 +361,16 @@ impl Model<MultiHeap> {
         // SAFETY: forwarded caller contract.
         let heap = unsafe { MultiHeap::register(mem, len)? };
         Some(Model::over(heap))
+    }
+}
+
+impl Model<CApi> {
+    /// # Safety
+    /// `mem` must be valid for `len` bytes and reserved for this model.
+    pub unsafe fn new_c(mem: *mut u8, len: usize) -> Option<Model<CApi>> {
+        // SAFETY: forwarded caller contract.
+        let heap = unsafe { MultiHeap::register(mem, len)? };
+        Some(Model::over(CApi(heap)))
     }
 }
 
