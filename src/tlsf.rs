@@ -823,11 +823,12 @@ impl Tlsf {
         self.malloc_sized_in::<true>(req)
     }
 
-    /// `malloc_sized` as the chips' one copy returns it: a payload offset is never 0, so the
-    /// answer fits the two return registers of a 32-bit ABI (an `Option<(u32, u32)>` goes
-    /// through memory there).
-    #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline(never))]
+    /// `malloc_sized` as the size configuration's one copy returns it: a payload offset is never
+    /// 0, so the answer fits the two return registers of a 32-bit ABI (an `Option<(u32, u32)>`
+    /// goes through memory there). The chips' default configuration inlines it into its two
+    /// callers (+40 B, ~8.5 instructions per operation less).
+    #[cfg_attr(not(heapcaps_flash_first), inline(always))]
+    #[cfg_attr(heapcaps_flash_first, inline(never))]
     fn malloc_sized_nz(self, req: usize) -> Option<(NonZeroU32, u32)> {
         let (p, s) = self.malloc_sized_in::<true>(req)?;
         Some((NonZeroU32::new(p)?, s))
@@ -1179,9 +1180,11 @@ impl Tlsf {
     }
 
     /// `free` of the validated used block `b`.
-    // One copy on chips, shared by free and realloc's move path (flash).
-    #[cfg_attr(not(target_os = "none"), inline(always))]
-    #[cfg_attr(target_os = "none", inline(never))]
+    // One copy in the chips' size configuration, shared by free and realloc's move path
+    // (flash); their default configuration inlines it into both (+150 B, ~8.7 instructions
+    // per operation less).
+    #[cfg_attr(not(heapcaps_flash_first), inline(always))]
+    #[cfg_attr(heapcaps_flash_first, inline(never))]
     fn free_block(self, b: u32) -> Result<u32, BadPointer> {
         let w = self.word(b);
         let freed = w & SIZE_MASK;
