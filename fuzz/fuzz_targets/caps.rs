@@ -56,7 +56,9 @@ fn memory(ci: usize) -> Mem {
     let mut m = Mem::default();
     for (i, &(lo, hi, _)) in c.banks.iter().enumerate() {
         let win = c.diram.filter(|&(dl, dh, _)| dl >= lo && dh <= hi);
-        let (off, alen) = win.map_or((0, 0), |(dl, dh, _)| ((dl - lo) as usize, (dh - dl) as usize));
+        let (off, alen) = win.map_or((0, 0), |(dl, dh, _)| {
+            ((dl - lo) as usize, (dh - dl) as usize)
+        });
         let (base, alias) = heapcaps::port::map_memory((hi - lo) as usize, off, alen).unwrap();
         m.banks[i] = base as usize;
         if win.is_some() {
@@ -156,8 +158,9 @@ impl CapsHeap<'_> {
     /// The DRAM block behind an EXEC pointer in the IRAM view, and the bytes in front of it.
     fn dram(&self, p: *mut u8) -> (*mut u8, usize) {
         match self.alias {
-            Some(a) if (p as usize) >= a.iram_lo
-                && (p as usize) < a.iram_lo + (a.dram_hi - a.dram_lo) =>
+            Some(a)
+                if (p as usize) >= a.iram_lo
+                    && (p as usize) < a.iram_lo + (a.dram_hi - a.dram_lo) =>
             {
                 // SAFETY: an IRAM-view pointer from the registry has the DRAM address before it.
                 let d = unsafe { std::ptr::read_unaligned(p.sub(W) as *const usize) };
