@@ -213,15 +213,23 @@ pub struct Geometry {
 /// Position of the lowest set bit of `x` (not 0). Chips (no count-trailing-zeros instruction):
 /// a lookup in `log2`'s table (`2 low - 1` is the bit smeared down, as the table wants it; a ctz
 /// sequence of the compiler's took ~20 B at each use plus a 32-byte table of its own). Inlined
-/// like `log2`, except in a project optimised for size (one copy).
+/// like `log2`, except in a project optimised for size (one copy, `lowest_bit_plus`).
+#[inline(always)]
+pub(crate) fn lowest_bit(x: u32) -> u32 {
+    lowest_bit_plus(x, 0)
+}
+
+/// `base` plus the position of the lowest set bit of `x` (not 0): with the addition inside the
+/// size configuration's one copy, TLSF's class search ends in a tail call to it and needs no
+/// frame (+2 B, ~5 instructions per operation less on W-a than a call with an add after it).
 #[cfg_attr(not(heapcaps_flash_first), inline(always))]
 #[cfg_attr(heapcaps_flash_first, inline(never))]
-pub(crate) fn lowest_bit(x: u32) -> u32 {
+pub(crate) fn lowest_bit_plus(x: u32, base: u32) -> u32 {
     if COMPACT {
         let low = x & x.wrapping_neg();
-        return smeared_pos(low.wrapping_add(low).wrapping_sub(1));
+        return base + smeared_pos(low.wrapping_add(low).wrapping_sub(1));
     }
-    x.trailing_zeros()
+    base + x.trailing_zeros()
 }
 
 /// `k` for `x` = `2^(k+1) - 1` (a top bit `k` smeared down; 0 for 0), by `DEBRUIJN_POS`.
@@ -616,8 +624,7 @@ impl Tlsf {
             }
             m = self.word(Self::map_off(w << 5));
         }
-        let low = lowest_bit(m);
-        Some((w << 5) + low)
+        Some(lowest_bit_plus(m, w << 5))
     }
 
     // ----- free lists ----------------------------------------------------------------------
