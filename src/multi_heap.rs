@@ -682,7 +682,9 @@ impl MultiHeap {
         }
         let r = if poison::ENABLED {
             // SAFETY: `verified` validated the block above, under the lock, and nothing changed.
-            unsafe { t.realloc_validated(off - HDR, req) }
+            // (The resize in place as a step of its own first, as `realloc_entry` does: the Rust
+            // API with light poisoning measured W-a 98.6 -> 95.7 instructions per operation.)
+            unsafe { t.realloc_validated_in_place_first(off - HDR, req) }
         } else {
             t.realloc(off, req)
         };

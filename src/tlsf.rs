@@ -1418,14 +1418,33 @@ impl Tlsf {
         req: usize,
     ) -> Result<Option<(u32, u32, u32)>, BadPointer> {
         let b = self.validate(p)?;
+        // SAFETY: `b` was just validated.
+        unsafe { self.realloc_validated_in_place_first(b, req) }
+    }
+
+    /// `realloc_in_place_first` of a block that [`Tlsf::validate`] accepted (the chips' compact
+    /// paths: `realloc_validated`).
+    ///
+    /// # Safety
+    /// As `realloc_validated`.
+    #[inline(always)]
+    pub unsafe fn realloc_validated_in_place_first(
+        self,
+        b: u32,
+        req: usize,
+    ) -> Result<Option<(u32, u32, u32)>, BadPointer> {
+        if COMPACT {
+            // SAFETY: forwarded caller contract.
+            return unsafe { self.realloc_validated(b, req) };
+        }
         if req <= MAX_REGION as usize {
-            // SAFETY: `b` was just validated; `req` is within MAX_REGION.
+            // SAFETY: forwarded caller contract; `req` is within MAX_REGION.
             if let Some(r) = unsafe { self.resize_in_place(b, req) } {
                 return Ok(Some(r));
             }
         }
-        // SAFETY: `b` was validated above and nothing has changed since `resize_in_place`
-        // declined (it writes nothing then).
+        // SAFETY: as above, and nothing has changed since `resize_in_place` declined (it writes
+        // nothing then).
         unsafe { self.realloc_validated_in::<true>(b, req) }
     }
 
