@@ -617,6 +617,25 @@ impl MultiHeap {
     #[cfg_attr(not(target_os = "none"), inline(always))]
     #[cfg_attr(target_os = "none", inline(never))]
     pub fn realloc_inline(self, p: *mut u8, size: usize) -> *mut u8 {
+        self.realloc_with::<false>(p, size)
+    }
+
+    /// `realloc` for the C entry point, inlined into it on hosts: with TLSF's resize in place
+    /// tried first, as a step of its own (C API W-d ~10 instructions per operation fewer on
+    /// i686; the Rust API's callers, which inline the whole heap, measured slower with it, and
+    /// take `realloc_inline`). On the chips `realloc_inline` (its one copy).
+    #[cfg_attr(not(target_os = "none"), inline(always))]
+    pub fn realloc_entry(self, p: *mut u8, size: usize) -> *mut u8 {
+        if cfg!(target_os = "none") {
+            return self.realloc_inline(p, size);
+        }
+        self.realloc_with::<true>(p, size)
+    }
+
+    /// `realloc`; `IN_PLACE_FIRST`: try the resize in place as a step of its own first (the
+    /// poisoning builds always do).
+    #[inline(always)]
+    fn realloc_with<const IN_PLACE_FIRST: bool>(self, p: *mut u8, size: usize) -> *mut u8 {
         // The edge cases call out of line: inlined here, their code would crowd the resize path.
         if p.is_null() {
             return self.malloc_out_of_line(size);
@@ -629,40 +648,17 @@ impl MultiHeap {
             return ptr::null_mut();
         };
         let _g = self.lock();
-        self.realloc_locked(p, size, req)
-    }
-
-    /// `realloc` for the C entry point, inlined into it on hosts: `realloc_inline` with TLSF's
-    /// resize in place tried first, as its own step (C API W-d ~10 instructions per operation
-    /// fewer on i686; the Rust API's callers, which inline the whole heap, measured slower
-    /// with it). With poisoning, and on the chips, `realloc_inline`.
-    #[cfg_attr(not(target_os = "none"), inline(always))]
-    pub fn realloc_entry(self, p: *mut u8, size: usize) -> *mut u8 {
-        if cfg!(target_os = "none") || poison::ENABLED {
-            return self.realloc_inline(p, size);
-        }
-        if p.is_null() {
-            return self.malloc_out_of_line(size);
-        }
-        if size == 0 {
-            self.free_out_of_line(p);
-            return ptr::null_mut();
-        }
-        let _g = self.lock();
-        let t = self.tlsf();
-        match t.realloc_in_place_first(self.offset(p), size) {
-            Ok(Some((np, old, new))) => {
-                self.take(new.wrapping_sub(old) as i32 as isize as usize);
-                t.ptr_at(np)
-            }
-            Ok(None) => ptr::null_mut(),
-            Err(e) => self.bad_pointer(cstr!("realloc"), p, e),
-        }
+        self.realloc_locked::<IN_PLACE_FIRST>(p, size, req)
     }
 
     /// `realloc` with the lock held (`p` not NULL, `size` > 0, `req` = size + poison overhead).
     #[inline(always)]
-    fn realloc_locked(self, p: *mut u8, size: usize, req: usize) -> *mut u8 {
+    fn realloc_locked<const IN_PLACE_FIRST: bool>(
+        self,
+        p: *mut u8,
+        size: usize,
+        req: usize,
+    ) -> *mut u8 {
         let t = self.tlsf();
         let off = self.offset(p.wrapping_sub(poison::HEAD));
         if poison::ENABLED {
@@ -682,9 +678,11 @@ impl MultiHeap {
         }
         let r = if poison::ENABLED {
             // SAFETY: `verified` validated the block above, under the lock, and nothing changed.
-            // (The resize in place as a step of its own first, as `realloc_entry` does: the Rust
-            // API with light poisoning measured W-a 98.6 -> 95.7 instructions per operation.)
+            // (The resize in place as a step of its own first: the Rust API with light
+            // poisoning measured W-a 98.6 -> 95.7 instructions per operation.)
             unsafe { t.realloc_validated_in_place_first(off - HDR, req) }
+        } else if IN_PLACE_FIRST {
+            t.realloc_in_place_first(off, req)
         } else {
             t.realloc(off, req)
         };

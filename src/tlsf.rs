@@ -1321,7 +1321,9 @@ impl Tlsf {
     }
 
     /// `realloc_validated`; with `IN_PLACE_TRIED` the hosts' resize in place
-    /// (`resize_in_place`) has failed already, and its paths are left out.
+    /// (`resize_in_place`) has failed already, and its paths are left out. (Without it the same
+    /// two in-place paths come here in line, not as a `resize_in_place` call first: that order,
+    /// inlined into Rust callers' loops, measured i686 W-a 80.9 -> 90.1.)
     ///
     /// # Safety
     /// As `realloc_validated`.
@@ -1455,7 +1457,7 @@ impl Tlsf {
     /// # Safety
     /// As `realloc_validated`; `req` at most `MAX_REGION`.
     #[inline(always)]
-    pub unsafe fn resize_in_place(self, b: u32, req: usize) -> Option<(u32, u32, u32)> {
+    unsafe fn resize_in_place(self, b: u32, req: usize) -> Option<(u32, u32, u32)> {
         debug_assert!(req <= MAX_REGION as usize);
         let p = b + HDR;
         let size = payload_for(req as u32);
