@@ -2,7 +2,7 @@
 # Builds and runs the whole heapcaps benchmark (issue 7's suite) on x86_64 and i686, then writes
 # the tables (bench/results/results.md, also printed) and the plots (bench/results/*.png).
 # Raw outputs (callgrind files, traces, logs) go to bench/results/raw/ (not committed).
-# About 8-10 minutes on a loaded 2-core machine; HEAPCAPS_BENCH_QUICK=1 uses tiny op counts (a smoke
+# About 15-18 minutes on a 2-core machine (8 of them criterion's); HEAPCAPS_BENCH_QUICK=1 uses tiny op counts (a smoke
 # test of the whole pipeline in about 2 minutes; figures then mean little).
 #
 # Usage: bench/run.sh [ARCH...]   (ARCH: x86_64 i686; default both)
@@ -180,7 +180,12 @@ for arch in "${ARCHS[@]}"; do
     done
 done
 
-python3 "$BENCH/tables.py" "$RAW" "${ARCHS[@]}" | tee "$OUT/results.md"
+# Criterion: hot replays of the same traces with confidence intervals (bench/criterion.sh).
+if [ "$QUICK" = 1 ]; then
+    export HEAPCAPS_CRITERION_ARGS="--warm-up-time 0.1 --measurement-time 0.3 --sample-size 10"
+fi
+"$BENCH/criterion.sh" "${ARCHS[@]}" >"$RAW/criterion.md"
+{ python3 "$BENCH/tables.py" "$RAW" "${ARCHS[@]}"; cat "$RAW/criterion.md"; } | tee "$OUT/results.md"
 python3 "$BENCH/plots.py" "$RAW" "$OUT" "${ARCHS[@]}"
 # The generated tables also go into BENCHMARKS.md, between its two marker lines.
 python3 - "$ROOT/BENCHMARKS.md" "$OUT/results.md" <<'PY'

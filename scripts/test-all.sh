@@ -42,6 +42,9 @@ fi
 # the objects also carry LLVM bitcode, which GNU nm (used by the ABI check) cannot list.
 stage "staticlib with C malloc family" cargo rustc -q --release --features c-malloc --crate-type staticlib
 stage "staticlib i686 with C malloc family" cargo rustc -q --release --features c-malloc --crate-type staticlib --target i686-unknown-linux-gnu
+# No panic or unwind path in the allocator (the chip archives: tests/qemu/run.sh).
+stage "no panic paths (host archives)" scripts/no-panic.sh target/release/libheapcaps.a \
+  target/i686-unknown-linux-gnu/release/libheapcaps.a
 if [ -x "$contract" ]; then
   stage "ABI contract x86_64" "$contract" --lib target/release/libheapcaps.a --include include
   stage "ABI contract i686" "$contract" --m32 --lib target/i686-unknown-linux-gnu/release/libheapcaps.a --include include
@@ -125,6 +128,10 @@ stage "rust tests, trace stack depth 0" env CONFIG_HEAP_TRACING_STACK_DEPTH=0 ca
 drop target/depth0
 stage "clippy, debugging features" cargo clippy --all-targets --features "$dbg" -- -D warnings
 stage "staticlib with tracing" cargo rustc -q --release --features c-malloc,HEAP_TRACING_STANDALONE,HEAP_USE_HOOKS --crate-type staticlib --target-dir target/trace
+stage "staticlib with every debugging feature, no panic paths" sh -c \
+  "cargo rustc -q --release --features c-malloc,$dbg --crate-type staticlib --target-dir target/trace-all &&
+   scripts/no-panic.sh target/trace-all/release/libheapcaps.a"
+drop target/trace-all
 if [ -x "$contract" ]; then
   stage "ABI contract with tracing" "$contract" --trace --lib target/trace/release/libheapcaps.a --include include
 fi

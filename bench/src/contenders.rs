@@ -22,11 +22,25 @@ pub trait Contender: Sized {
     /// # Safety
     /// The region must be valid and unused for as long as the contender is.
     unsafe fn new(base: *mut u8, len: usize) -> Option<Self>;
+    /// A block of `size` bytes, 4-byte aligned; null on failure.
+    ///
+    /// # Safety
+    /// None beyond `new`'s; unsafe because the peers' interfaces are.
     unsafe fn malloc(&mut self, size: usize) -> *mut u8;
+    /// A block of `size` bytes aligned to `align` (a power of two); null on failure.
+    ///
+    /// # Safety
+    /// As `malloc`.
     unsafe fn aligned(&mut self, size: usize, align: usize) -> *mut u8;
     /// `size`/`align` are what the block was allocated with (talc and rlsf need them).
+    ///
+    /// # Safety
+    /// `p` is a live block of this contender, allocated with `size` and `align`.
     unsafe fn free(&mut self, p: *mut u8, size: usize, align: usize);
     /// Null on failure (the block stays valid).
+    ///
+    /// # Safety
+    /// As `free`; `old` is the block's current requested size.
     unsafe fn realloc(&mut self, p: *mut u8, old: usize, align: usize, new: usize) -> *mut u8;
     /// Bytes the heap reports free, when it has such a counter.
     fn free_size(&self) -> Option<usize> {

@@ -19,14 +19,14 @@
 //!   bound CONTENDER OP       malloc/free probes over many heap states, one `probe_*` call each
 //!   scale N [list]           heap_caps_malloc+free with N runtime regions added, in `caps_ops`
 
-mod contenders;
-mod workloads;
-
 use std::rc::Rc;
 use std::time::Instant;
 
-use contenders::{Baseline, Contender, Dlmalloc, Heapcaps, LinkedList, Rlsf, Talc, MALLOC_ALIGN};
-use workloads::{Op, Rng, Trace, ALIGNED, CAPS, FREE, MALLOC, REALLOC};
+use heapcaps_bench::contenders::{
+    Baseline, Contender, Dlmalloc, Heapcaps, LinkedList, Rlsf, Talc, MALLOC_ALIGN,
+};
+use heapcaps_bench::workloads::{self, Op, Rng, Trace, FREE, REALLOC};
+use heapcaps_bench::{replay, step, Region, Slot, EMPTY};
 
 /// Contenders over one region, in report order.
 const CONTENDERS: [&str; 5] = ["heapcaps", "rlsf", "talc", "linked_list", "dlmalloc"];
@@ -49,89 +49,6 @@ macro_rules! with_contender {
 /// Region of the efficiency, overhead and adversarial workloads (W3, W4's per-request part, W5)
 /// and of the largest-free-block figure after W1.
 const SMALL: usize = 256 * 1024;
-
-/// A 16-byte-aligned region.
-struct Region(Vec<u128>);
-
-impl Region {
-    fn new(len: usize) -> Region {
-        Region(vec![0u128; len.div_ceil(16)])
-    }
-    fn base(&mut self) -> *mut u8 {
-        self.0.as_mut_ptr() as *mut u8
-    }
-}
-
-#[derive(Clone, Copy)]
-struct Slot {
-    p: *mut u8,
-    size: usize,
-    align: usize,
-}
-
-const EMPTY: Slot = Slot {
-    p: std::ptr::null_mut(),
-    size: 0,
-    align: 0,
-};
-
-/// One trace operation; returns 1 if it failed.
-#[inline(always)]
-fn step<C: Contender>(c: &mut C, op: &Op, slots: &mut [Slot]) -> u32 {
-    let Some(s) = slots.get_mut(op.slot as usize) else {
-        return 0;
-    };
-    let size = op.size as usize;
-    // SAFETY: slots only hold blocks this contender returned, with their size and alignment.
-    unsafe {
-        match op.kind {
-            MALLOC | CAPS => {
-                let p = c.malloc(size);
-                *s = Slot {
-                    p,
-                    size,
-                    align: MALLOC_ALIGN,
-                };
-                p.is_null() as u32
-            }
-            ALIGNED => {
-                let align = op.align as usize;
-                let p = c.aligned(size, align);
-                *s = Slot { p, size, align };
-                p.is_null() as u32
-            }
-            FREE if !s.p.is_null() => {
-                c.free(s.p, s.size, s.align);
-                s.p = std::ptr::null_mut();
-                0
-            }
-            REALLOC => {
-                if s.p.is_null() {
-                    return 1;
-                }
-                let q = c.realloc(s.p, s.size, s.align, size);
-                if q.is_null() {
-                    return 1;
-                }
-                s.p = q;
-                s.size = size;
-                0
-            }
-            _ => 0,
-        }
-    }
-}
-
-/// Replays a trace: the whole harness. Never inlined, so callgrind can collect exactly this
-/// function (and what it calls) with `--toggle-collect='*replay*'`. Returns failed operations.
-#[inline(never)]
-fn replay<C: Contender>(c: &mut C, ops: &[Op], slots: &mut [Slot]) -> u32 {
-    let mut fails = 0;
-    for op in ops {
-        fails += step(c, op, slots);
-    }
-    fails
-}
 
 /// Time-stamp counter, fenced so the operation between two reads is what is measured.
 #[inline(always)]
@@ -587,7 +504,7 @@ fn mem() {
                 .join(" | ")
         );
     }
-    println!("\nControl bytes: region bytes not available to one allocation right after setting up the heap (region - largest allocation); heapcaps' own overhead() in brackets. rlsf's {}-byte control structure is placed inside the region; talc's {}-byte struct and dlmalloc's {}-byte state live outside it (not counted).\n", Rlsf::CONTROL, std::mem::size_of::<contenders::TalcHeap>(), std::mem::size_of::<Dlmalloc>());
+    println!("\nControl bytes: region bytes not available to one allocation right after setting up the heap (region - largest allocation); heapcaps' own overhead() in brackets. rlsf's {}-byte control structure is placed inside the region; talc's {}-byte struct and dlmalloc's {}-byte state live outside it (not counted).\n", Rlsf::CONTROL, std::mem::size_of::<heapcaps_bench::contenders::TalcHeap>(), std::mem::size_of::<Dlmalloc>());
     println!("| region | heapcaps | rlsf | talc | linked_list | dlmalloc | largest alloc % of region: heapcaps / rlsf / talc / linked_list / dlmalloc |");
     println!("|---|---|---|---|---|---|---|");
     for kib in [8usize, 16, 64, 256, 1024, 4096] {

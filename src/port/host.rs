@@ -87,7 +87,8 @@ fn write_all(fd: i32, mut bytes: &[u8]) {
         if n <= 0 {
             return;
         }
-        bytes = &bytes[n as usize..];
+        // (`get`: no panic path, so reports cannot unwind through a held heap lock.)
+        bytes = bytes.get(n as usize..).unwrap_or_default();
     }
 }
 
