@@ -115,6 +115,11 @@ else
   echo "=== chip archive on QEMU: qemu-system-riscv32 missing (apt-get install qemu-system-misc)"
   failed=$((failed + 1)); failures+=("chip archive on QEMU: qemu-system-riscv32 missing")
 fi
+# The benchmark (bench/: its own crate; figures, never a test) must keep building: the binary and
+# the criterion benchmark, 32-bit.
+stage "benchmark builds (bench/, i686)" env CARGO_TARGET_DIR="$PWD/target/bench-check" sh -c \
+  'cd bench && cargo bench -q --no-run --target i686-unknown-linux-gnu'
+drop target/bench-check
 # The plain CMake path (cargo-built archive, demo, C tests through ctest).
 if command -v cmake >/dev/null && command -v ninja >/dev/null; then
   stage "cmake + ctest" sh -c 'cmake -S . -B target/cmake -G Ninja >/dev/null && cmake --build target/cmake && ctest --test-dir target/cmake --output-on-failure'
