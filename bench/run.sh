@@ -2,8 +2,9 @@
 # Builds and runs the whole heapcaps benchmark (issue 7's suite) on x86_64 and i686, then writes
 # the tables (bench/results/results.md, also printed) and the plots (bench/results/*.png).
 # Raw outputs (callgrind files, traces, logs) go to bench/results/raw/ (not committed).
-# About 15-18 minutes on a 2-core machine (8 of them criterion's); HEAPCAPS_BENCH_QUICK=1 uses tiny op counts (a smoke
-# test of the whole pipeline in about 2 minutes; figures then mean little).
+# About 15-18 minutes on a 2-core machine (7 of them criterion's). HEAPCAPS_BENCH_QUICK=1 uses tiny
+# op counts and short criterion runs: a smoke test of the whole pipeline in about 5 minutes
+# (figures then mean little).
 #
 # Usage: bench/run.sh [ARCH...]   (ARCH: x86_64 i686; default both)
 set -euo pipefail
