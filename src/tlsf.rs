@@ -1370,12 +1370,17 @@ impl Tlsf {
             return Ok(Some(self.grow_into_next(b, w, size, n, next_room)));
         }
         // Moving down into a free predecessor: hosts only (chips allocate, copy and free, as
-        // ESP-IDF's TLSF does).
+        // ESP-IDF's TLSF does), and only where the block then has as much room again after it.
+        // A move costs the same copy wherever it goes; moved down into just enough space, the
+        // block ended where little was left, the next small allocation took that, and two
+        // buffers growing by turns kept blocking each other (W6-two: 1113 moves, 494 now, talc
+        // 526; W-d 4923 and 4984; W3 over 64 seeds 93.36 and 93.31 % live).
         if !COMPACT && w & PREV_FREE != 0 {
             let pb = self.free_prev(b)?;
             let ps = self.size_of(pb);
             let total = ps + HDR + cur + next_room;
-            if total >= size {
+            // (`size` is at most MAX_REGION, 2^30: no overflow.)
+            if total >= 2 * size {
                 self.remove(pb);
                 if next_room != 0 {
                     self.remove(n);
