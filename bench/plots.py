@@ -206,7 +206,46 @@ def bounds(arch):
     save(fig, f"bounds-{arch}.png")
 
 
+def criterion(arch):
+    """bench/criterion.sh's table for `arch` (in RAW/criterion.md): bars with the 95 % interval."""
+    try:
+        lines = open(f"{raw}/criterion.md").read().split("\n")
+    except FileNotFoundError:
+        return
+    names = ["heapcaps", "rlsf", "talc", "linked_list", "dlmalloc"]
+    data, inside = {}, False
+    for line in lines:
+        if line.startswith("#"):
+            inside = line.lstrip("# ").startswith(f"{arch}: criterion")
+        elif inside and line.startswith("| w"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            d = data.setdefault(cells[0], {})
+            for c, cell in zip(names, cells[1:1 + len(names)]):
+                mean, ci = cell.split(" ", 1)
+                lo, hi = ci.strip("[]").split("-")
+                d[c] = (float(mean), float(lo), float(hi))
+    if not data:
+        return
+    fig, ax = plt.subplots(figsize=(11, 5))
+    ws = [w for w in WORKLOADS if w in data]
+    width = 0.8 / len(names)
+    for i, c in enumerate(names):
+        xs = [k + (i - (len(names) - 1) / 2) * width for k in range(len(ws))]
+        vals = [data[w][c] for w in ws]
+        ax.bar(xs, [v[0] for v in vals], width, label=LABEL.get(c, c), color=COLOR.get(c),
+               yerr=[[v[0] - v[1] for v in vals], [v[2] - v[0] for v in vals]], capsize=2)
+    ax.set_xticks(range(len(ws)))
+    ax.set_xticklabels([WNAME[w] for w in ws], fontsize=9)
+    ax.set_yscale("log")
+    ax.set_ylabel("ns per operation (net of harness)")
+    ax.set_title(f"Criterion, hot replays, mean and 95 % interval ({arch}; lower is better)")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, ncol=3)
+    save(fig, f"criterion-{arch}.png")
+
+
 for arch in archs:
+    criterion(arch)
     timing(arch)
     efficiency(arch)
     overhead(arch)
