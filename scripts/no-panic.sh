@@ -24,7 +24,7 @@ for a in "$@"; do
         /^[0-9a-f]+ <.*>:$/ { f = $0; sub(/^[0-9a-f]+ </, "", f); sub(/>:$/, "", f); next }
         /R_(X86_64|386|RISCV)_/ && /panicking|slice_index_fail|unwrap_failed|expect_failed|slice_error_fail|len_mismatch_fail|_Unwind_Resume|panic_/ {
             print f " -> " $NF
-        }' | grep -E '^(<)?heapcaps::|^(multi_heap|heap_caps|heap_trace|esp_|heapcaps_|malloc|calloc|realloc|free|memalign|posix_memalign|aligned_alloc|valloc|pvalloc)[a-z_0-9]* ->' | grep -vE '^heapcaps_sim_|heapcaps::heapmap::|^(<)?heapcaps::caps::chips::host' | sort -u || true)
+        }' | grep -E '^(<)?heapcaps::|^(multi_heap|heap_caps|heap_trace|esp_|heapcaps_|malloc|calloc|realloc|free|memalign|posix_memalign|aligned_alloc|valloc|pvalloc)[a-z_0-9]* ->' | grep -vE '^heapcaps_sim_|heapcaps::heapmap::' | sort -u || true)
     rm -rf "$dir"
     if [ -n "$hits" ]; then
         echo "no-panic: $a: heapcaps functions with a panic or unwind path:"

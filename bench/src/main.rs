@@ -14,6 +14,8 @@
 //!   frag                     W3 efficiency tables (markdown), per-seed results (curve lines)
 //!   mem                      W4 overhead tables (markdown)
 //!   largest                  largest free block / free space after W1 (lines `largest C RATIO`)
+//!   moves [W...]             realloc's moves per trace and contender (reallocs, moves, bytes
+//!                            copied, moves by a distance not a multiple of 16)
 //!   w5 [CONTENDER OP]        W5 adversarial: time of the 2048 B malloc and the free; with a
 //!                            contender and `malloc`/`free`, runs that op once in `probe_*`
 //!   bound CONTENDER OP       malloc/free probes over many heap states, one `probe_*` call each
@@ -216,6 +218,30 @@ fn one(w: &str, contender: &str, ops: usize) {
     let t = workloads::generate(w, ops);
     let fails = with_contender!(contender, one_run, &t);
     println!("ops {} fails {fails}", t.ops.len());
+}
+
+/// realloc's moves on one trace (callgrind-sized, 20 000 ops): reallocs, how many returned a
+/// new address, the bytes those copied (the old requested sizes), and how many moved by a
+/// distance that is not a multiple of 16 (i686 glibc copies those through a slower loop).
+fn moves_of<C: Contender>(w: &str) -> [usize; 4] {
+    let t = workloads::generate(w, workloads::default_ops(w, true));
+    let (_region, mut c) = fresh::<C>(workloads::region());
+    let mut slots = vec![EMPTY; t.slots];
+    let mut r = [0usize; 4];
+    for op in &t.ops {
+        let before = slots.get(op.slot as usize).copied();
+        step(&mut c, op, &mut slots);
+        if let (REALLOC, Some(b)) = (op.kind, before) {
+            let q = slots[op.slot as usize].p;
+            r[0] += 1;
+            if !b.p.is_null() && q != b.p {
+                r[1] += 1;
+                r[2] += b.size;
+                r[3] += !(q as usize).wrapping_sub(b.p as usize).is_multiple_of(16) as usize;
+            }
+        }
+    }
+    r
 }
 
 /// A fresh heap of `C` over `len` bytes of a new region (kept alive alongside).
@@ -746,13 +772,21 @@ fn main() {
         Some("bound") => with_contender!(args[1].as_str(), bound),
         Some("scale") => scale(args[1].parse().unwrap()),
         Some("mem") => mem(),
+        Some("moves") => {
+            for w in if args.len() > 1 { &args[1..] } else { &all } {
+                for name in CONTENDERS {
+                    let [n, m, b, odd] = with_contender!(name, moves_of, w);
+                    println!("moves {w} {name} reallocs {n} moves {m} bytes {b} not-16 {odd}");
+                }
+            }
+        }
         Some("describe") => {
             for w in &all {
                 println!("{w}\t{}", workloads::describe(w));
             }
         }
         _ => {
-            eprintln!("usage: heapcaps-bench timing [W..] | pertime [W..] | one W CONTENDER [OPS] | trace W OPS FILE | frag | mem | largest | w5 [CONTENDER] | bound CONTENDER | scale N | describe");
+            eprintln!("usage: heapcaps-bench timing [W..] | pertime [W..] | one W CONTENDER [OPS] | trace W OPS FILE | frag | mem | largest | moves [W..] | w5 [CONTENDER] | bound CONTENDER | scale N | describe");
             std::process::exit(2);
         }
     }
