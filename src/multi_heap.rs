@@ -16,19 +16,23 @@ use crate::tlsf::{self, BadPointer, BlockInfo, Corruption, Tlsf, HDR};
 /// Per-region bookkeeping at the start of the region. Regions are only 4-byte aligned (as in
 /// ESP-IDF), so on 64-bit hosts the header is packed to 4; fields are read and written by value,
 /// never by reference.
+/// The counters are u32: TLSF regions are below 1 GiB.
 #[repr(C, packed(4))]
 struct Header {
+    /// Sum over free blocks of (payload + header): what is left for allocations.
+    free_bytes: u32,
+    /// Lowest `free_bytes` seen since registration or the last reset.
+    minimum_free_bytes: u32,
+    /// TLSF's scratch word (`tlsf::SCRATCH`): written by list operations, never read.
+    _tlsf_scratch: u32,
     /// Opaque lock given by `multi_heap_set_lock`; NULL means no locking.
     lock: *mut c_void,
-    /// Sum over free blocks of (payload + header): what is left for allocations.
-    free_bytes: usize,
-    /// Lowest `free_bytes` seen since registration or the last reset.
-    minimum_free_bytes: usize,
 }
 
 const HEADER: usize = size_of::<Header>();
 // The header lives in the bytes TLSF leaves to its owner at the region start.
 const _: () = assert!(HEADER <= tlsf::OWNER_BYTES as usize);
+const _: () = assert!(core::mem::offset_of!(Header, _tlsf_scratch) == tlsf::SCRATCH as usize);
 
 /// Bytes heap poisoning adds to every allocation (0 when poisoning is off, else ESP-IDF's 12).
 /// Free sizes, the largest free block and allocated sizes are reported without them.
@@ -158,15 +162,16 @@ impl MultiHeap {
         }
         // SAFETY: the caller hands us the whole region; TLSF leaves its first bytes (the header).
         let t = unsafe { Tlsf::create(start.as_ptr(), size)? };
-        let free = t.max_payload() as usize + HDR as usize;
+        let free = t.max_payload() + HDR;
         // SAFETY: the header lies at the (aligned) start of the region, which we now own.
         unsafe {
             ptr::write(
                 start.as_ptr() as *mut Header,
                 Header {
-                    lock: ptr::null_mut(),
                     free_bytes: free,
                     minimum_free_bytes: free,
+                    _tlsf_scratch: 0,
+                    lock: ptr::null_mut(),
                 },
             );
         }
@@ -214,7 +219,7 @@ impl MultiHeap {
     }
 
     #[inline(always)]
-    fn take(self, bytes: usize) {
+    fn take(self, bytes: u32) {
         // SAFETY: called with the lock held; the header is initialised.
         unsafe {
             let h = &mut *self.header();
@@ -226,7 +231,7 @@ impl MultiHeap {
     }
 
     #[inline(always)]
-    fn give(self, bytes: usize) {
+    fn give(self, bytes: u32) {
         // SAFETY: called with the lock held; the header is initialised.
         unsafe { (*self.header()).free_bytes += bytes }
     }
@@ -314,7 +319,7 @@ impl MultiHeap {
         {
             let t = self.tlsf();
             if let Some((p, bs)) = t.malloc_sized_fast(size + poison::OVERHEAD) {
-                self.take(bs as usize + HDR as usize);
+                self.take(bs + HDR);
                 return self.poison_new(t.ptr_at(p), size, cstr!("malloc"));
             }
         }
@@ -343,7 +348,7 @@ impl MultiHeap {
         let t = self.tlsf();
         match t.malloc_sized(req) {
             Some((p, bs)) => {
-                self.take(bs as usize + HDR as usize);
+                self.take(bs + HDR);
                 self.poison_new(t.ptr_at(p), size, cstr!("malloc"))
             }
             None => ptr::null_mut(),
@@ -424,7 +429,7 @@ impl MultiHeap {
         let t = self.tlsf();
         match t.malloc_aligned(req, align, offset) {
             Some((p, bs)) => {
-                self.take(bs as usize + HDR as usize);
+                self.take(bs + HDR);
                 self.poison_new(t.ptr_at(p), size, op)
             }
             None => ptr::null_mut(),
@@ -484,7 +489,7 @@ impl MultiHeap {
                     .is_ok_and(|bs| poison::verify(t.ptr_at(off), bs as usize).is_ok());
             if canaries_ok {
                 if let Ok(size) = t.free(off) {
-                    self.give(size as usize + HDR as usize);
+                    self.give(size + HDR);
                     return;
                 }
             }
@@ -511,7 +516,7 @@ impl MultiHeap {
         let off = self.offset(p.wrapping_sub(poison::HEAD));
         if !poison::ENABLED {
             match t.free(off) {
-                Ok(size) => self.give(size as usize + HDR as usize),
+                Ok(size) => self.give(size + HDR),
                 Err(e) => self.bad_pointer(op, p, e),
             }
             return;
@@ -550,7 +555,7 @@ impl MultiHeap {
             t.free(off)
         };
         match r {
-            Ok(size) => self.give(size as usize + HDR as usize),
+            Ok(size) => self.give(size + HDR),
             Err(e) => self.bad_pointer(op, p, e),
         }
         for (at, len) in absorbed.into_iter().flatten() {
@@ -690,7 +695,7 @@ impl MultiHeap {
             Ok(Some((np, old, new))) => {
                 // One path for growing and shrinking: the difference wraps when the block
                 // shrank, and the minimum can only move when the free count fell.
-                self.take(new.wrapping_sub(old) as i32 as isize as usize);
+                self.take(new.wrapping_sub(old));
                 if poison::ENABLED {
                     poison::wrap(t.ptr_at(np), size)
                 } else {
@@ -854,20 +859,20 @@ impl MultiHeap {
 
     fn raw_free_size(self) -> usize {
         // SAFETY: a plain read of an initialised header word.
-        unsafe { (*self.header()).free_bytes }
+        unsafe { (*self.header()).free_bytes as usize }
     }
 
     /// Lowest free bytes seen (without the poison overhead, as `free_size`).
     pub fn minimum_free_size(self) -> usize {
         // SAFETY: as in `free_size`.
-        unsafe { (*self.header()).minimum_free_bytes }.saturating_sub(poison::OVERHEAD)
+        (unsafe { (*self.header()).minimum_free_bytes } as usize).saturating_sub(poison::OVERHEAD)
     }
 
     /// The low-water mark as stored, without the poisoning correction: the unit of
     /// `reset_minimum_free_bytes` and `restore_minimum_free_bytes`.
     pub fn raw_minimum_free_bytes(self) -> usize {
         // SAFETY: as in `free_size`.
-        unsafe { (*self.header()).minimum_free_bytes }
+        unsafe { (*self.header()).minimum_free_bytes as usize }
     }
 
     /// Sets the low-water mark to the current free bytes and returns the old mark.
@@ -881,7 +886,7 @@ impl MultiHeap {
             let h = &mut *self.header();
             let old = h.minimum_free_bytes;
             h.minimum_free_bytes = h.free_bytes;
-            old
+            old as usize
         }
     }
 
@@ -895,8 +900,8 @@ impl MultiHeap {
         // SAFETY: lock held; header initialised.
         unsafe {
             let h = &mut *self.header();
-            if v < h.minimum_free_bytes {
-                h.minimum_free_bytes = v;
+            if v < h.minimum_free_bytes as usize {
+                h.minimum_free_bytes = v as u32;
             }
         }
     }
@@ -912,10 +917,11 @@ impl MultiHeap {
             let old = h.minimum_free_bytes;
             let new = match v {
                 None => h.free_bytes,
-                Some(v) => v.min(old),
+                // Below `old`, so it fits.
+                Some(v) => v.min(old as usize) as u32,
             };
             h.minimum_free_bytes = new;
-            old
+            old as usize
         }
     }
 
@@ -923,7 +929,7 @@ impl MultiHeap {
     pub fn force_minimum_free_bytes(self, v: usize) {
         let _g = self.lock();
         // SAFETY: lock held; header initialised.
-        unsafe { (*self.header()).minimum_free_bytes = v }
+        unsafe { (*self.header()).minimum_free_bytes = v.min(u32::MAX as usize) as u32 }
     }
 
     /// Statistics of the heap.
@@ -1075,7 +1081,7 @@ impl MultiHeap {
         let err = r.err();
         let free = self.raw_free_size();
         // SAFETY: lock held; header initialised.
-        let min = unsafe { (*self.header()).minimum_free_bytes };
+        let min = unsafe { (*self.header()).minimum_free_bytes } as usize;
         let counters_ok = err.is_some() || (sum_free == free && min <= free);
         if print_errors {
             // `BadChain` at 0 means only the per-block checks failed; they have reported.

@@ -115,3 +115,42 @@ fn model_tlsf_core() {
         m.drain();
     }
 }
+
+#[test]
+fn model_tlsf_core_keeps_to_its_scratch_word() {
+    // TLSF writes the `prev` link of "no block" (offset 0) into the scratch word among the bytes
+    // it leaves to its owner, instead of testing for it; every other owner byte must survive
+    // every operation (multi_heap keeps its counters and its lock there).
+    use heapcaps::tlsf::{OWNER_BYTES, SCRATCH};
+    const MARK: u8 = 0xA5;
+    for (region, max) in [(1024usize, 256u32), (64 * 1024, 4096)] {
+        let mut mem = vec![0u32; region / 4];
+        let base = mem.as_mut_ptr() as *mut u8;
+        // SAFETY: `base` points at `region` bytes that outlive the model and nothing else touches.
+        let mut m = unsafe { Model::new_core(base, region) }.expect("create");
+        for i in 0..OWNER_BYTES as usize {
+            // SAFETY: inside the region, in the owner's bytes, which TLSF does not read.
+            unsafe { base.add(i).write(MARK) };
+        }
+        let mut rng = Rng(region as u64 | 3);
+        let mut scratch_written = false;
+        for _ in 0..steps(4000) {
+            m.apply(Op::from_bytes(rng.bytes(), max));
+            for i in 0..OWNER_BYTES as usize {
+                // SAFETY: as above.
+                let v = unsafe { base.add(i).read() };
+                if (SCRATCH as usize..SCRATCH as usize + 4).contains(&i) {
+                    scratch_written |= v != MARK;
+                } else {
+                    assert_eq!(v, MARK, "owner byte {i} overwritten");
+                }
+            }
+        }
+        m.drain();
+        // The host paths use the scratch word (the chips' compact paths test instead).
+        assert!(
+            scratch_written || cfg!(heapcaps_compact),
+            "the scratch word was never written: the test would not see a stray write"
+        );
+    }
+}
