@@ -4,8 +4,8 @@
 //! problems as [`Corruption`] values; the layers above decide how to report them.
 //!
 //! # Layout
-//! The region starts with `OWNER_BYTES` left to the owner, then the control structure; blocks
-//! follow it. Every offset is counted from the region start. Every block starts with one
+//! The region starts with `OWNER_BYTES` left to the owner (but for the scratch word at
+//! `SCRATCH`, see the free lists), then the control structure; blocks follow it. Every offset is counted from the region start. Every block starts with one
 //! 32-bit word: its payload size (a multiple of 4, below 1 GiB), two flags, `FREE` and
 //! `PREV_FREE`, and in a used block the mark `USED` in the top bits. The payload follows the
 //! word, so the per-allocation overhead is 4 bytes at every size and payloads are 4-byte
