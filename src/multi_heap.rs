@@ -23,8 +23,9 @@ struct Header {
     free_bytes: u32,
     /// Lowest `free_bytes` seen since registration or the last reset.
     minimum_free_bytes: u32,
-    /// TLSF's scratch word (`tlsf::SCRATCH`): written by list operations, never read.
-    _tlsf_scratch: u32,
+    /// TLSF's scratch word (`tlsf::SCRATCH`): written by list operations, never read, so never
+    /// initialised (a store less in `register`: flash).
+    _tlsf_scratch: core::mem::MaybeUninit<u32>,
     /// Opaque lock given by `multi_heap_set_lock`; NULL means no locking.
     lock: *mut c_void,
 }
@@ -170,7 +171,7 @@ impl MultiHeap {
                 Header {
                     free_bytes: free,
                     minimum_free_bytes: free,
-                    _tlsf_scratch: 0,
+                    _tlsf_scratch: core::mem::MaybeUninit::uninit(),
                     lock: ptr::null_mut(),
                 },
             );

@@ -696,6 +696,10 @@ impl Tlsf {
     /// emptied (fewer instructions; for the realloc paths, see `remove_in`).
     #[inline(always)]
     fn remove_branchy(self, b: u32) {
+        if COMPACT {
+            // Chips: the one out-of-line copy (flash).
+            return self.remove(b);
+        }
         self.remove_in::<false>(b)
     }
 
