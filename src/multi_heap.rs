@@ -15,8 +15,7 @@ use crate::tlsf::{self, BadPointer, BlockInfo, Corruption, Tlsf, HDR};
 
 /// Per-region bookkeeping at the start of the region. Regions are only 4-byte aligned (as in
 /// ESP-IDF), so on 64-bit hosts the header is packed to 4; fields are read and written by value,
-/// never by reference.
-/// The counters are u32: TLSF regions are below 1 GiB.
+/// never by reference. The counters are u32: TLSF regions are below 1 GiB.
 #[repr(C, packed(4))]
 struct Header {
     /// Sum over free blocks of (payload + header): what is left for allocations.
