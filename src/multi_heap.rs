@@ -649,6 +649,11 @@ impl MultiHeap {
             self.free_out_of_line(p);
             return ptr::null_mut();
         }
+        // Poisoned: one compare refuses what no block can hold with its canaries (no overflow
+        // past it; TLSF's own bound then folds away), as in `malloc_inline`.
+        if poison::ENABLED && size > MAX_POISONED_REQUEST {
+            return ptr::null_mut();
+        }
         let Some(req) = size.checked_add(poison::OVERHEAD) else {
             return ptr::null_mut();
         };
@@ -697,7 +702,9 @@ impl MultiHeap {
                 // shrank, and the minimum can only move when the free count fell.
                 self.take(new.wrapping_sub(old));
                 if poison::ENABLED {
-                    poison::wrap(t.ptr_at(np), size)
+                    // The head canary is in place: the block kept its start, or TLSF copied
+                    // the whole old payload, head included.
+                    poison::rewrap(t.ptr_at(np), size)
                 } else {
                     t.ptr_at(np)
                 }

@@ -82,6 +82,17 @@ pub(crate) fn wrap(raw: *mut u8, size: usize) -> *mut u8 {
     user
 }
 
+/// `wrap` for a block that still begins with its head canary (a resized or moved one): writes
+/// the new request size and the tail canary after it.
+#[inline(always)]
+pub(crate) fn rewrap(raw: *mut u8, size: usize) -> *mut u8 {
+    debug_assert_eq!(read32(raw), HEAD_CANARY);
+    write32(raw.wrapping_add(4), size as u32);
+    let user = raw.wrapping_add(HEAD);
+    write32(user.wrapping_add(size), TAIL_CANARY);
+    user
+}
+
 /// Checks the canaries of the used block whose payload (`payload` bytes) starts at `raw`.
 /// Returns the stored request size. The stored size is bounded by the block before the tail is
 /// read (ESP-IDF reads the tail first, which can fault when the size word is smashed).

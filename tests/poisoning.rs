@@ -210,10 +210,13 @@ fn aligned_alloc_aligns_the_user_pointer() {
 fn realloc_keeps_data_and_canaries() {
     let h = heap();
     let p = h.malloc(20);
+    // A used neighbour: growing `p` has to move it (the head canary moves with the copy).
+    let blocker = h.malloc(16);
     // SAFETY: p is a live 20-byte block.
     unsafe { p.copy_from([7u8; 20].as_ptr(), 20) };
     let q = h.realloc(p, 300);
     assert!(!q.is_null());
+    assert_ne!(q, p, "no room after the block: it moves");
     // SAFETY: q holds at least 20 bytes copied from p.
     assert_eq!(unsafe { std::slice::from_raw_parts(q, 20) }, [7u8; 20]);
     assert_eq!(h.allocated_size(q), 300);
@@ -228,6 +231,7 @@ fn realloc_keeps_data_and_canaries() {
         assert_ne!(r, q, "comprehensive poisoning never resizes in place");
     }
     h.free(r);
+    h.free(blocker);
     assert!(h.check(true));
 }
 
