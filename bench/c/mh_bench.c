@@ -15,6 +15,8 @@
  *   REPS = 0  replay once: the callgrind mode (collect the function `replay`).
  *   REPS < 0  per-operation timing: -REPS timed replays, each op timed with rdtsc; per op the
  *             median over the replays; prints "pertime KIND N MEAN P99.9 MAX" (ns) per kind.
+ * HEAPCAPS_BENCH_PAD=N adds N bytes to every request of the trace (bench/poisoning.sh: an
+ * unpoisoned heap serving requests as large as light poisoning makes them, 12 bytes more).
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -168,6 +170,15 @@ int main(int argc, char **argv)
     void **slots;
     if (load_trace(argv[1], big, &ops, &nops, &slots) != 0 || setup_heap() != 0) {
         return 1;
+    }
+    const char *pad = getenv("HEAPCAPS_BENCH_PAD");
+    if (pad != NULL) {
+        uint32_t n = (uint32_t)atol(pad);
+        for (uint32_t i = 0; i < nops; i++) {
+            if (ops[i].kind != OP_FREE && ops[i].size != 0) {
+                ops[i].size += n;
+            }
+        }
     }
     unsigned fails = replay(ops, nops, slots);
     if (mode == M_MH && !multi_heap_check(heap, true)) {
