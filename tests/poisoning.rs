@@ -235,6 +235,36 @@ fn realloc_keeps_data_and_canaries() {
     assert!(h.check(true));
 }
 
+/// A block that cannot grow in place moves down into its free predecessor (overlapping copy),
+/// canaries and data with it; comprehensive mode allocates anew instead.
+#[test]
+fn realloc_moves_down_with_its_canaries() {
+    let h = heap();
+    let a = h.malloc(64);
+    let b = h.malloc(32);
+    let c = h.malloc(16);
+    assert!(!a.is_null() && !b.is_null() && !c.is_null());
+    // SAFETY: b is a live 32-byte block.
+    unsafe { b.copy_from([0x5au8; 32].as_ptr(), 32) };
+    h.free(a);
+    let q = h.realloc(b, 48);
+    assert!(!q.is_null());
+    if !COMPREHENSIVE {
+        assert_eq!(q, a, "moved down into the free predecessor");
+    }
+    // SAFETY: q holds the 32 bytes copied from b.
+    assert_eq!(unsafe { std::slice::from_raw_parts(q, 32) }, [0x5au8; 32]);
+    if ENABLED {
+        assert_eq!(h.allocated_size(q), 48, "the request, canaries not counted");
+    } else {
+        assert!(h.allocated_size(q) >= 48);
+    }
+    assert!(h.check(true));
+    h.free(q);
+    h.free(c);
+    assert!(h.check(true));
+}
+
 #[test]
 fn churn_keeps_the_heap_checkable() {
     // Many merges in every direction: absorbed headers must be refilled (comprehensive).
