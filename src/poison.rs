@@ -50,15 +50,52 @@ pub enum Damage {
     Tail { at: *const u8, got: u32 },
 }
 
+/// The chips' cores (Xtensa, RISC-V without misaligned access) have no unaligned 32-bit load or
+/// store, so an unaligned access compiles to four byte accesses and the shifts that join them
+/// (~10 instructions on rv32imc against 1): words known to be aligned are read as such, and
+/// the tail canary, aligned whenever the request is a multiple of 4, takes the word access
+/// then. x86 hosts access unaligned words at full speed and need no test.
+const SLOW_UNALIGNED: bool = cfg!(target_os = "none");
+
+/// The word at `p`, 4-aligned: a block's payload start (TLSF's granularity) or 4 bytes further.
+#[inline(always)]
+fn load32(p: *const u8) -> u32 {
+    debug_assert!(p as usize % 4 == 0);
+    // SAFETY: callers pass a 4-aligned address inside a block payload of the heap they hold
+    // the lock of, with at least 4 bytes left.
+    unsafe { ptr::read(p as *const u32) }
+}
+
+/// Stores `v` at the 4-aligned `p` (as `load32`).
+#[inline(always)]
+fn store32(p: *mut u8, v: u32) {
+    debug_assert!(p as usize % 4 == 0);
+    // SAFETY: as in `load32`.
+    unsafe { ptr::write(p as *mut u32, v) }
+}
+
+/// The word at `p`, which may be unaligned (the tail canary).
 #[inline(always)]
 fn read32(p: *const u8) -> u32 {
+    if SLOW_UNALIGNED && p as usize % 4 == 0 {
+        // Volatile: a plain aligned load here is merged with the byte-wise one below into the
+        // latter (the same address; the optimiser keeps the weaker alignment).
+        // SAFETY: as in `load32`; `p` is 4-aligned.
+        return unsafe { ptr::read_volatile(p as *const u32) };
+    }
     // SAFETY: callers pass addresses inside a block payload of the heap they hold the lock of,
-    // with at least 4 bytes left; `read_unaligned` because the tail may be unaligned.
+    // with at least 4 bytes left.
     unsafe { ptr::read_unaligned(p as *const u32) }
 }
 
+/// Stores `v` at `p`, which may be unaligned (as `read32`).
 #[inline(always)]
 fn write32(p: *mut u8, v: u32) {
+    if SLOW_UNALIGNED && p as usize % 4 == 0 {
+        // Volatile, as in `read32`.
+        // SAFETY: as in `store32`; `p` is 4-aligned.
+        return unsafe { ptr::write_volatile(p as *mut u32, v) };
+    }
     // SAFETY: as in `read32`.
     unsafe { ptr::write_unaligned(p as *mut u32, v) }
 }
@@ -70,13 +107,13 @@ pub(crate) fn fill(p: *mut u8, byte: u8, len: usize) {
     unsafe { ptr::write_bytes(p, byte, len) }
 }
 
-/// Writes head and tail around a request of `size` bytes whose block payload starts at `raw`,
-/// and returns the user pointer (`raw + HEAD`).
+/// Writes head and tail around a request of `size` bytes whose block payload starts at `raw`
+/// (4-aligned, as every TLSF payload), and returns the user pointer (`raw + HEAD`).
 #[inline(always)]
 pub(crate) fn wrap(raw: *mut u8, size: usize) -> *mut u8 {
-    write32(raw, HEAD_CANARY);
+    store32(raw, HEAD_CANARY);
     // Sizes are below 4 GiB: TLSF offsets are 32-bit.
-    write32(raw.wrapping_add(4), size as u32);
+    store32(raw.wrapping_add(4), size as u32);
     let user = raw.wrapping_add(HEAD);
     write32(user.wrapping_add(size), TAIL_CANARY);
     user
@@ -86,14 +123,15 @@ pub(crate) fn wrap(raw: *mut u8, size: usize) -> *mut u8 {
 /// the new request size and the tail canary after it.
 #[inline(always)]
 pub(crate) fn rewrap(raw: *mut u8, size: usize) -> *mut u8 {
-    debug_assert_eq!(read32(raw), HEAD_CANARY);
-    write32(raw.wrapping_add(4), size as u32);
+    debug_assert_eq!(load32(raw), HEAD_CANARY);
+    store32(raw.wrapping_add(4), size as u32);
     let user = raw.wrapping_add(HEAD);
     write32(user.wrapping_add(size), TAIL_CANARY);
     user
 }
 
-/// Checks the canaries of the used block whose payload (`payload` bytes) starts at `raw`.
+/// Checks the canaries of the used block whose payload (`payload` bytes) starts at `raw`
+/// (4-aligned).
 /// Returns the stored request size. The stored size is bounded by the block before the tail is
 /// read (ESP-IDF reads the tail first, which can fault when the size word is smashed).
 ///
@@ -102,11 +140,11 @@ pub(crate) fn rewrap(raw: *mut u8, size: usize) -> *mut u8 {
 /// block (8 bytes, only ever corrupt here) fails the bound below.
 #[cfg_attr(not(target_os = "none"), inline(always))]
 pub(crate) fn verify(raw: *const u8, payload: usize) -> Result<usize, Damage> {
-    let head = read32(raw);
+    let head = load32(raw);
     if head != HEAD_CANARY {
         return Err(Damage::Head { at: raw, got: head });
     }
-    let size = read32(raw.wrapping_add(4)) as usize;
+    let size = load32(raw.wrapping_add(4)) as usize;
     // `size + OVERHEAD <= payload` in one compare. It cannot wrap on 64-bit hosts. On 32-bit
     // targets a size within 12 of 4 GiB wraps and passes, but its tail address then wraps too,
     // to at most 4 bytes before `raw` and below `raw + HEAD`: the block's header (below 2^30),
@@ -176,7 +214,7 @@ pub(crate) fn check_fill(
     if (p as usize) % 4 == 0 {
         while i + 4 <= len {
             let a = p.wrapping_add(i);
-            let got = read32(a);
+            let got = load32(a);
             if got != word {
                 ok = false;
                 if print {

@@ -583,3 +583,45 @@ TEST_CASE("poisoning: canaries, fills and the integrity check on the chip build"
     heap_caps_free(after);
     heap_caps_free(p);
 }
+
+/* A request that is a multiple of 4 puts the tail canary on a word boundary: the chips read and
+ * write it as a word then (unaligned ones byte by byte), through malloc, realloc, free and the
+ * integrity check. */
+TEST_CASE("poisoning: an aligned tail canary on the chip build", "[chip]")
+{
+    boot();
+    uint8_t *p = heap_caps_malloc(12, MALLOC_CAP_8BIT);
+    TEST_ASSERT_NOT_NULL(p);
+#if POISON_MODE >= 1
+    uint32_t tail;
+    memcpy(&tail, p + 12, 4);
+    TEST_ASSERT_EQUAL_HEX32(0xBAAD5678u, tail);
+    p[13] ^= 0x0F;
+    qemu_capture_start();
+    bool ok = heap_caps_check_integrity_all(true);
+    const char *out = qemu_capture_stop();
+    p[13] ^= 0x0F;
+    TEST_ASSERT_FALSE(ok);
+    char want[128];
+    snprintf(want, sizeof want, "CORRUPT HEAP: Bad tail at 0x%08" PRIxPTR ". Expected 0xbaad5678 got 0x%08x\n",
+             (uintptr_t)(p + 12), (unsigned)(0xBAAD5678u ^ 0x0F00u));
+    TEST_ASSERT_NOT_NULL_MESSAGE(strstr(out, want), out);
+#endif
+    TEST_ASSERT_TRUE(heap_caps_check_integrity_all(true));
+    memset(p, 0x5A, 12);
+    uint8_t *q = heap_caps_realloc(p, 24, MALLOC_CAP_8BIT);
+    TEST_ASSERT_NOT_NULL(q);
+    for (int i = 0; i < 12; i++) {
+        TEST_ASSERT_EQUAL_HEX8(0x5A, q[i]);
+    }
+#if POISON_MODE >= 1
+    uint32_t size;
+    memcpy(&size, q - 4, 4);
+    memcpy(&tail, q + 24, 4);
+    TEST_ASSERT_EQUAL_UINT32(24, size);
+    TEST_ASSERT_EQUAL_HEX32(0xBAAD5678u, tail);
+#endif
+    TEST_ASSERT_TRUE(heap_caps_check_integrity_all(true));
+    heap_caps_free(q);
+    TEST_ASSERT_TRUE(heap_caps_check_integrity_all(true));
+}
