@@ -76,7 +76,7 @@ fn store32(p: *mut u8, v: u32) {
 
 /// The word at `p`, which may be unaligned (the tail canary).
 #[inline(always)]
-fn read32(p: *const u8) -> u32 {
+fn read32_any(p: *const u8) -> u32 {
     if SLOW_UNALIGNED && p as usize % 4 == 0 {
         // Volatile: a plain aligned load here is merged with the byte-wise one below into the
         // latter (the same address; the optimiser keeps the weaker alignment).
@@ -88,15 +88,15 @@ fn read32(p: *const u8) -> u32 {
     unsafe { ptr::read_unaligned(p as *const u32) }
 }
 
-/// Stores `v` at `p`, which may be unaligned (as `read32`).
+/// Stores `v` at `p`, which may be unaligned (as `read32_any`).
 #[inline(always)]
-fn write32(p: *mut u8, v: u32) {
+fn write32_any(p: *mut u8, v: u32) {
     if SLOW_UNALIGNED && p as usize % 4 == 0 {
-        // Volatile, as in `read32`.
+        // Volatile, as in `read32_any`.
         // SAFETY: as in `store32`; `p` is 4-aligned.
         return unsafe { ptr::write_volatile(p as *mut u32, v) };
     }
-    // SAFETY: as in `read32`.
+    // SAFETY: as in `read32_any`.
     unsafe { ptr::write_unaligned(p as *mut u32, v) }
 }
 
@@ -112,21 +112,18 @@ pub(crate) fn fill(p: *mut u8, byte: u8, len: usize) {
 #[inline(always)]
 pub(crate) fn wrap(raw: *mut u8, size: usize) -> *mut u8 {
     store32(raw, HEAD_CANARY);
-    // Sizes are below 4 GiB: TLSF offsets are 32-bit.
-    store32(raw.wrapping_add(4), size as u32);
-    let user = raw.wrapping_add(HEAD);
-    write32(user.wrapping_add(size), TAIL_CANARY);
-    user
+    rewrap(raw, size)
 }
 
-/// `wrap` for a block that still begins with its head canary (a resized or moved one): writes
-/// the new request size and the tail canary after it.
+/// `wrap` for a block that already begins with its head canary (a resized or moved one): writes
+/// the request size and the tail canary after the request.
 #[inline(always)]
 pub(crate) fn rewrap(raw: *mut u8, size: usize) -> *mut u8 {
     debug_assert_eq!(load32(raw), HEAD_CANARY);
+    // Sizes are below 4 GiB: TLSF offsets are 32-bit.
     store32(raw.wrapping_add(4), size as u32);
     let user = raw.wrapping_add(HEAD);
-    write32(user.wrapping_add(size), TAIL_CANARY);
+    write32_any(user.wrapping_add(size), TAIL_CANARY);
     user
 }
 
@@ -158,7 +155,7 @@ pub(crate) fn verify(raw: *const u8, payload: usize) -> Result<usize, Damage> {
         });
     }
     let tail = raw.wrapping_add(HEAD).wrapping_add(size);
-    let got = read32(tail);
+    let got = read32_any(tail);
     if got != TAIL_CANARY {
         return Err(Damage::Tail { at: tail, got });
     }

@@ -4,20 +4,19 @@
 //! problems as [`Corruption`] values; the layers above decide how to report them.
 //!
 //! # Layout
-//! The region starts with `OWNER_BYTES` left to the owner (but for the scratch word at
-//! `SCRATCH`, see the free lists), then the control structure; blocks follow it. Every offset
-//! is counted from the region start. Every block starts with one 32-bit word: its payload size (a multiple of 4, below 1 GiB), two flags, `FREE` and
-//! `PREV_FREE`, and in a used block the mark `USED` in the top bits. The payload follows the
-//! word, so the per-allocation overhead is 4 bytes at every size and payloads are 4-byte
-//! aligned, as in ESP-IDF. A free block keeps two list links (u32
-//! offsets from the region start; `next`, then `prev`) at the start of its payload and, when it
-//! has room for a third word, its own offset in its last word (a boundary tag), so the next
-//! block can find it when they merge. A free block of the minimum payload (8 bytes) holds just
-//! the links, so the smallest block takes 12 bytes (ESP-IDF: 16). The block after it finds it
-//! 12 bytes back: the word where a tag would be is that block's `prev` link, which can never
-//! pass for a tag (see `free_prev`). Links are offsets
-//! rather than pointers so that the layout, and every size the heap reports, is identical on
-//! 32-bit chips and 64-bit hosts. The region ends with a zero-size sentinel header.
+//! The region starts with `OWNER_BYTES` left to the owner (but for the scratch word at `SCRATCH`,
+//! see the free lists), then the control structure; blocks follow it. Every offset is counted from
+//! the region start. Every block starts with one 32-bit word: its payload size (a multiple of 4,
+//! below 1 GiB), two flags, `FREE` and `PREV_FREE`, and in a used block the mark `USED` in the top
+//! bits. The payload follows the word, so the per-allocation overhead is 4 bytes at every size and
+//! payloads are 4-byte aligned, as in ESP-IDF. A free block keeps two list links (u32 offsets from
+//! the region start; `next`, then `prev`) at the start of its payload and, when it has room for a
+//! third word, its own offset in its last word (a boundary tag), so the next block can find it when
+//! they merge. A free block of the minimum payload (8 bytes) holds just the links, so the smallest
+//! block takes 12 bytes (ESP-IDF: 16). The block after it finds it 12 bytes back: the word where a
+//! tag would be is that block's `prev` link, which can never pass for a tag (see `free_prev`).
+//! Links are offsets rather than pointers so that the layout, and every size the heap reports, is
+//! identical on 32-bit chips and 64-bit hosts. The region ends with a zero-size sentinel header.
 //!
 //! # Classes
 //! Sizes below `SMALL` (32) map to exact 4-byte classes on level 0; larger sizes map to a
