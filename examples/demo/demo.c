@@ -61,19 +61,22 @@ static void print_capacity_table(void)
     }
 }
 
-/* Which kind of memory holds `p`: the capabilities of the heap containing it, found with the
- * public walker (heap_caps_walk visits only heaps that have the caps asked for). */
+/* Which kind of memory holds `p`: the capabilities of the innermost heap containing it (a heap
+ * can be added inside another's block, as the PSRAM boards' DMA pool is), found with the public
+ * walker (heap_caps_walk visits only the heaps that have the caps asked for; 0: every heap). */
 struct find_heap {
     const void *p;
-    bool hit;
+    intptr_t start, end; /* the innermost heap holding p so far (end 0: none) */
 };
 
 static bool find_heap_cb(walker_heap_into_t heap, walker_block_info_t block, void *user)
 {
     (void)block;
     struct find_heap *f = user;
-    if ((intptr_t)f->p >= heap.start && (intptr_t)f->p < heap.end) {
-        f->hit = true;
+    bool inside = (intptr_t)f->p >= heap.start && (intptr_t)f->p < heap.end;
+    if (inside && (f->end == 0 || heap.end - heap.start < f->end - f->start)) {
+        f->start = heap.start;
+        f->end = heap.end;
     }
     return false; /* one call per heap is enough */
 }
@@ -85,10 +88,12 @@ static const char *where(const void *p)
     if (p == NULL) {
         return "";
     }
-    for (size_t i = 0; i < N_CAPS; i++) {
-        struct find_heap f = {p, false};
+    struct find_heap home = {p, 0, 0};
+    heap_caps_walk(0, find_heap_cb, &home);
+    for (size_t i = 0; i < N_CAPS && home.end != 0; i++) {
+        struct find_heap f = {p, 0, 0};
         heap_caps_walk(s_caps[i].caps, find_heap_cb, &f);
-        if (f.hit) {
+        if (f.start == home.start && f.end == home.end) {
             strcat(buf, buf[0] ? " " : "  [heap: ");
             strcat(buf, s_caps[i].name + strlen("MALLOC_CAP_"));
         }
@@ -123,16 +128,17 @@ int main(int argc, char **argv)
     printf("heapcaps demo: ESP-IDF's heap_caps allocator, simulated %s on this computer\n",
            heapcaps_sim_chip_name());
 
-    section("1. Boot: heap_caps_init() registers the chip's RAM regions as heaps");
-    heap_caps_init();
-    /* The regions that held the CPUs' startup stacks are logged above but not usable yet.
-     * ESP-IDF's startup task hands them to the heap just before it calls app_main; doing the
-     * same here makes the figures below those an app sees on the chip. */
-    size_t before_stacks = heap_caps_get_total_size(MALLOC_CAP_INTERNAL);
-    heap_caps_enable_nonos_stack_heaps();
-    printf("  heap_caps_enable_nonos_stack_heaps() (ESP-IDF's startup, before app_main): "
-           "internal heaps %zu -> %zu bytes\n",
-           before_stacks, heap_caps_get_total_size(MALLOC_CAP_INTERNAL));
+    section("1. Boot: the chip's startup turns its RAM regions into heaps");
+    /* On the chip ESP-IDF's startup runs heap_caps_init() (the log lines below), hands the
+     * regions of the CPUs' startup stacks to the heap just before app_main
+     * (heap_caps_enable_nonos_stack_heaps()) and, on boards whose malloc may use PSRAM, sets
+     * 32 KiB of internal memory aside for DMA. The simulation does the same on the first heap
+     * call of a program that does not call heap_caps_init() itself, as here, so the figures
+     * below are those app_main finds on the chip. */
+    size_t internal_total = heap_caps_get_total_size(MALLOC_CAP_INTERNAL);
+    printf("  -> heap_caps_init(), the startup stacks' regions%s: %zu bytes of internal heaps\n",
+           heap_caps_get_total_size(MALLOC_CAP_SPIRAM) ? ", PSRAM and the DMA pool" : "",
+           internal_total);
 
     section("2. How much memory each capability can reach");
     print_capacity_table();
@@ -287,7 +293,7 @@ int main(int argc, char **argv)
     section("What you just saw");
     printf("  * An ESP-IDF-style C program ran against a simulated %s: its RAM regions\n"
            "    became heaps, each tagged with capabilities (DMA, 32BIT, 8BIT, INTERNAL, EXEC,\n"
-           "    SPIRAM...), exactly as heap_caps_init() does on the chip.\n"
+           "    SPIRAM...), exactly as ESP-IDF's startup does on the chip.\n"
            "  * heap_caps_malloc() picked a heap that has every capability asked for, in ESP-IDF's\n"
            "    priority order; malloc() from plain C used the same allocator (internal RAM).\n"
            "  * realloc moved data between kinds of memory, the failure callback reported an\n"

@@ -967,9 +967,53 @@ mod host {
             }
             if full {
                 reg.enable_nonos_stack_heaps();
+                if let Some((_, _, true, _)) = c.psram {
+                    reserve_dma_pool(reg, RESERVE_INTERNAL);
+                }
             }
         });
     }
+
+    /// ESP-IDF's default `CONFIG_SPIRAM_MALLOC_RESERVE_INTERNAL`: internal memory that its
+    /// startup sets aside for DMA and internal-only requests when malloc may use PSRAM.
+    const RESERVE_INTERNAL: usize = 32 * 1024;
+
+    /// What ESP-IDF's startup task does right after `heap_caps_enable_nonos_stack_heaps` on a
+    /// board whose malloc uses PSRAM: takes `size` bytes of internal DMA-capable memory, the
+    /// largest free block first, and makes each piece a heap of its own that a plain malloc
+    /// reaches only after every other heap. A failure there stops ESP-IDF's startup; so here.
+    fn reserve_dma_pool(reg: &'static Registry, mut size: usize) {
+        const WANT: u32 = DMA | I;
+        crate::text::say!(
+            err,
+            "I (0) esp_psram: Reserving pool of %uK of internal memory for DMA/internal allocations\n",
+            size / 1024
+        );
+        while size > 0 {
+            let next = reg.largest_free_block(WANT).min(size);
+            let p = if next == 0 {
+                0
+            } else {
+                reg.malloc(next, WANT) as usize
+            };
+            if p == 0 {
+                crate::port::fatal(b"heapcaps: could not reserve the internal DMA pool\n");
+            }
+            // ESP-IDF names the piece's last byte as the end, so the heap is one byte short
+            // of the piece (then rounded down); kept, so the free sizes are ESP-IDF's.
+            // SAFETY: the piece was just allocated for the pool and is never freed.
+            let added = unsafe {
+                reg.add_region_with_caps(POOL_CAPS, p, p + next - 1, crate::caps::no_name())
+            };
+            if added.is_err() {
+                crate::port::fatal(b"heapcaps: could not reserve the internal DMA pool\n");
+            }
+            size -= next;
+        }
+    }
+
+    /// The pool's priority masks (ESP-IDF's `esp_psram_extram_reserve_dma_pool`).
+    const POOL_CAPS: [u32; 3] = [0, DMA | I, D | B8 | B32];
 
     /// Boots the global registry on first use (full boot); concurrent first users wait for it.
     #[cold]
