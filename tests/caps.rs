@@ -843,4 +843,22 @@ fn nested_runtime_region_lookup() {
     }
     let again = r.malloc_base(16, S);
     assert_eq!(again, inner, "freed into the innermost heap");
+    // A third heap inside another block of the outer heap, and frees that alternate between
+    // the heaps, so that the remembered heap is each time the wrong one for the next pointer:
+    // the outer heap for pointers of N3 and N2, N3 for one of the outer heap.
+    let buf2 = r.malloc_base(0x2000, B8) as usize;
+    // SAFETY: as above.
+    unsafe { r.add_region_with_caps([S | D, 0, 0], buf2, buf2 + 0x1000, "N3") }.unwrap();
+    let p3 = r.malloc_base(16, S);
+    assert!(
+        (p3 as usize) >= buf2 && (p3 as usize) < buf2 + 0x1000,
+        "N3 is the newest"
+    );
+    let (o1, o2) = (r.malloc_base(64, B8), r.malloc_base(64, B8));
+    for p in [o1, p3, o2, again] {
+        // SAFETY: live blocks of this registry; a wrong heap lookup aborts.
+        unsafe { r.free(p) };
+    }
+    assert_eq!(r.malloc_base(16, S), p3, "freed into N3");
+    assert!(r.check_integrity(0, true));
 }

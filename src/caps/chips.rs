@@ -968,7 +968,7 @@ mod host {
             if full {
                 reg.enable_nonos_stack_heaps();
                 if let Some((_, _, true, _)) = c.psram {
-                    reserve_dma_pool(reg, RESERVE_INTERNAL);
+                    reserve_dma_pool(RESERVE_INTERNAL);
                 }
             }
         });
@@ -982,8 +982,11 @@ mod host {
     /// board whose malloc uses PSRAM: takes `size` bytes of internal DMA-capable memory, the
     /// largest free block first, and makes each piece a heap of its own that a plain malloc
     /// reaches only after every other heap. A failure there stops ESP-IDF's startup; so here.
-    fn reserve_dma_pool(reg: &'static Registry, mut size: usize) {
+    #[cold]
+    #[inline(never)]
+    fn reserve_dma_pool(mut size: usize) {
         const WANT: u32 = DMA | I;
+        let reg = crate::caps::global_raw();
         crate::text::say!(
             err,
             "I (0) esp_psram: Reserving pool of %uK of internal memory for DMA/internal allocations\n",
@@ -994,7 +997,10 @@ mod host {
             let p = if next == 0 {
                 0
             } else {
-                reg.malloc(next, WANT) as usize
+                // (`heap_caps_malloc` without its failure hooks, which stop the boot here
+                // anyway: a second caller of `Registry::malloc` would take it out of line in
+                // `heap_caps_malloc`, i686 W7 +8-25 instructions per operation.)
+                reg.malloc_base(next, WANT) as usize
             };
             if p == 0 {
                 crate::port::fatal(b"heapcaps: could not reserve the internal DMA pool\n");

@@ -308,6 +308,11 @@ struct Slot {
     name_len: AtomicUsize,
     /// Position in the selection index (list order); see [`Index`].
     pos: AtomicUsize,
+    /// `[lo, hi)` covering every heap that lies inside this one's range (empty: none), grown
+    /// for good as such heaps are added: an address lookup may stop at this heap only outside
+    /// it (see `Index::last`).
+    #[cfg(not(any(target_os = "none", heapcaps_compact)))]
+    inner: [AtomicUsize; 2],
 }
 
 impl Slot {
@@ -325,6 +330,8 @@ impl Slot {
             #[cfg(not(target_os = "none"))]
             name_len: AtomicUsize::new(0),
             pos: AtomicUsize::new(0),
+            #[cfg(not(any(target_os = "none", heapcaps_compact)))]
+            inner: [AtomicUsize::new(0), AtomicUsize::new(0)],
         }
     }
 
@@ -401,6 +408,29 @@ impl Slot {
 
     // One copy on the chips (boot and runtime regions).
     #[cfg_attr(target_os = "none", inline(never))]
+    /// Whether `p` lies outside `inner` (one compare: an empty range is `[0, 0)`).
+    #[cfg(not(any(target_os = "none", heapcaps_compact)))]
+    #[inline(always)]
+    fn outside_inner(&self, p: usize) -> bool {
+        let [a, b] = &self.inner;
+        let lo = a.load(Ordering::Relaxed);
+        p.wrapping_sub(lo) >= b.load(Ordering::Relaxed).wrapping_sub(lo)
+    }
+
+    /// Grows `inner` to cover `[lo, hi)` (writer lock held).
+    #[cfg(not(any(target_os = "none", heapcaps_compact)))]
+    fn add_inner(&self, lo: usize, hi: usize) {
+        let [a, b] = &self.inner;
+        let (l, h) = (a.load(Ordering::Relaxed), b.load(Ordering::Relaxed));
+        let (l, h) = if l < h {
+            (l.min(lo), h.max(hi))
+        } else {
+            (lo, hi)
+        };
+        a.store(l, Ordering::Relaxed);
+        b.store(h, Ordering::Relaxed);
+    }
+
     fn fill(&self, start: usize, end: usize, caps: [u32; 3], name: TypeName) {
         self.start.store(start, Ordering::Relaxed);
         self.end.store(end, Ordering::Relaxed);
@@ -461,11 +491,11 @@ struct Index {
     seq: AtomicUsize,
     /// Slot index + 1 of the heap the last address lookup found (0: none yet): frees and
     /// reallocs mostly come in runs on one heap, and this one check replaces the search. Used
-    /// only while no heap lies inside another (`nested`), where the containing heap with the
-    /// greatest start is the only one.
+    /// only for an address outside every heap that lies inside that one (`Slot::inner`: the
+    /// PSRAM boards' DMA pool lies in a boot heap), so that it is the only heap holding it.
     #[cfg(not(any(target_os = "none", heapcaps_compact)))]
     last: AtomicUsize,
-    /// Set for good once a heap was added inside another.
+    /// Set for good once a heap lies inside another: only then does a lookup look at `inner`.
     #[cfg(not(any(target_os = "none", heapcaps_compact)))]
     nested: AtomicBool,
 }
@@ -851,8 +881,9 @@ impl Registry {
         let mut pos = MAX_HEAPS - n;
         #[cfg(not(any(target_os = "none", heapcaps_compact)))]
         {
-            // (`nested` stays as it is: only ever set, so no reader during this rebuild can
-            // take the remembered heap while an inner heap is not yet back in the table.)
+            // (`Slot::inner` stays as it is: it only ever grows, so no reader during this
+            // rebuild can take the remembered heap while an inner heap is not yet back in the
+            // table.)
             ix.nsorted.store(0, Ordering::Relaxed);
             ix.last.store(0, Ordering::Relaxed);
         }
@@ -899,22 +930,28 @@ impl Registry {
         }
         ix.sorted[j].store(idx, Ordering::Relaxed);
         ix.nsorted.store(n + 1, Ordering::Relaxed);
-        // Ranges are disjoint or nested: the new heap nests with another exactly when it
-        // overlaps a neighbour in address order.
-        let overlaps = |k: usize| {
-            ix.sorted
-                .get(k)
-                .and_then(|i| self.slots.get(i.load(Ordering::Relaxed)))
-                .is_some_and(|o| o.start() < me.end() && me.start() < o.end())
-        };
-        if (j > 0 && overlaps(j - 1)) || (j < n && overlaps(j + 1)) {
+        // Ranges are disjoint or nested: a heap that overlaps the new one holds it or lies in
+        // it. The outer one's `inner` range grows to cover the other (both ways when the
+        // ranges are equal).
+        for o in ix.sorted[..=n]
+            .iter()
+            .filter_map(|i| self.slots.get(i.load(Ordering::Relaxed)))
+            .filter(|o| !ptr::eq(*o, me) && o.start() < me.end() && me.start() < o.end())
+        {
             ix.nested.store(true, Ordering::Relaxed);
+            if o.start() <= me.start() && me.end() <= o.end() {
+                o.add_inner(me.start(), me.end());
+            }
+            if me.start() <= o.start() && o.end() <= me.end() {
+                me.add_inner(o.start(), o.end());
+            }
         }
         ix.seq.store(seq.wrapping_add(2), Ordering::Release);
     }
 
-    /// Binary search of the address table; None if a writer changed it meanwhile.
-    #[inline]
+    /// Binary search of the address table; None if a writer changed it meanwhile. (Forced
+    /// into its two callers: out of line it cost W7 ~10 instructions per operation.)
+    #[inline(always)]
     #[cfg(not(any(target_os = "none", heapcaps_compact)))]
     fn lookup_by_addr(&self, p: usize) -> Option<Option<&Slot>> {
         let ix = &self.index;
@@ -922,14 +959,16 @@ impl Registry {
         if seq % 2 == 1 {
             return None;
         }
-        if !ix.nested.load(Ordering::Relaxed) {
-            let last = ix.last.load(Ordering::Relaxed);
-            if let Some(s) = last.checked_sub(1).and_then(|i| self.slots.get(i)) {
-                if p >= s.start() && p < s.end() && s.heap.load(Ordering::Relaxed) != 0 {
-                    core::sync::atomic::fence(Ordering::Acquire);
-                    if ix.seq.load(Ordering::Relaxed) == seq {
-                        return Some(Some(s));
-                    }
+        let last = ix.last.load(Ordering::Relaxed);
+        if let Some(s) = last.checked_sub(1).and_then(|i| self.slots.get(i)) {
+            if p >= s.start()
+                && p < s.end()
+                && s.heap.load(Ordering::Relaxed) != 0
+                && (!ix.nested.load(Ordering::Relaxed) || s.outside_inner(p))
+            {
+                core::sync::atomic::fence(Ordering::Acquire);
+                if ix.seq.load(Ordering::Relaxed) == seq {
+                    return Some(Some(s));
                 }
             }
         }
