@@ -406,8 +406,6 @@ impl Slot {
         Some(h)
     }
 
-    // One copy on the chips (boot and runtime regions).
-    #[cfg_attr(target_os = "none", inline(never))]
     /// Whether `p` lies outside `inner` (one compare: an empty range is `[0, 0)`).
     #[cfg(not(any(target_os = "none", heapcaps_compact)))]
     #[inline(always)]
@@ -431,6 +429,8 @@ impl Slot {
         b.store(h, Ordering::Relaxed);
     }
 
+    // One copy on the chips (boot and runtime regions).
+    #[cfg_attr(target_os = "none", inline(never))]
     fn fill(&self, start: usize, end: usize, caps: [u32; 3], name: TypeName) {
         self.start.store(start, Ordering::Relaxed);
         self.end.store(end, Ordering::Relaxed);
