@@ -1,6 +1,7 @@
 //! Fuzz target: the capabilities layer over a simulated chip (every one of `chips::CHIPS` but the
 //! host-only large layout): a private `Registry` booted from the chip's region, type and
-//! reserved tables, its D/IRAM instruction alias mapped for real. Each operation also picks the
+//! reserved tables, its D/IRAM instruction alias mapped for real, and on the `-psram` chips the
+//! internal DMA pool nested in a boot heap's block. Each operation also picks the
 //! caps it allocates with; the shadow model checks contents, alignment, exact free bytes, the
 //! exact low-water mark of every heap and the full checker after every step.
 #![no_main]
@@ -118,6 +119,11 @@ fn boot(reg: &Registry, ci: usize) -> Mem {
         }
     }
     reg.enable_nonos_stack_heaps();
+    if let Some((_, _, true, _)) = c.psram {
+        // The internal DMA pool, a heap inside a block of a boot heap, as the full boot reserves
+        // it (its log line goes to /dev/null with the boot log).
+        quiet(|| chips::reserve_dma_pool_in(reg, chips::RESERVE_INTERNAL));
+    }
     m
 }
 
