@@ -1003,24 +1003,23 @@ mod host {
         );
         while size > 0 {
             let next = reg.largest_free_block(WANT).min(size);
+            // (`heap_caps_malloc` without its failure hooks, which stop the boot here anyway:
+            // a second caller of `Registry::malloc` would take it out of line in
+            // `heap_caps_malloc`, i686 W7 +5-8 instructions per operation.)
             let p = if next == 0 {
                 0
             } else {
-                // (`heap_caps_malloc` without its failure hooks, which stop the boot here
-                // anyway: a second caller of `Registry::malloc` would take it out of line in
-                // `heap_caps_malloc`, i686 W7 +8-25 instructions per operation.)
                 reg.malloc_base(next, WANT) as usize
             };
-            if p == 0 {
-                crate::port::fatal(b"heapcaps: could not reserve the internal DMA pool\n");
-            }
             // ESP-IDF names the piece's last byte as the end, so the heap is one byte short
             // of the piece (then rounded down); kept, so the free sizes are ESP-IDF's.
             // SAFETY: the piece was just allocated for the pool and is never freed.
-            let added = unsafe {
-                reg.add_region_with_caps(POOL_CAPS, p, p + next - 1, crate::caps::no_name())
-            };
-            if added.is_err() {
+            let added = p != 0
+                && unsafe {
+                    reg.add_region_with_caps(POOL_CAPS, p, p + next - 1, crate::caps::no_name())
+                }
+                .is_ok();
+            if !added {
                 crate::port::fatal(b"heapcaps: could not reserve the internal DMA pool\n");
             }
             size -= next;
